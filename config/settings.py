@@ -1,0 +1,93 @@
+"""Settings of every dlrhub process, read from ``DLRHUB_*`` environment variables."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+# A fixed development key keeps `make run` a one-command start; `warn_if_insecure`
+# shouts about it at every start so nobody ships it by accident.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - public on purpose
+
+
+class Settings(BaseSettings):
+    """Hold every setting of dlrhub; build one with ``get_settings()`` or directly in tests."""
+
+    model_config = SettingsConfigDict(env_prefix="DLRHUB_", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    broker_url: str | None = None
+    admin_token: str | None = None
+    secret_key: str = DEV_SECRET_KEY
+    public_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    signature_max_skew: int = Field(default=300, gt=0)
+    allow_private_endpoints: bool = False
+    # How long an inbox row may stay `pending` before the sweeper enqueues it again:
+    # longer than a normal ingest takes, short enough that a lost message costs little.
+    sweep_interval: float = Field(default=30.0, gt=0)
+    sweep_grace: float = Field(default=60.0, ge=0)
+    # An inbox row that failed this many ingest attempts is marked `failed`.
+    ingest_max_attempts: int = Field(default=5, gt=0)
+    db_pool_size: int = Field(default=10, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+    api_workers: int = Field(default=2, gt=0)
+    api_threads: int = Field(default=8, gt=0)
+    worker_concurrency: int = Field(default=2, gt=0)
+    # The worker yields the CPU to the API where they share a machine: ingest is
+    # asynchronous by design (the inbox absorbs a lag), a provider's answer is not.
+    worker_nice: int = Field(default=10, ge=0, le=19)
+    # In the full stack the worker serves its own /metrics here (0: not served); under
+    # `dlrhub serve` its counters appear on the API's /metrics instead.
+    worker_metrics_port: int = Field(default=0, ge=0)
+
+    @property
+    def effective_database_url(self) -> str:
+        """Return the database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dlrhub.sqlite3').resolve()}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        """Return the broker URL, defaulting to the embedded file-system broker."""
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """Tell whether the broker is the embedded file-system one."""
+        return self.effective_broker_url.startswith("filesystem://")
+
+    @property
+    def broker_dir(self) -> Path:
+        """Return the folder of the embedded broker's messages."""
+        return (self.data_dir / "broker").resolve()
+
+    @property
+    def effective_public_url(self) -> str:
+        """Return the base URL that providers are told to call."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def warn_if_insecure(self) -> None:
+        """Log loudly when a development default would protect real secrets."""
+        if self.secret_key == DEV_SECRET_KEY:
+            log.warning(
+                "DLRHUB_SECRET_KEY is not set: secrets at rest are encrypted with a "
+                "public development key. Set DLRHUB_SECRET_KEY before real use."
+            )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the process's settings once, from the environment."""
+    return Settings()
