@@ -1,0 +1,278 @@
+"""The tables of dlrhub, in the SQLModel family of schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from models.ids import new_id, utcnow
+from models.types import UTCDateTime
+
+# JSONB where PostgreSQL runs it (indexable, compact), plain JSON text on SQLite.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+
+class TenantStatus(StrEnum):
+    """Whether a tenant may use the API and have its events relayed."""
+
+    active = "active"
+    suspended = "suspended"
+
+
+class InboxState(StrEnum):
+    """Where a raw callback is in its processing."""
+
+    pending = "pending"
+    processed = "processed"
+    rejected = "rejected"
+    failed = "failed"
+
+
+class Tenant(SQLModel, table=True):
+    """A customer of the hub."""
+
+    __tablename__ = "tenant"
+
+    id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+    status: TenantStatus = Field(default=TenantStatus.active,
+                                 sa_column=Column(String(20), nullable=False))
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ProviderAccount(SQLModel, table=True):
+    """A tenant's account at one SMS provider, and the secret URL that provider calls."""
+
+    __tablename__ = "provider_account"
+    __table_args__ = (Index("ix_account_tenant", "tenant_id", "created_at"),)
+
+    id: str = Field(default_factory=lambda: new_id("acc"), primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
+    provider: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    # The callback token is looked up by its SHA-256 and kept encrypted beside it, so
+    # that the full callback URL can be shown again without storing the token in clear.
+    token_hash: str = Field(max_length=64, unique=True)
+    token_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    # After a rotation the previous token keeps working until it expires.
+    previous_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    previous_token_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    credentials_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    timezone: str = Field(max_length=64)
+    default_region: str | None = Field(default=None, max_length=2)
+    ip_allowlist: list[str] = Field(default_factory=list,
+                                    sa_column=Column(JSONType, nullable=False))
+    # Per-account answers to what REFERENCE.md marks as a GUESS (see each adapter).
+    options: dict[str, Any] = Field(default_factory=dict,
+                                    sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    # Deleting an account stops its callback URL and hides it, but keeps its receipts.
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """A tenant's API key: shown once, kept only as its SHA-256."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (Index("ix_api_key_tenant", "tenant_id", "created_at"),)
+
+    id: str = Field(default_factory=lambda: new_id("key"), primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
+    name: str = Field(default="", max_length=200)
+    key_hash: str = Field(max_length=64, unique=True)
+    # The last characters, so that a person can tell keys apart in a listing.
+    hint: str = Field(max_length=8)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    last_used_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class InboundCallback(SQLModel, table=True):
+    """A raw provider callback, kept before it is acknowledged: the inbox."""
+
+    __tablename__ = "inbound_callback"
+    __table_args__ = (
+        # The sweeper's scan and the tenant's inbox listing.
+        Index("ix_inbox_state_received", "state", "received_at"),
+        Index("ix_inbox_tenant_state", "tenant_id", "state", "received_at"),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("inb"), primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    account_id: str = Field(foreign_key="provider_account.id", max_length=40, index=True)
+    provider: str = Field(max_length=40)
+    received_at: datetime = Field(default_factory=utcnow,
+                                  sa_column=Column(UTCDateTime(), nullable=False))
+    remote_addr: str = Field(default="", max_length=64)
+    method: str = Field(default="POST", max_length=10)
+    path: str = Field(default="", sa_column=Column(Text, nullable=False))
+    query: str = Field(default="", sa_column=Column(Text, nullable=False))
+    content_type: str = Field(default="", max_length=200)
+    headers: dict[str, str] = Field(default_factory=dict,
+                                    sa_column=Column(JSONType, nullable=False))
+    body: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+    state: InboxState = Field(default=InboxState.pending,
+                              sa_column=Column(String(20), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    attempts: int = 0
+    receipts: int = 0
+    processed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class Receipt(SQLModel, table=True):
+    """A normalized event: a delivery status or an inbound message (DESIGN §3)."""
+
+    __tablename__ = "receipt"
+    __table_args__ = (
+        # Providers retry and resend: the same record is stored once per account.
+        UniqueConstraint("account_id", "dedupe_key", name="uq_receipt_dedupe"),
+        Index("ix_receipt_tenant_received", "tenant_id", "received_at", "id"),
+        Index("ix_receipt_tenant_message", "tenant_id", "message_id"),
+        Index("ix_receipt_tenant_reference", "tenant_id", "reference"),
+        Index("ix_receipt_tenant_phone", "tenant_id", "phone"),
+        Index("ix_receipt_tenant_reported", "tenant_id", "reported_at"),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    account_id: str = Field(foreign_key="provider_account.id", max_length=40)
+    inbox_id: str = Field(max_length=40, index=True)
+    type: str = Field(max_length=20)
+    provider: str = Field(max_length=40)
+    message_id: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=20)
+    provider_status: str | None = Field(default=None, max_length=100)
+    error_code: str | None = Field(default=None, max_length=100)
+    error_message: str | None = Field(default=None, sa_column=Column(Text))
+    segments: int | None = None
+    price: str | None = Field(default=None, max_length=40)
+    submitted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    reported_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    received_at: datetime = Field(default_factory=utcnow,
+                                  sa_column=Column(UTCDateTime(), nullable=False))
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
+    dedupe_key: str = Field(max_length=64)
+
+
+class EndpointFormat(StrEnum):
+    """What an endpoint receives: our event shape, or the provider's own callback."""
+
+    normalized = "normalized"
+    native = "native"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a delivery is: waiting or retrying, done, refused for good, or given up."""
+
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+    dead = "dead"
+
+
+class Endpoint(SQLModel, table=True):
+    """A customer's webhook URL and what it wants relayed to it."""
+
+    __tablename__ = "endpoint"
+    __table_args__ = (Index("ix_endpoint_tenant", "tenant_id", "enabled"),)
+
+    id: str = Field(default_factory=lambda: new_id("ep"), primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", max_length=500)
+    # Empty lists mean "all".
+    event_types: list[str] = Field(default_factory=list,
+                                   sa_column=Column(JSONType, nullable=False))
+    statuses: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    account_ids: list[str] = Field(default_factory=list,
+                                   sa_column=Column(JSONType, nullable=False))
+    format: EndpointFormat = Field(default=EndpointFormat.normalized,
+                                   sa_column=Column(String(20), nullable=False))
+    batch_size: int = 1
+    retry_policy: Any = Field(default="standard", sa_column=Column(JSONType, nullable=False))
+    timeout: float = 10.0
+    rate_limit: float | None = None
+    headers: dict[str, str] = Field(default_factory=dict,
+                                    sa_column=Column(JSONType, nullable=False))
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, sa_column=Column(Text))
+    secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
+    # During a rotation the previous secret signs beside the new one until it expires.
+    previous_secret_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Since when every delivery has failed (None while it works): disables after 5 days.
+    failing_since: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """One POST to make to one endpoint: an event, a batch of events, or a native callback."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        # The relay's and the sweeper's scan for due work.
+        Index("ix_delivery_due", "status", "next_attempt_at"),
+        Index("ix_delivery_tenant_endpoint", "tenant_id", "endpoint_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("dlv"), primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    endpoint_id: str = Field(foreign_key="endpoint.id", max_length=40, index=True)
+    event_ids: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
+    # Native deliveries re-post the provider's callback: the inbox row holds its bytes.
+    inbox_id: str | None = Field(default=None, max_length=40)
+    status: DeliveryStatus = Field(default=DeliveryStatus.pending,
+                                   sa_column=Column(String(20), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_status_code: int | None = None
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Attempt(SQLModel, table=True):
+    """One try of a delivery, as the customer's endpoint answered it."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (Index("ix_attempt_delivery", "delivery_id", "at"),)
+
+    id: str = Field(default_factory=lambda: new_id("att"), primary_key=True, max_length=40)
+    delivery_id: str = Field(foreign_key="delivery.id", max_length=40)
+    tenant_id: str = Field(max_length=40)
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    status_code: int | None = None
+    latency_ms: float = 0.0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    response_excerpt: str | None = Field(default=None, sa_column=Column(Text))
