@@ -1,0 +1,188 @@
+"""The contract every provider adapter fulfils, and the types it exchanges."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+EventType = Literal["sms.status", "sms.inbound"]
+# Final statuses are every one but `pending`; inbound messages are `received`.
+STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+
+
+class CallbackError(Exception):
+    """A callback the provider sent wrong; answered with a 4xx in its own failure form."""
+
+    http_status = 400
+    kind = "invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ParseError(CallbackError):
+    """The body cannot be read, or its records lack what the provider documents."""
+
+
+class AuthError(CallbackError):
+    """A signature is missing, wrong or stale, or a key does not match the account."""
+
+    http_status = 401
+    kind = "unauthorized"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """A provider's HTTP request as received; what adapters authenticate and parse."""
+
+    body: bytes
+    # Header names are lower-case; providers disagree on the case they send.
+    headers: Mapping[str, str]
+    content_type: str = ""
+    method: str = "POST"
+    path: str = "/"
+    query: str = ""
+    remote_addr: str = ""
+
+    def header(self, name: str) -> str | None:
+        """Return one header's value by its case-insensitive name."""
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What an adapter knows of the provider account a callback was sent to."""
+
+    id: str
+    provider: str
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    default_region: str | None = "CN"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One provider record pulled out of a callback body, structure checked."""
+
+    kind: Literal["status", "inbound"]
+    data: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Event:
+    """One normalized receipt or inbound message (DESIGN §3), before it gets its ids."""
+
+    type: EventType
+    status: str
+    message_id: str | None = None
+    reference: str | None = None
+    phone: str | None = None
+    provider_status: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    segments: int | None = None
+    price: str | None = None
+    submitted_at: datetime | None = None
+    reported_at: datetime | None = None
+    text: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    # Tells apart records that share the dedupe fields but are not the same record
+    # (Huawei reports every part of a long SMS with the same id and status).
+    part: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The HTTP answer a provider expects: status, body and its content type."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedCallback:
+    """A realistic callback built by an adapter for demos, tests and load."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    content_type: str
+    records: int
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A per-account setting for a provider behaviour our sources only guess at."""
+
+    default: Any
+    choices: tuple[Any, ...]
+    help: str
+
+
+class Adapter:
+    """Defaults most adapters share: a mainland-China provider that does not sign.
+
+    Such a provider is authenticated by the secret token of its callback URL and the
+    account's optional IP allow-list, both checked before the adapter is asked.
+    """
+
+    content_types: frozenset[str] = frozenset({"application/json"})
+    required_credentials: tuple[str, ...] = ()
+    optional_credentials: tuple[str, ...] = ()
+    default_timezone = "Asia/Shanghai"
+    default_region: str | None = "CN"
+    options: Mapping[str, Option] = {}
+
+    def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
+                     max_skew: int) -> None:
+        """Accept: the provider does not sign; the token and allow-list are the check."""
+
+    def accepts_answer(self, status: int, body: bytes) -> bool:
+        """Judge a re-posted callback's answer as the provider would (here: any 2xx)."""
+        return 200 <= status < 300
+
+
+class Provider(Protocol):
+    """The contract of a provider adapter; one module per provider implements it."""
+
+    name: str
+    title: str
+    # Media types (lower-case, without parameters) the provider posts.
+    content_types: frozenset[str]
+    required_credentials: tuple[str, ...]
+    optional_credentials: tuple[str, ...]
+    default_timezone: str
+    default_region: str | None
+    options: Mapping[str, Option]
+
+    def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
+                     max_skew: int) -> None:
+        """Raise ``AuthError`` unless the request is signed as the account's provider signs."""
+        ...
+
+    def extract(self, request: CallbackRequest, account: Account) -> list[Record]:
+        """Return the callback's records, or raise ``ParseError`` naming what is wrong."""
+        ...
+
+    def normalize(self, record: Record, account: Account) -> Event:
+        """Turn one record into the event shape; raise ``ParseError`` on a bad value."""
+        ...
+
+    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
+               status: int = 200, reason: str = "") -> Answer:
+        """Answer in the provider's own success or failure form."""
+        ...
+
+    def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
+                 kind: str = "status") -> SimulatedCallback:
+        """Build a realistic, correctly signed callback carrying ``count`` records."""
+        ...
+
+    def accepts_answer(self, status: int, body: bytes) -> bool:
+        """Judge an answer to this provider's callback as the provider itself would."""
+        ...

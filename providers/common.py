@@ -1,0 +1,224 @@
+"""Helpers every adapter shares: body readers, field checks, times, phones, answers."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.etree.ElementTree import Element
+from zoneinfo import ZoneInfo
+
+import orjson
+import phonenumbers
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+from providers.base import Account, Answer, AuthError, CallbackRequest, ParseError
+
+JSON = "application/json"
+ISO_LOCAL = "%Y-%m-%d %H:%M:%S"
+FORM = "application/x-www-form-urlencoded"
+XML_TYPES = frozenset({"application/xml", "text/xml"})
+# phonenumbers reads letters as keypad digits ("13xxxxxxxxx" would become a real-looking
+# number); masked or vanity input must be kept as given instead.
+_DIALABLE = re.compile(r"\+?[0-9][0-9 ()\-.]*")
+# Mainland-China mobile numbers (11 digits, 13x-19x) are most of what these providers
+# report; formatting them needs no metadata look-up, and phonenumbers costs ~50 µs each.
+_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def json_body(request: CallbackRequest) -> Any:
+    """Decode a JSON body, or raise ``ParseError``."""
+    if not request.body.strip():
+        raise ParseError("the body is empty")
+    try:
+        return orjson.loads(request.body)
+    except orjson.JSONDecodeError as ex:
+        raise ParseError(f"the body is not valid JSON: {ex}") from ex
+
+
+def form_body(request: CallbackRequest) -> dict[str, str]:
+    """Decode a form-urlencoded body (UTF-8, last value wins), or raise ``ParseError``."""
+    try:
+        text = request.body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text),
+                          encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError) as ex:
+        raise ParseError(f"the body is not a valid form: {ex}") from ex
+    return dict(pairs)
+
+
+def xml_body(request: CallbackRequest) -> Element:
+    """Parse an XML body without entity expansion or DTD fetching, or raise ``ParseError``."""
+    try:
+        root: Element = SafeET.fromstring(request.body, forbid_dtd=True)
+    except (SafeET.ParseError, DefusedXmlException, ValueError) as ex:
+        raise ParseError(f"the body is not valid XML: {ex}") from ex
+    return root
+
+
+def require_object(value: Any, where: str) -> dict[str, Any]:
+    """Return ``value`` when it is a JSON object, else raise ``ParseError``."""
+    if not isinstance(value, dict):
+        raise ParseError(f"{where} must be an object")
+    return value
+
+
+def require_fields(data: Mapping[str, Any], fields: tuple[str, ...], where: str) -> None:
+    """Raise ``ParseError`` unless every field is present as a non-blank string or number."""
+    for name in fields:
+        value = data.get(name)
+        if value is None:
+            raise ParseError(f"{where}: field '{name}' is missing")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ParseError(f"{where}: field '{name}' must be a string or a number")
+        if isinstance(value, str) and not value.strip():
+            raise ParseError(f"{where}: field '{name}' is blank")
+
+
+def text(value: Any) -> str | None:
+    """Return a provider value as a stripped string, ``None`` when absent or blank."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
+def to_int(value: Any, field: str) -> int | None:
+    """Read an integer the provider may send as a number or a string."""
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError as ex:
+        raise ParseError(f"field '{field}' is not a whole number: {value!r}") from ex
+
+
+def local_time(value: Any, fmt: str, tz: ZoneInfo, field: str) -> datetime | None:
+    """Read a zone-less provider time in the account's zone and return it in UTC."""
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        if fmt == ISO_LOCAL and len(raw) == 19 and raw[10] == " ":
+            naive = datetime.fromisoformat(raw)  # the same format, ten times faster
+        else:
+            naive = datetime.strptime(raw, fmt)  # noqa: DTZ007 - the zone is attached below
+    except ValueError as ex:
+        raise ParseError(f"field '{field}' is not a time of the form {fmt}: {raw!r}") from ex
+    return naive.replace(tzinfo=tz).astimezone(UTC)
+
+
+def unix_time(value: Any, field: str) -> datetime | None:
+    """Read a Unix time in seconds (or milliseconds, when it has 13 digits) as UTC."""
+    number = to_int(value, field)
+    if number is None:
+        return None
+    if number > 10**11:
+        number //= 1000
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError) as ex:
+        raise ParseError(f"field '{field}' is not a Unix time: {value!r}") from ex
+
+
+def e164(number: Any, *, region: str | None = None, country_code: str | None = None,
+         international: bool = False) -> str | None:
+    """Return a phone number in E.164, or as given when it cannot be parsed.
+
+    ``country_code`` (Tencent's ``nationcode``) wins over ``region``; ``international``
+    says the number already starts with its country code, only without the ``+``.
+    """
+    raw = text(number)
+    if raw is None:
+        return None
+    if not _DIALABLE.fullmatch(raw):
+        return raw
+    if _CN_MOBILE.fullmatch(raw) and (country_code in ("86", "+86") if country_code
+                                      else region == "CN" and not international):
+        return f"+86{raw}"
+    candidate = raw
+    use_region = region
+    if country_code and not raw.startswith("+"):
+        candidate = f"+{country_code.lstrip('+')}{raw}"
+        use_region = None
+    elif international and not raw.startswith("+"):
+        candidate = f"+{raw}"
+        use_region = None
+    try:
+        parsed = phonenumbers.parse(candidate, use_region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(parsed):
+        return raw
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def same_secret(given: str | None, expected: str, *, ignore_case: bool = False) -> bool:
+    """Compare a received signature with the expected one in constant time."""
+    if given is None:
+        return False
+    if ignore_case:
+        given, expected = given.lower(), expected.lower()
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_skew(moment: datetime, now: datetime, max_skew: int, header: str) -> None:
+    """Raise ``AuthError`` when a signed timestamp is further than ``max_skew`` from now."""
+    if abs(now - moment) > timedelta(seconds=max_skew):
+        raise AuthError(f"the {header} timestamp is more than {max_skew}s away from now")
+
+
+def epoch_header(request: CallbackRequest, name: str) -> datetime:
+    """Read a signed Unix-time header (seconds or milliseconds), or raise ``AuthError``."""
+    value = request.header(name)
+    if value is None or not value.strip().isdigit():
+        raise AuthError(f"the {name} header is missing or not a Unix time")
+    number = int(value.strip())
+    if number > 10**11:
+        number //= 1000
+    try:
+        return datetime.fromtimestamp(number, UTC)
+    except (OverflowError, OSError, ValueError) as ex:
+        raise AuthError(f"the {name} header is not a Unix time") from ex
+
+
+def key_pair(account: Account, key: str, secret: str) -> tuple[str, str] | None:
+    """Return an account's optional signing key pair, ``None`` when it has none.
+
+    Half a pair is a misconfiguration: accepting unsigned callbacks would hide it.
+    """
+    first = account.credentials.get(key) or ""
+    second = account.credentials.get(secret) or ""
+    if first and second:
+        return first, second
+    if first or second:
+        raise AuthError(f"the account has only one of {key} and {secret}")
+    return None
+
+
+def json_field(body: bytes, name: str) -> Any:
+    """Return a field of a JSON object body, or ``None`` if the body is not one."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return doc.get(name) if isinstance(doc, dict) else None
+
+
+def json_answer(status: int, doc: Mapping[str, Any]) -> Answer:
+    """Build a JSON answer."""
+    return Answer(status=status, body=orjson.dumps(doc), content_type=JSON)
+
+
+def text_answer(status: int, body: str) -> Answer:
+    """Build a plain-text answer."""
+    return Answer(status=status, body=body.encode(), content_type="text/plain; charset=utf-8")
+
+
+def local_strftime(moment: datetime, tz: ZoneInfo, fmt: str) -> str:
+    """Format a moment in a provider's local zone (for simulated callbacks)."""
+    return moment.astimezone(tz).strftime(fmt)

@@ -1,0 +1,24 @@
+"""The registry of provider adapters, by slug."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from providers.aliyun import provider as aliyun
+from providers.base import Provider
+from providers.cloopen import provider as cloopen
+from providers.huawei import provider as huawei
+from providers.netease import provider as netease
+from providers.nxcloud import provider as nxcloud
+from providers.tencent import provider as tencent
+from providers.ucloud import provider as ucloud
+
+# Adding a provider: one module in this package, one line here (see the README).
+PROVIDERS: Mapping[str, Provider] = {
+    p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud)
+}
+
+
+def get_provider(name: str) -> Provider | None:
+    """Return the adapter for a provider slug, or ``None``."""
+    return PROVIDERS.get(name)
