@@ -1,0 +1,96 @@
+"""Prometheus metrics: what the API and the worker count, and what is read at scrape."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from models import InboundCallback, InboxState, utcnow
+from services.ingest import IngestReport
+
+CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
+                    ["provider", "outcome"])
+RECEIPTS = Counter("dlrhub_receipts_total", "Receipts stored (duplicates excluded).",
+                   ["provider", "status"])
+DUPLICATES = Counter("dlrhub_receipt_duplicates_total", "Receipts dropped as duplicates.")
+INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
+                       "From a callback's arrival to its receipts being stored.",
+                       buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
+                          "Callbacks not handed to the broker (left for the sweeper).")
+
+INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+
+
+def record_callback(provider: str, outcome: str) -> None:
+    """Count one callback by provider and outcome."""
+    CALLBACKS.labels(provider, outcome).inc()
+
+
+def record_ingest(report: IngestReport) -> None:
+    """Count what one ingest run stored."""
+    for (provider, status), count in report.by_status.items():
+        RECEIPTS.labels(provider, status).inc(count)
+    if report.duplicates:
+        DUPLICATES.inc(report.duplicates)
+    for lag in report.lags:
+        INGEST_LAG.observe(lag)
+
+
+class InboxCollector(Collector):
+    """Read the inbox backlog from the database at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the pending count and the age of the oldest pending callback."""
+        pending = GaugeMetricFamily("dlrhub_inbox_pending", "Callbacks waiting for ingest.")
+        oldest = GaugeMetricFamily("dlrhub_inbox_oldest_pending_seconds",
+                                   "Age of the oldest callback waiting for ingest.")
+        try:
+            with self._engine.connect() as conn:
+                count, first = conn.execute(
+                    select(func.count(), func.min(INBOX.c.received_at))
+                    .where(INBOX.c.state == InboxState.pending.value)).one()
+        except SQLAlchemyError:
+            return
+        pending.add_metric([], count)
+        oldest.add_metric([], (utcnow() - first).total_seconds() if first else 0.0)
+        yield pending
+        yield oldest
+
+
+def render(engine: Engine) -> bytes:
+    """Return the metrics page: every process's counters plus the inbox gauges."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED):
+            registry.register(collector)
+    registry.register(InboxCollector(engine))
+    return generate_latest(registry)
+
+
+def serve_worker_metrics(port: int) -> None:
+    """Serve this worker's counters (all its pool processes) on ``port``."""
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, registry=registry)

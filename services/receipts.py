@@ -1,0 +1,300 @@
+"""Read receipts back as events (DESIGN §3): lists, one event, timelines and stats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlmodel import Session
+
+from models import Receipt, utcnow
+from services.errors import InvalidInput, NotFound
+from services.pagination import check_limit, decode_cursor, encode_cursor
+
+RECEIPTS: Table = Receipt.__table__  # type: ignore[attr-defined]
+# DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.
+NOT_FINAL = frozenset({"pending"})
+DEFAULT_STATS_RANGE = timedelta(hours=24)
+MAX_STATS_RANGE = timedelta(days=31)
+
+
+def event_document(receipt: Receipt) -> dict[str, Any]:
+    """Return a receipt in the event shape customers receive and query."""
+    def iso(value: Any) -> str | None:
+        return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+    return {
+        "id": receipt.id,
+        "type": receipt.type,
+        "tenant_id": receipt.tenant_id,
+        "account_id": receipt.account_id,
+        "provider": receipt.provider,
+        "message_id": receipt.message_id,
+        "reference": receipt.reference,
+        "phone": receipt.phone,
+        "status": receipt.status,
+        "provider_status": receipt.provider_status,
+        "error_code": receipt.error_code,
+        "error_message": receipt.error_message,
+        "segments": receipt.segments,
+        "price": receipt.price,
+        "submitted_at": iso(receipt.submitted_at),
+        "reported_at": iso(receipt.reported_at),
+        "received_at": iso(receipt.received_at),
+        "text": receipt.text,
+        "raw": receipt.raw,
+    }
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of events and the cursor of the next, if any."""
+
+    data: list[dict[str, Any]]
+    next: str | None
+
+
+# --- keyset pages on (received_at, id), shared with the inbox ------------------------
+
+
+def newest_first(session: Session, query: Select[Any], table: Table, *, limit: int,
+                 after: str | None) -> tuple[list[Any], str | None]:
+    """Run ``query`` newest first, one page after the cursor ``after``.
+
+    The cursor is the (received_at, id) of the last row: rows inserted while a client
+    pages arrive with a later received_at, so they never shift the pages not yet read.
+    ``table`` must have ``received_at`` and ``id`` columns.
+    """
+    check_limit(limit)
+    if after:
+        stamp, last_id = _decode(after)
+        query = query.where(or_(table.c.received_at < stamp,
+                                and_(table.c.received_at == stamp, table.c.id < last_id)))
+    rows = list(session.execute(
+        query.order_by(table.c.received_at.desc(), table.c.id.desc()).limit(limit + 1)
+    ).scalars())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = encode_cursor(rows[-1].received_at.isoformat(), rows[-1].id) if more else None
+    return rows, cursor
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    stamp, last_id = decode_cursor(cursor, 2)
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError as ex:
+        raise InvalidInput("after", "is not a cursor this API returned") from ex
+    if moment.tzinfo is None:  # every cursor this API issues carries its zone
+        raise InvalidInput("after", "is not a cursor this API returned")
+    return to_utc("after", moment), last_id
+
+
+def check_range(since: datetime | None,
+                until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """Return the bounds in UTC, or raise naming the field unless they are in order."""
+    since = None if since is None else to_utc("since", since)
+    until = None if until is None else to_utc("until", until)
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until", "must be after since")
+    return since, until
+
+
+def to_utc(name: str, value: datetime) -> datetime:
+    """Return ``value`` in UTC, or raise naming ``name`` if it has no zone or no UTC time."""
+    if value.tzinfo is None:
+        raise InvalidInput(name, "must carry a time zone (e.g. 2024-01-01T00:00:00Z)")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as ex:  # 0001-01-01T00:00+05:00 has no UTC time
+        raise InvalidInput(name, "is out of range") from ex
+
+
+# --- lists and single events --------------------------------------------------------
+
+
+def list_receipts(
+    session: Session,
+    *,
+    tenant_id: str,
+    limit: int = 50,
+    after: str | None = None,
+    message_id: str | None = None,
+    reference: str | None = None,
+    phone: str | None = None,
+    status: str | None = None,
+    provider: str | None = None,
+    account_id: str | None = None,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page:
+    """Return a tenant's receipts, newest first, ``limit`` at a time.
+
+    Every filter given must match (``since`` inclusive, ``until`` exclusive, both on
+    ``received_at``). A cursor holds only a position: the next page is of the same list
+    when the same filters are sent with it.
+    """
+    since, until = check_range(since, until)
+    query = select(Receipt).where(RECEIPTS.c.tenant_id == tenant_id)
+    equal = {"message_id": message_id, "reference": reference, "phone": phone,
+             "status": status, "provider": provider, "account_id": account_id, "type": type}
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(RECEIPTS.c[column] == value)
+    if since is not None:
+        query = query.where(RECEIPTS.c.received_at >= since)
+    if until is not None:
+        query = query.where(RECEIPTS.c.received_at < until)
+    rows, cursor = newest_first(session, query, RECEIPTS, limit=limit, after=after)
+    return Page([event_document(r) for r in rows], cursor)
+
+
+def get_receipt(session: Session, *, tenant_id: str, receipt_id: str) -> dict[str, Any]:
+    """Return one of the tenant's receipts as an event, or raise ``NotFound``."""
+    row = session.execute(
+        select(Receipt).where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.id == receipt_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no receipt {receipt_id}")
+    return event_document(row)
+
+
+# --- the timeline of one message ----------------------------------------------------
+
+
+@dataclass
+class Recipient:
+    """One recipient of a message: its events, oldest first, and where it stands now."""
+
+    phone: str | None
+    status: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, receipt: Receipt) -> None:
+        """Append an event; a final status is never replaced by a later non-final one."""
+        self.events.append(event_document(receipt))
+        if receipt.status not in NOT_FINAL or self.status in (None, *NOT_FINAL):
+            self.status = receipt.status
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The status history of one message, per recipient phone."""
+
+    message_id: str
+    recipients: list[Recipient]
+
+
+def message_timeline(session: Session, *, tenant_id: str, message_id: str) -> Timeline:
+    """Return every receipt of a message, grouped by phone, oldest first.
+
+    Events are ordered by when the provider says they happened, then by arrival: a
+    provider may send a later report first. An event without a reported time counts as
+    happening when it was received, so it does not sort before everything else.
+    """
+    happened = func.coalesce(RECEIPTS.c.reported_at, RECEIPTS.c.received_at)
+    rows = session.execute(
+        select(Receipt)
+        .where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.message_id == message_id)
+        .order_by(happened, RECEIPTS.c.received_at, RECEIPTS.c.id)
+    ).scalars().all()
+    if not rows:
+        raise NotFound(f"no message {message_id}")
+    recipients: dict[str | None, Recipient] = {}
+    for row in rows:
+        recipients.setdefault(row.phone, Recipient(row.phone)).add(row)
+    ordered = sorted(recipients.values(), key=lambda r: (r.phone is None, r.phone or ""))
+    return Timeline(message_id, ordered)
+
+
+# --- stats --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HourCount:
+    """The receipts received in one UTC hour."""
+
+    hour: datetime
+    count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Receipt counts over a range of received times."""
+
+    since: datetime
+    until: datetime
+    by_status: dict[str, int]
+    by_provider: dict[str, int]
+    by_hour: list[HourCount]
+    total: int
+
+
+def stats(session: Session, *, tenant_id: str, since: datetime | None = None,
+          until: datetime | None = None, account_id: str | None = None,
+          now: datetime | None = None) -> Stats:
+    """Count a tenant's receipts by status, by provider and by UTC hour.
+
+    The range is on ``received_at``, ``since`` inclusive and ``until`` exclusive; it
+    defaults to the 24 hours before now (or before ``until``) and spans at most 31 days.
+    The database groups by (hour, status, provider) in one scan of the tenant's time
+    index, so the three breakdowns always add up to the same total; hours without
+    receipts are left out.
+    """
+    since, until = _stats_range(since, until, now or utcnow())
+    hour = _hour_bucket(session)
+    query = (
+        select(hour.label("hour"), RECEIPTS.c.status, RECEIPTS.c.provider,
+               func.count().label("n"))
+        .where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.received_at >= since,
+               RECEIPTS.c.received_at < until)
+        .group_by(hour, RECEIPTS.c.status, RECEIPTS.c.provider)
+    )
+    if account_id is not None:
+        query = query.where(RECEIPTS.c.account_id == account_id)
+    by_status: Counter[str] = Counter()
+    by_provider: Counter[str] = Counter()
+    by_hour: Counter[datetime] = Counter()
+    for row in session.execute(query):
+        by_status[row.status] += row.n
+        by_provider[row.provider] += row.n
+        by_hour[_as_hour(row.hour)] += row.n
+    return Stats(since, until, dict(by_status), dict(by_provider),
+                 [HourCount(h, by_hour[h]) for h in sorted(by_hour)], sum(by_status.values()))
+
+
+def _stats_range(since: datetime | None, until: datetime | None,
+                 now: datetime) -> tuple[datetime, datetime]:
+    since, until = check_range(since, until)
+    end = until or now
+    try:
+        start = since or end - DEFAULT_STATS_RANGE
+    except OverflowError as ex:  # until=0001-01-01T00:00:00Z
+        raise InvalidInput("until", "is out of range") from ex
+    if end <= start:
+        raise InvalidInput("until", "must be after since")
+    if end - start > MAX_STATS_RANGE:
+        raise InvalidInput("since", f"the range may span at most {MAX_STATS_RANGE.days} days")
+    return start, end
+
+
+def _hour_bucket(session: Session) -> ColumnElement[Any]:
+    """Return the SQL of a receipt's UTC hour, in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        # date_trunc on a timestamptz cuts in the session's TimeZone, which may sit off
+        # the hour (+05:30); cutting the UTC wall time keeps buckets on UTC hours.
+        return func.date_trunc("hour", func.timezone("UTC", RECEIPTS.c.received_at))
+    # SQLite keeps naive UTC text ("2024-01-01 10:20:30.000000").
+    return func.strftime("%Y-%m-%dT%H:00:00Z", RECEIPTS.c.received_at)
+
+
+def _as_hour(value: Any) -> datetime:
+    """Return a bucket as an aware UTC datetime, from either dialect's answer."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"an hour bucket of type {type(moment).__name__}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

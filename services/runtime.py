@@ -1,0 +1,34 @@
+"""What every process builds once from its settings: engine, sessions, secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from config import Settings
+from models import make_engine, make_session_factory
+from services.crypto import SecretBox
+
+
+@dataclass
+class Runtime:
+    """The shared dependencies of a process; the composition roots build one."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    box: SecretBox
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Build the engine, session factory and secret box of ``settings``."""
+        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        return cls(settings, engine, make_session_factory(engine),
+                   SecretBox(settings.secret_key))
+
+    def close(self) -> None:
+        """Release the pooled connections."""
+        self.engine.dispose()

@@ -1,0 +1,62 @@
+"""The Celery application: configuration, task registration, the sweep schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from config import Settings
+
+INGEST_MANY = "dlrhub.ingest_many"
+INGEST = "dlrhub.ingest"
+SWEEP = "dlrhub.sweep"
+RELAY = "dlrhub.relay"
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    """Return the transport options of the configured broker."""
+    if settings.embedded_broker:
+        folder = settings.broker_dir
+        (folder / "queue").mkdir(parents=True, exist_ok=True)
+        (folder / "control").mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+    # An unacknowledged message comes back after this long; the sweeper is faster.
+    return {"visibility_timeout": 3600}
+
+
+def create_celery(settings: Settings) -> Celery:
+    """Build the Celery app of ``settings``, with every dlrhub task registered."""
+    from tasks import ingest as ingest_tasks  # the tasks import this module's names
+    from tasks import relay as relay_tasks
+
+    app = Celery("dlrhub", broker=settings.effective_broker_url, set_as_current=False)
+    app.conf.update(
+        broker_transport_options=broker_options(settings),
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        # A task is acknowledged after it ran, and given back if its worker dies: with
+        # idempotent tasks that turns a crash into a repeat, never a loss.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-inbox": {"task": SWEEP, "schedule": settings.sweep_interval},
+        },
+        beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+        timezone="UTC",
+    )
+    app.task(name=INGEST, bind=True, max_retries=None)(ingest_tasks.ingest)
+    app.task(name=INGEST_MANY, bind=True, max_retries=None)(ingest_tasks.ingest_many)
+    app.task(name=SWEEP, bind=True)(ingest_tasks.sweep)
+    app.task(name=RELAY, bind=True, max_retries=None)(relay_tasks.relay)
+    return app

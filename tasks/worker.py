@@ -1,0 +1,33 @@
+"""The Celery entry point: ``celery -A tasks.worker worker``."""
+
+import gc
+from typing import Any
+
+from celery.signals import setup_logging, worker_init, worker_process_init
+
+from config import configure_logging, get_settings
+from tasks.app import create_celery
+
+app = create_celery(get_settings())
+
+
+@setup_logging.connect  # type: ignore[untyped-decorator]
+def _configure_logging(**_: Any) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _serve_metrics(**_: Any) -> None:
+    port = get_settings().worker_metrics_port
+    if port:
+        from services.metrics import serve_worker_metrics
+
+        serve_worker_metrics(port)
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _freeze_startup_objects(**_: Any) -> None:
+    # As in api/wsgi.py: what the pool process inherited never needs collecting.
+    gc.collect()
+    gc.freeze()
