@@ -1,0 +1,88 @@
+"""Tenants: create, list, read, update (name, status), delete."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from models import (
+    ApiKey,
+    Attempt,
+    Delivery,
+    Endpoint,
+    InboundCallback,
+    ProviderAccount,
+    Receipt,
+    Tenant,
+    TenantStatus,
+    utcnow,
+)
+from services.errors import Conflict, NotFound, non_blank
+from services.pagination import newest_by_id
+
+
+def create_tenant(session: Session, *, name: str) -> Tenant:
+    """Create an active tenant."""
+    tenant = Tenant(name=non_blank(name, "name"))
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+
+def get_tenant(session: Session, tenant_id: str) -> Tenant:
+    """Return a tenant, or raise ``NotFound``."""
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    return tenant
+
+
+def list_tenants(session: Session, *, limit: int = 50, after: str | None = None,
+                 status: TenantStatus | None = None) -> tuple[list[Tenant], str | None]:
+    """Return tenants, newest first, and the cursor of the next page."""
+    table = Tenant.__table__  # type: ignore[attr-defined]
+    query = select(Tenant)
+    if status is not None:
+        query = query.where(table.c.status == status.value)
+    return newest_by_id(session, query, table.c.id, limit=limit, after=after)
+
+
+def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
+                  status: TenantStatus | None = None) -> Tenant:
+    """Rename a tenant, or suspend or reactivate it.
+
+    A suspended tenant's callbacks are still accepted and stored (no receipt is lost),
+    but its API keys are refused and its events are not relayed.
+    """
+    tenant = get_tenant(session, tenant_id)
+    if name is not None:
+        tenant.name = non_blank(name, "name")
+    if status is not None:
+        tenant.status = status
+    tenant.updated_at = utcnow()
+    session.add(tenant)
+    session.flush()
+    return tenant
+
+
+def delete_tenant(session: Session, tenant_id: str) -> None:
+    """Delete a tenant and all its data; refused while it has provider accounts.
+
+    Refusing is the safeguard: an account is where receipts come from, so deleting a
+    tenant takes two deliberate steps, first its accounts, then the tenant.
+    """
+    tenant = get_tenant(session, tenant_id)
+    accounts = ProviderAccount.__table__  # type: ignore[attr-defined]
+    live = session.execute(
+        select(func.count()).select_from(accounts)
+        .where(accounts.c.tenant_id == tenant_id, accounts.c.deleted_at.is_(None))
+    ).scalar_one()
+    if live:
+        raise Conflict(f"the tenant still has {live} provider account(s); delete them first")
+    for model in (Attempt, Delivery, Endpoint, Receipt, InboundCallback, ProviderAccount,
+                  ApiKey):
+        table = model.__table__  # type: ignore[union-attr]
+        session.execute(delete(table).where(table.c.tenant_id == tenant_id))
+    session.delete(tenant)
+    session.flush()
