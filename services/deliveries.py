@@ -1,0 +1,55 @@
+"""Read deliveries and their attempts; retry one by hand."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models import Attempt, Delivery, DeliveryStatus, utcnow
+from services.errors import Conflict, NotFound
+from services.pagination import newest_by_id
+
+
+def list_deliveries(session: Session, *, tenant_id: str, endpoint_id: str | None = None,
+                    status: DeliveryStatus | None = None, limit: int = 50,
+                    after: str | None = None) -> tuple[list[Delivery], str | None]:
+    """Return the tenant's deliveries, newest first, filtered by endpoint and status."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    query = select(Delivery).where(table.c.tenant_id == tenant_id)
+    if endpoint_id is not None:
+        query = query.where(table.c.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(table.c.status == status.value)
+    return newest_by_id(session, query, table.c.id, limit=limit, after=after)
+
+
+def get_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Delivery:
+    """Return one of the tenant's deliveries, or raise ``NotFound`` (also if not theirs)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    delivery: Delivery | None = session.execute(select(Delivery).where(
+        table.c.tenant_id == tenant_id, table.c.id == delivery_id)).scalars().first()
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    return delivery
+
+
+def attempts_of(session: Session, delivery_id: str) -> list[Attempt]:
+    """Return a delivery's attempts, oldest first."""
+    table = Attempt.__table__  # type: ignore[attr-defined]
+    return list(session.execute(select(Attempt).where(table.c.delivery_id == delivery_id)
+                                .order_by(table.c.at, table.c.id)).scalars())
+
+
+def retry_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Delivery:
+    """Make a failed or dead delivery due again now (its attempts so far are kept)."""
+    delivery = get_delivery(session, tenant_id=tenant_id, delivery_id=delivery_id)
+    if delivery.status in (DeliveryStatus.pending, DeliveryStatus.succeeded):
+        raise Conflict(f"the delivery is {delivery.status}; only failed or dead "
+                       "deliveries are retried by hand")
+    delivery.status = DeliveryStatus.pending
+    delivery.attempts = 0  # a fresh run of the endpoint's retry policy
+    delivery.next_attempt_at = utcnow()
+    delivery.updated_at = utcnow()
+    session.add(delivery)
+    session.flush()
+    return delivery

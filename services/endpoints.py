@@ -1,0 +1,187 @@
+"""Customers' webhook endpoints: create, read, update, delete; signing secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from models import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    EndpointFormat,
+    ProviderAccount,
+    utcnow,
+)
+from providers.base import STATUSES
+from services import netguard, retry, signing
+from services.crypto import SecretBox
+from services.errors import InvalidInput, NotFound
+from services.pagination import newest_by_id
+
+EVENT_TYPES = ("sms.status", "sms.inbound")
+# The relay sets these itself; a custom header must not override them.
+_RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id",
+                               "webhook-timestamp", "webhook-signature", "user-agent"})
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What a tenant may set on an endpoint; ``None`` leaves a field as it is on update."""
+
+    url: str | None = None
+    description: str | None = None
+    event_types: list[str] | None = None
+    statuses: list[str] | None = None
+    account_ids: list[str] | None = None
+    format: EndpointFormat | None = None
+    batch_size: int | None = None
+    retry_policy: Any = None
+    timeout: float | None = None
+    rate_limit: float | None = None
+    headers: dict[str, str] | None = None
+    enabled: bool | None = None
+
+
+def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str, spec: EndpointSpec,
+                    allow_private: bool) -> tuple[Endpoint, str]:
+    """Create an endpoint; return it with its signing secret (shown here, and on request)."""
+    if spec.url is None:
+        raise InvalidInput("url", "is required")
+    secret = signing.new_secret()
+    endpoint = Endpoint(tenant_id=tenant_id, url="", secret_encrypted=box.encrypt(secret))
+    _apply(session, endpoint, spec, allow_private)
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str, spec: EndpointSpec,
+                    allow_private: bool) -> Endpoint:
+    """Change an endpoint; re-enabling it clears why it was disabled."""
+    endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    _apply(session, endpoint, spec, allow_private)
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def _apply(session: Session, endpoint: Endpoint, spec: EndpointSpec,
+           allow_private: bool) -> None:
+    if spec.url is not None:
+        netguard.check_url(spec.url, allow_private=allow_private)
+        endpoint.url = spec.url
+    if spec.description is not None:
+        endpoint.description = spec.description
+    if spec.event_types is not None:
+        endpoint.event_types = _subset("event_types", spec.event_types, EVENT_TYPES)
+    if spec.statuses is not None:
+        endpoint.statuses = _subset("statuses", spec.statuses, STATUSES)
+    if spec.account_ids is not None:
+        endpoint.account_ids = _own_accounts(session, endpoint.tenant_id, spec.account_ids)
+    if spec.format is not None:
+        endpoint.format = spec.format
+    if spec.batch_size is not None:
+        endpoint.batch_size = spec.batch_size
+    if endpoint.format == EndpointFormat.native and endpoint.batch_size != 1:
+        # A provider's callback is re-posted as it came: one request each.
+        raise InvalidInput("batch_size", "must be 1 for the native format")
+    if spec.retry_policy is not None:
+        endpoint.retry_policy = retry.parse_policy(spec.retry_policy).to_json()
+    if spec.timeout is not None:
+        endpoint.timeout = spec.timeout
+    if spec.rate_limit is not None:
+        endpoint.rate_limit = spec.rate_limit or None
+    if spec.headers is not None:
+        endpoint.headers = _headers(spec.headers)
+    if spec.enabled is not None:
+        endpoint.enabled = spec.enabled
+        if spec.enabled:
+            endpoint.disabled_reason = None
+            endpoint.failing_since = None
+
+
+def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
+    for index, value in enumerate(values):
+        if value not in allowed:
+            raise InvalidInput(f"{field}[{index}]", f"must be one of {', '.join(allowed)}")
+    return sorted(set(values))
+
+
+def _own_accounts(session: Session, tenant_id: str, ids: list[str]) -> list[str]:
+    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    found = set(session.execute(select(table.c.id).where(
+        table.c.tenant_id == tenant_id, table.c.id.in_(ids))).scalars())
+    for index, account_id in enumerate(ids):
+        if account_id not in found:
+            raise InvalidInput(f"account_ids[{index}]", "no such account")
+    return sorted(set(ids))
+
+
+def _headers(headers: dict[str, str]) -> dict[str, str]:
+    for name, value in headers.items():
+        if name.lower() in _RESERVED_HEADERS:
+            raise InvalidInput(f"headers.{name}", "is set by the relay")
+        if not name.isascii() or any(c in name for c in " :\r\n") or "\n" in value \
+                or "\r" in value:
+            raise InvalidInput(f"headers.{name}", "is not a valid header")
+    return dict(headers)
+
+
+def get_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> Endpoint:
+    """Return one of the tenant's endpoints, or raise ``NotFound`` (also if not theirs)."""
+    table = Endpoint.__table__  # type: ignore[attr-defined]
+    endpoint: Endpoint | None = session.execute(select(Endpoint).where(
+        table.c.tenant_id == tenant_id, table.c.id == endpoint_id)).scalars().first()
+    if endpoint is None:
+        raise NotFound(f"no endpoint {endpoint_id}")
+    return endpoint
+
+
+def list_endpoints(session: Session, *, tenant_id: str, limit: int = 50,
+                   after: str | None = None) -> tuple[list[Endpoint], str | None]:
+    """Return the tenant's endpoints, newest first, and the next cursor."""
+    table = Endpoint.__table__  # type: ignore[attr-defined]
+    query = select(Endpoint).where(table.c.tenant_id == tenant_id)
+    return newest_by_id(session, query, table.c.id, limit=limit, after=after)
+
+
+def delete_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> None:
+    """Delete an endpoint with its deliveries and their attempts."""
+    endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    deliveries = Delivery.__table__  # type: ignore[attr-defined]
+    attempts = Attempt.__table__  # type: ignore[attr-defined]
+    ids = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint.id)
+    session.execute(delete(attempts).where(attempts.c.delivery_id.in_(ids)))
+    session.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint.id))
+    session.delete(endpoint)
+    session.flush()
+
+
+def rotate_secret(session: Session, box: SecretBox, *, tenant_id: str,
+                  endpoint_id: str) -> tuple[Endpoint, str]:
+    """Give an endpoint a new secret; the old one keeps signing beside it for 24 h."""
+    endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    secret = signing.new_secret()
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+    endpoint.previous_secret_expires_at = utcnow() + ROTATION_OVERLAP
+    endpoint.secret_encrypted = box.encrypt(secret)
+    endpoint.updated_at = utcnow()
+    session.add(endpoint)
+    session.flush()
+    return endpoint, secret
+
+
+def signing_secrets(endpoint: Endpoint, box: SecretBox) -> list[str]:
+    """Return the secrets that sign for an endpoint now: the current one, then the old."""
+    out = [box.decrypt(endpoint.secret_encrypted)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_encrypted and expires is not None and expires > utcnow():
+        out.append(box.decrypt(endpoint.previous_secret_encrypted))
+    return out
