@@ -1,0 +1,115 @@
+"""The composition root of the API process: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+
+from api import errors
+from api.auth import Authentication
+from api.middleware import RequestId
+from api.openapi import OpenAPIResource, Route, build_document
+from api.resources.accounts import Account, Accounts, AccountToken
+from api.resources.callbacks import CallbackResource
+from api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
+from api.resources.endpoints import (
+    EndpointItem,
+    EndpointReplay,
+    Endpoints,
+    EndpointSecretItem,
+    EndpointSecretRotation,
+    EndpointTest,
+)
+from api.resources.health import Health, Metrics, Ready
+from api.resources.receipts import Inbox, InboxItem, Message, Receipt, Receipts, Stats
+from api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
+from config import Settings
+from models import utcnow
+from services.accounts import TokenDirectory
+from services.callbacks import CallbackLimits
+from services.keys import KeyDirectory
+from services.runtime import Runtime
+from tasks import relay as relay_tasks
+from tasks.app import create_celery
+from tasks.enqueue import Enqueuer
+
+VERSION = "0.1.0"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None,
+               celery: Any = None, enqueuer: Enqueuer | None = None) -> falcon.App[Any, Any]:
+    """Build the WSGI app of ``settings``: engine, registry, Celery client, routes."""
+    rt = runtime or Runtime.build(settings)
+    celery = celery or create_celery(settings)
+    enqueuer = enqueuer or Enqueuer(celery)
+
+    def broker_check() -> None:
+        with celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+
+    middleware: list[Any] = [
+        RequestId(),
+        Authentication(settings.admin_token, KeyDirectory(rt.engine)),
+    ]
+    app = falcon.App(middleware=middleware)
+    # Providers post bodies in their own media types; the callback resource reads raw
+    # bytes and decides, so Falcon must not try to parse forms itself.
+    app.req_options.auto_parse_form_urlencoded = False
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.register(app)
+
+    body = settings.max_body_bytes
+
+    def wake(delivery_ids: list[str]) -> None:
+        # A lost wake-up costs only time: the sweeper sends due deliveries anyway.
+        try:
+            relay_tasks.enqueue(celery, delivery_ids)
+        except Exception:  # the broker is down; the deliveries are recorded all the same
+            log.warning("could not enqueue %d deliveries; the sweeper will", len(delivery_ids))
+
+    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, wake)
+    routes = [
+        Route("/v1/callbacks/{provider}/{token}", CallbackResource(
+            rt.engine, TokenDirectory(rt.engine, rt.box), enqueuer,
+            CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow)),
+        Route("/v1/tenants", Tenants(rt.sessions, body)),
+        Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
+        Route("/v1/tenants/{tenant_id}/keys", TenantKeys(rt.sessions, body)),
+        Route("/v1/tenants/{tenant_id}/keys/{key_id}", TenantKey(rt.sessions, body)),
+        # --- tenant routes: accounts ---
+        Route("/v1/accounts", Accounts(rt.sessions, rt.box, settings.effective_public_url,
+                                       body)),
+        Route("/v1/accounts/{account_id}", Account(rt.sessions, rt.box,
+                                                   settings.effective_public_url, body)),
+        Route("/v1/accounts/{account_id}/rotate-token", AccountToken(
+            rt.sessions, rt.box, settings.effective_public_url, body)),
+        # --- tenant routes: receipts, messages, stats, inbox ---
+        Route("/v1/receipts", Receipts(rt.sessions, body)),
+        Route("/v1/receipts/{receipt_id}", Receipt(rt.sessions, body)),
+        Route("/v1/messages/{message_id}", Message(rt.sessions, body)),
+        Route("/v1/stats", Stats(rt.sessions, body)),
+        Route("/v1/inbox", Inbox(rt.sessions, body)),
+        Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
+        # --- tenant routes: endpoints ---
+        Route("/v1/endpoints", Endpoints(*relay_args)),
+        Route("/v1/endpoints/{endpoint_id}", EndpointItem(*relay_args)),
+        Route("/v1/endpoints/{endpoint_id}/secret", EndpointSecretItem(*relay_args)),
+        Route("/v1/endpoints/{endpoint_id}/secret/rotate", EndpointSecretRotation(*relay_args)),
+        Route("/v1/endpoints/{endpoint_id}/replay", EndpointReplay(*relay_args)),
+        Route("/v1/endpoints/{endpoint_id}/test", EndpointTest(*relay_args)),
+        Route("/v1/deliveries", Deliveries(rt.sessions, wake)),
+        Route("/v1/deliveries/{delivery_id}", DeliveryItem(rt.sessions, wake)),
+        Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions, wake)),
+        Route("/healthz", Health()),
+        Route("/readyz", Ready(rt.engine, broker_check)),
+        Route("/metrics", Metrics(rt.engine)),
+    ]
+    spec = OpenAPIResource()
+    routes.append(Route("/openapi.json", spec))
+    spec.publish(build_document(routes, title="dlrhub", version=VERSION))
+    for route in routes:
+        app.add_route(route.path, route.resource)
+    return app

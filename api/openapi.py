@@ -1,0 +1,197 @@
+"""The OpenAPI 3.1 document, built from the same models the responders use.
+
+Each responder is decorated with ``@operation(...)``: its summary, who may call it,
+and the pydantic models of its query, body and answer. The auth middleware reads the
+same declaration, so what is documented is what is enforced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+import falcon
+import orjson
+from pydantic import BaseModel
+
+Auth = Literal["admin", "tenant", "public"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ERRORS = {
+    400: "Malformed request",
+    401: "Missing or wrong credentials",
+    403: "The tenant is suspended",
+    404: "Not found (or not yours)",
+    409: "Conflicts with the current state",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "A field is invalid; `field` names it",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a responder declares about itself."""
+
+    summary: str
+    auth: Auth
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    extra_responses: dict[int, str] = field(default_factory=dict)
+
+
+def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
+              query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+              status: int = 200, errors: Iterable[int] = (), tag: str = "",
+              description: str = "") -> Callable[[F], F]:
+    """Declare a responder's contract for the auth middleware and the OpenAPI document."""
+    def mark(fn: F) -> F:
+        fn.__operation__ = Operation(  # type: ignore[attr-defined]
+            summary=summary, auth=auth, body=body, query=query, response=response,
+            status=status, errors=tuple(errors), tags=(tag,) if tag else (),
+            description=description)
+        return fn
+    return mark
+
+
+def operation_of(resource: object, method: str, suffix: str | None = None) -> Operation | None:
+    """Return the declaration of a resource's responder for ``method``, if any."""
+    name = f"on_{method.lower()}" + (f"_{suffix}" if suffix else "")
+    responder = getattr(resource, name, None)
+    op = getattr(responder, "__operation__", None)
+    return op if isinstance(op, Operation) else None
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path template, its resource and the responder suffix Falcon uses."""
+
+    path: str
+    resource: object
+    suffix: str | None = None
+
+
+_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def build_document(routes: Iterable[Route], *, title: str, version: str) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document of ``routes``."""
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {"Problem": _PROBLEM}
+    for route in routes:
+        item: dict[str, Any] = {}
+        for method in _METHODS:
+            op = operation_of(route.resource, method, route.suffix)
+            if op is not None:
+                item[method] = _operation(route.path, op, schemas)
+        if item:
+            paths[route.path] = item
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "The dlrhub API: tenants, provider accounts and receipts."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "admin": {"type": "http", "scheme": "bearer",
+                          "description": "DLRHUB_ADMIN_TOKEN"},
+                "tenant": {"type": "http", "scheme": "bearer",
+                           "description": "a tenant API key (dlrhub_sk_…)"},
+            },
+        },
+    }
+
+
+def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        schemas[name] = sub
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"summary": op.summary, "operationId": _operation_id(path, op)}
+    if op.description:
+        doc["description"] = op.description
+    if op.tags:
+        doc["tags"] = list(op.tags)
+    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+              for name in re.findall(r"{(\w+)}", path)]
+    if op.query is not None:
+        schema = op.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        for name, prop in schema.get("properties", {}).items():
+            params.append({"name": name, "in": "query",
+                           "required": name in schema.get("required", []),
+                           "schema": {k: v for k, v in prop.items() if k != "title"},
+                           **({"description": prop["description"]}
+                              if "description" in prop else {})})
+    if params:
+        doc["parameters"] = params
+    if op.body is not None:
+        doc["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _ref(op.body, schemas)}}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if op.response is not None:
+        ok["content"] = {"application/json": {"schema": _ref(op.response, schemas)}}
+    responses: dict[str, Any] = {str(op.status): ok}
+    codes = set(op.errors)
+    if op.auth != "public":
+        codes |= {401}
+        doc["security"] = [{op.auth: []}]
+    if op.auth == "tenant":
+        codes |= {403}
+    if op.body is not None:
+        codes |= {400, 413, 415, 422}
+    if op.query is not None:
+        codes |= {422}
+    if "{" in path:
+        codes |= {404}
+    for code in sorted(codes):
+        responses[str(code)] = {"description": _ERRORS.get(code, "Error"), "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    doc["responses"] = responses
+    return doc
+
+
+def _operation_id(path: str, op: Operation) -> str:
+    words = re.sub(r"[^a-z0-9]+", " ", op.summary.lower()).split()
+    return "".join(w if i == 0 else w.title() for i, w in enumerate(words))
+
+
+_PROBLEM = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the invalid field, on 422"},
+    },
+    "required": ["type", "title", "status"],
+}
+
+
+class OpenAPIResource:
+    """Serve the document at ``/openapi.json``; it is given once every route is known."""
+
+    def __init__(self) -> None:
+        self._body = b"{}"
+
+    def publish(self, document: dict[str, Any]) -> None:
+        """Set the document to serve."""
+        self._body = orjson.dumps(document)
+
+    @operation("Describe this API", auth="public", tag="meta")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the OpenAPI 3.1 document."""
+        resp.content_type = "application/json"
+        resp.data = self._body

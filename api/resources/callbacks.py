@@ -1,0 +1,77 @@
+"""``POST /v1/callbacks/{provider}/{token}``: where providers deliver."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import falcon
+
+from api.errors import problem
+from api.openapi import operation
+from providers.base import CallbackRequest
+from providers.registry import get_provider
+from services import metrics
+from services.accounts import TokenDirectory
+from services.callbacks import CallbackLimits, Received, receive_callback
+from tasks.enqueue import Enqueuer
+
+log = logging.getLogger(__name__)
+
+
+class CallbackResource:
+    """Authenticate, keep and acknowledge provider callbacks."""
+
+    def __init__(self, engine: object, directory: TokenDirectory, enqueuer: Enqueuer,
+                 limits: CallbackLimits, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._directory = directory
+        self._enqueuer = enqueuer
+        self._limits = limits
+        self._clock = clock
+
+    @operation("Receive a provider callback", auth="public", tag="callbacks",
+               description="Where a provider posts its status reports and inbound SMS, "
+               "in its own format; the answer is in the provider's own format too. The "
+               "token is the secret of the account's callback_url.")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, provider: str,
+                token: str) -> None:
+        """Receive one callback and answer in the provider's own form."""
+        adapter = get_provider(provider)
+        if adapter is None:
+            problem(resp, 404, "unknown-provider", "Unknown provider",
+                    f"no provider named {provider!r}")
+            return
+        length = req.content_length
+        # Read one byte past the limit, so that a body without a length is caught too.
+        body = b"" if (length or 0) > self._limits.max_body_bytes else \
+            req.bounded_stream.read(self._limits.max_body_bytes + 1)
+        request = CallbackRequest(
+            body=body,
+            headers={name.lower(): value for name, value in req.headers.items()},
+            content_type=(req.content_type or "").split(";")[0].strip().lower(),
+            method=req.method,
+            path=req.path,
+            query=req.query_string,
+            remote_addr=req.remote_addr or "",
+        )
+        try:
+            result = receive_callback(
+                self._engine,  # type: ignore[arg-type]
+                self._directory, adapter, token, request, content_length=length,
+                limits=self._limits, now=self._clock())
+        except Exception:
+            # A bug must still get the provider's failure form, and a 503 so it retries.
+            log.exception("callback for %s failed", provider)
+            result = Received(adapter.answer(request, None, ok=False, status=503,
+                                             reason="temporarily unavailable, retry"),
+                              "error")
+        if result.inbox_id is not None:
+            self._enqueuer.submit(result.inbox_id, result.records)
+        metrics.record_callback(adapter.name, result.outcome)
+        resp.status = result.answer.status
+        resp.content_type = result.answer.content_type
+        resp.data = result.answer.body
+        if result.answer.status == 413:
+            resp.set_header("Connection", "close")

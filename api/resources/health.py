@@ -1,0 +1,61 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import falcon
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.openapi import operation
+from services import metrics
+
+
+class Health:
+    """Answer 200 while the process serves requests."""
+
+    @operation("Liveness", auth="public", tag="meta")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Say the process is alive."""
+        resp.media = {"status": "ok"}
+
+
+class Ready:
+    """Answer 200 when the database and the broker can be reached, else 503."""
+
+    def __init__(self, engine: Engine, broker_check: Callable[[], None]) -> None:
+        self._engine = engine
+        self._broker_check = broker_check
+
+    @operation("Readiness: database and broker", auth="public", tag="meta")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Check the database and the broker."""
+        checks: dict[str, str] = {}
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except SQLAlchemyError as ex:
+            checks["database"] = f"error: {type(ex).__name__}"
+        try:
+            self._broker_check()
+            checks["broker"] = "ok"
+        except Exception as ex:  # any failure to connect means not ready
+            checks["broker"] = f"error: {type(ex).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        resp.status = 200 if ready else 503
+        resp.media = {"status": "ready" if ready else "unavailable", "checks": checks}
+
+
+class Metrics:
+    """Expose the Prometheus metrics."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @operation("Prometheus metrics", auth="public", tag="meta")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Render every metric in the text format."""
+        resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        resp.data = metrics.render(self._engine)

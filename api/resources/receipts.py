@@ -1,0 +1,118 @@
+"""Tenant routes: ``/v1/receipts[/{id}]``, ``/v1/messages/{id}``, ``/v1/stats``, ``/v1/inbox``.
+
+The tenant comes from the API key (``req.context.tenant_id``, set by the auth
+middleware); every service call is scoped by it, so another tenant's ids are 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import falcon
+from sqlmodel import Session
+
+from api.io import read_query, write
+from api.openapi import operation
+from api.schemas import receipts as schemas
+from services import inbox, receipts
+
+Sessions = Callable[[], Session]
+
+
+class _Base:
+    def __init__(self, sessions: Sessions, max_body: int) -> None:
+        self._sessions = sessions
+        self._max_body = max_body
+
+
+class Receipts(_Base):
+    """``/v1/receipts``."""
+
+    @operation("List receipts", auth="tenant", query=schemas.ReceiptQuery,
+               response=schemas.EventPage, tag="receipts",
+               description="Newest first (by `received_at`). Send the same filters with "
+                           "`after` as with the first page.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List the tenant's receipts, newest first."""
+        q = read_query(req, schemas.ReceiptQuery)
+        with self._sessions() as session:
+            page = receipts.list_receipts(
+                session, tenant_id=req.context.tenant_id, limit=q.limit, after=q.after,
+                message_id=q.message_id, reference=q.reference, phone=q.phone,
+                status=q.status, provider=q.provider, account_id=q.account_id, type=q.type,
+                since=q.since, until=q.until)
+            write(resp, schemas.EventPage.model_validate({"data": page.data,
+                                                          "next": page.next}))
+
+
+class Receipt(_Base):
+    """``/v1/receipts/{receipt_id}``."""
+
+    @operation("Read a receipt", auth="tenant", response=schemas.Event, tag="receipts")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, receipt_id: str) -> None:
+        """Return one of the tenant's receipts."""
+        with self._sessions() as session:
+            event = receipts.get_receipt(session, tenant_id=req.context.tenant_id,
+                                         receipt_id=receipt_id)
+            write(resp, schemas.Event.model_validate(event))
+
+
+class Message(_Base):
+    """``/v1/messages/{message_id}``."""
+
+    @operation("Read a message timeline", auth="tenant", response=schemas.Timeline,
+               tag="messages",
+               description="Every receipt of one message id, per recipient, oldest first "
+                           "(by the provider's report time), with each recipient's current "
+                           "status.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, message_id: str) -> None:
+        """Return the status timeline of one message."""
+        with self._sessions() as session:
+            timeline = receipts.message_timeline(session, tenant_id=req.context.tenant_id,
+                                                 message_id=message_id)
+            write(resp, schemas.Timeline.model_validate(timeline))
+
+
+class Stats(_Base):
+    """``/v1/stats``."""
+
+    @operation("Count receipts", auth="tenant", query=schemas.StatsQuery,
+               response=schemas.Stats, tag="stats",
+               description="Counts by status, provider and UTC hour of `received_at`, "
+                           "over at most 31 days; the last 24 hours by default.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Count the tenant's receipts in a range of received times."""
+        q = read_query(req, schemas.StatsQuery)
+        with self._sessions() as session:
+            result = receipts.stats(session, tenant_id=req.context.tenant_id, since=q.since,
+                                    until=q.until, account_id=q.account_id)
+            write(resp, schemas.Stats.model_validate(result))
+
+
+class Inbox(_Base):
+    """``/v1/inbox``."""
+
+    @operation("List raw callbacks", auth="tenant", query=schemas.InboxQuery,
+               response=schemas.InboxPage, tag="inbox",
+               description="The callbacks the tenant's providers sent, newest first; "
+                           "`?state=rejected` shows what was refused and why.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List the tenant's raw callbacks, newest first."""
+        q = read_query(req, schemas.InboxQuery)
+        with self._sessions() as session:
+            rows, cursor = inbox.list_inbox(session, tenant_id=req.context.tenant_id,
+                                            state=q.state, account_id=q.account_id,
+                                            limit=q.limit, after=q.after)
+            write(resp, schemas.InboxPage.model_validate({"data": rows, "next": cursor}))
+
+
+class InboxItem(_Base):
+    """``/v1/inbox/{inbox_id}``."""
+
+    @operation("Read a raw callback", auth="tenant", response=schemas.InboxItem, tag="inbox")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, inbox_id: str) -> None:
+        """Return one of the tenant's raw callbacks."""
+        with self._sessions() as session:
+            item = inbox.get_inbox_item(session, tenant_id=req.context.tenant_id,
+                                        inbox_id=inbox_id)
+            write(resp, schemas.InboxItem.model_validate(item))

@@ -1,0 +1,129 @@
+"""Admin routes: ``/v1/tenants[/{id}[/keys[/{key_id}]]]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import falcon
+from sqlmodel import Session
+
+from api.io import read_json, read_query, write
+from api.openapi import operation
+from api.schemas.common import PageQuery
+from api.schemas.tenants import (
+    KeyCreate,
+    KeyCreated,
+    KeyPage,
+    KeyPublic,
+    TenantCreate,
+    TenantPage,
+    TenantPublic,
+    TenantQuery,
+    TenantUpdate,
+)
+from services import keys, tenancy
+
+Sessions = Callable[[], Session]
+
+
+class _Base:
+    def __init__(self, sessions: Sessions, max_body: int) -> None:
+        self._sessions = sessions
+        self._max_body = max_body
+
+
+class Tenants(_Base):
+    """``/v1/tenants``."""
+
+    @operation("Create a tenant", auth="admin", body=TenantCreate, response=TenantPublic,
+               status=201, tag="tenants")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create a tenant."""
+        body = read_json(req, TenantCreate, self._max_body)
+        with self._sessions() as session:
+            tenant = tenancy.create_tenant(session, name=body.name)
+            session.commit()
+            write(resp, TenantPublic.model_validate(tenant), 201)
+
+    @operation("List tenants", auth="admin", query=TenantQuery, response=TenantPage,
+               tag="tenants")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List tenants, newest first."""
+        query = read_query(req, TenantQuery)
+        with self._sessions() as session:
+            rows, cursor = tenancy.list_tenants(session, limit=query.limit, after=query.after,
+                                                status=query.status)
+            write(resp, TenantPage(data=[TenantPublic.model_validate(r) for r in rows],
+                                   next=cursor))
+
+
+class Tenant(_Base):
+    """``/v1/tenants/{tenant_id}``."""
+
+    @operation("Read a tenant", auth="admin", response=TenantPublic, tag="tenants")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
+        """Return one tenant."""
+        with self._sessions() as session:
+            write(resp, TenantPublic.model_validate(tenancy.get_tenant(session, tenant_id)))
+
+    @operation("Update a tenant", auth="admin", body=TenantUpdate, response=TenantPublic,
+               tag="tenants", description="Rename, or set `status` to `suspended` or "
+               "`active`. A suspended tenant's callbacks are still stored; its keys are "
+               "refused and its events are not relayed.")
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
+        """Rename, suspend or reactivate a tenant."""
+        body = read_json(req, TenantUpdate, self._max_body)
+        with self._sessions() as session:
+            tenant = tenancy.update_tenant(session, tenant_id, name=body.name,
+                                           status=body.status)
+            session.commit()
+            write(resp, TenantPublic.model_validate(tenant))
+
+    @operation("Delete a tenant", auth="admin", status=204, errors=(409,), tag="tenants",
+               description="Refused (409) while the tenant has provider accounts; "
+               "otherwise deletes the tenant with its keys, receipts and inbox.")
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
+        """Delete a tenant that has no provider accounts left."""
+        with self._sessions() as session:
+            tenancy.delete_tenant(session, tenant_id)
+            session.commit()
+        resp.status = 204
+
+
+class TenantKeys(_Base):
+    """``/v1/tenants/{tenant_id}/keys``."""
+
+    @operation("Issue an API key", auth="admin", body=KeyCreate, response=KeyCreated,
+               status=201, tag="keys", description="The secret is in this answer only.")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
+        """Issue a key for the tenant."""
+        body = read_json(req, KeyCreate, self._max_body)
+        with self._sessions() as session:
+            new = keys.create_key(session, tenant_id=tenant_id, name=body.name)
+            session.commit()
+            doc = KeyPublic.model_validate(new.record).model_dump()
+            write(resp, KeyCreated(**doc, key=new.key), 201)
+
+    @operation("List API keys", auth="admin", query=PageQuery,
+               response=KeyPage, tag="keys")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
+        """List the tenant's keys, revoked ones included, newest first."""
+        query = read_query(req, PageQuery)
+        with self._sessions() as session:
+            rows, cursor = keys.list_keys(session, tenant_id=tenant_id, limit=query.limit,
+                                          after=query.after)
+            write(resp, KeyPage(data=[KeyPublic.model_validate(r) for r in rows],
+                                next=cursor))
+
+
+class TenantKey(_Base):
+    """``/v1/tenants/{tenant_id}/keys/{key_id}``."""
+
+    @operation("Revoke an API key", auth="admin", response=KeyPublic, tag="keys")
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, tenant_id: str,
+                  key_id: str) -> None:
+        """Revoke a key; it stops working at once."""
+        with self._sessions() as session:
+            record = keys.revoke_key(session, tenant_id=tenant_id, key_id=key_id)
+            session.commit()
+            write(resp, KeyPublic.model_validate(record))

@@ -1,0 +1,1 @@
+"""The API's request and response models; the OpenAPI document is generated from them."""

@@ -1,0 +1,156 @@
+"""Receipts, message timelines, stats and the inbox (tenant routes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from api.schemas.common import Input, Output, PageQuery
+from models import InboxState
+
+# DESIGN §3: final statuses are all but `pending`; inbound messages are `received`.
+Status = Literal["delivered", "failed", "expired", "rejected", "pending", "unknown",
+                 "received"]
+EventType = Literal["sms.status", "sms.inbound"]
+
+_SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T00:00:00Z)"
+_UNTIL = "received before this time (ISO 8601 with a zone)"
+
+
+class ReceiptQuery(PageQuery):
+    """Filters of the receipt list; every one given must match."""
+
+    message_id: str | None = Field(default=None, max_length=200,
+                                   description="the provider's message id")
+    reference: str | None = Field(default=None, max_length=200,
+                                  description="the sender's own id passed through")
+    phone: str | None = Field(default=None, max_length=64,
+                              description="E.164 (`+8613800000000`), or as the provider "
+                                          "gave it where it could not be parsed")
+    status: Status | None = None
+    provider: str | None = Field(default=None, max_length=40)
+    account_id: str | None = Field(default=None, max_length=40)
+    type: EventType | None = None
+    since: AwareDatetime | None = Field(default=None, description=_SINCE)
+    until: AwareDatetime | None = Field(default=None, description=_UNTIL)
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _restore_plus(cls, value: Any) -> Any:
+        # An unescaped "+" in a query string arrives as a space: "?phone=+86…" means
+        # "+86…", and no stored phone starts with a space.
+        if isinstance(value, str) and value.startswith(" ") and value.strip().isdigit():
+            return "+" + value.strip()
+        return value
+
+
+class Event(Output):
+    """A normalized receipt: a delivery status or an inbound message (DESIGN §3)."""
+
+    id: str
+    type: EventType
+    tenant_id: str
+    account_id: str
+    provider: str
+    message_id: str | None = Field(description="the provider's id of the message")
+    reference: str | None = Field(description="the sender's own id passed through")
+    phone: str | None
+    status: Status
+    provider_status: str | None
+    error_code: str | None
+    error_message: str | None
+    segments: int | None
+    price: str | None
+    submitted_at: datetime | None
+    reported_at: datetime | None = Field(description="when the provider says it happened")
+    received_at: datetime = Field(description="when dlrhub received the callback")
+    text: str | None = Field(description="the text of an inbound message")
+    raw: dict[str, Any] = Field(description="the provider's record, as sent")
+
+
+class EventPage(Output):
+    """A page of events."""
+
+    data: list[Event]
+    next: str | None
+
+
+class TimelineRecipient(Output):
+    """One recipient of a message and its events, oldest first."""
+
+    phone: str | None
+    status: Status = Field(description="the latest final status, or `pending` while "
+                                       "there is none; a late `pending` never replaces "
+                                       "a final status")
+    events: list[Event]
+
+
+class Timeline(Output):
+    """The status history of one message, per recipient."""
+
+    message_id: str
+    recipients: list[TimelineRecipient]
+
+
+class StatsQuery(Input):
+    """The range of received times to count; the last 24 hours by default."""
+
+    since: AwareDatetime | None = Field(default=None,
+                                        description=_SINCE + "; default: until - 24 h")
+    until: AwareDatetime | None = Field(default=None, description=_UNTIL + "; default: now")
+    account_id: str | None = Field(default=None, max_length=40)
+
+
+class HourCount(Output):
+    """The receipts received in one UTC hour."""
+
+    hour: datetime = Field(description="the start of the hour, UTC")
+    count: int
+
+
+class Stats(Output):
+    """Receipt counts over a range of received times (at most 31 days)."""
+
+    since: datetime
+    until: datetime
+    by_status: dict[str, int]
+    by_provider: dict[str, int]
+    by_hour: list[HourCount] = Field(description="hours without receipts are left out")
+    total: int
+
+
+class InboxQuery(PageQuery):
+    """Filters of the inbox."""
+
+    state: InboxState | None = Field(default=None,
+                                     description="`rejected` shows what was refused, and why")
+    account_id: str | None = Field(default=None, max_length=40)
+
+
+class InboxItem(Output):
+    """A raw provider callback as kept, and what became of it."""
+
+    id: str
+    account_id: str
+    provider: str
+    received_at: datetime
+    remote_addr: str
+    content_type: str
+    state: InboxState
+    reason: str | None = Field(description="why it was rejected or failed")
+    attempts: int
+    receipts: int = Field(description="receipts stored from it")
+    processed_at: datetime | None
+    headers: dict[str, str]
+    body: str | None = Field(description="the body as text, or null where it is not UTF-8")
+    body_base64: str = Field(description="the body, byte for byte")
+    body_size: int = Field(description="the body's size in bytes")
+
+
+class InboxPage(Output):
+    """A page of inbox items."""
+
+    data: list[InboxItem]
+    next: str | None

@@ -1,0 +1,13 @@
+"""The WSGI entry point: ``gunicorn api.wsgi:app``."""
+
+import gc
+
+from api.app import create_app
+from config import get_settings
+
+app = create_app(get_settings())
+# Everything built at start-up lives as long as the process: moved out of the
+# collector's reach, a full collection no longer walks ~100k objects while every
+# request thread waits (measured: 35 ms pauses, the bulk of the p99 at load).
+gc.collect()
+gc.freeze()
