@@ -1,0 +1,84 @@
+"""The PostgreSQL + Redis stack the end-to-end tests share: real gunicorn, real Celery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from config import Settings
+from models import InboundCallback, Receipt, make_engine
+from services.runtime import Runtime
+from tests.conftest import truncate
+from tests.factories import bind_session
+from tests.processes import Process, free_port, wait_healthy
+
+SECRET = "e2e-secret-key"
+ADMIN_TOKEN = "e2e-admin-token"
+
+
+@dataclass
+class Stack:
+    """A running API and worker, and how to reach their database."""
+
+    base_url: str
+    engine: Engine
+    api: Process
+    worker: Process
+
+    def receipts(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Receipt)).scalar_one()
+
+    def states(self) -> dict[str, int]:
+        table = InboundCallback.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(table.c.state, func.count()).group_by(table.c.state))
+            return dict(rows.all())
+
+    def settled(self) -> bool:
+        return self.states().get("pending", 0) == 0
+
+
+@pytest.fixture(scope="session")
+def stack(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[Stack]:
+    data = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {
+        "DLRHUB_DATABASE_URL": pg_url, "DLRHUB_BROKER_URL": redis_url,
+        "DLRHUB_DATA_DIR": str(data), "DLRHUB_SECRET_KEY": SECRET,
+        "DLRHUB_ADMIN_TOKEN": ADMIN_TOKEN, "DLRHUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "DLRHUB_ALLOW_PRIVATE_ENDPOINTS": "true",  # the customer server is on loopback
+        "DLRHUB_SWEEP_INTERVAL": "1", "DLRHUB_SWEEP_GRACE": "3",
+        "DLRHUB_API_WORKERS": "1", "DLRHUB_LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(data / "metrics"),
+    }
+    (data / "metrics").mkdir()
+    api = Process(["api", "--port", str(port)], env, data / "api.log").start()
+    worker = Process(["worker", "--beat", "--concurrency", "2"], env,
+                     data / "worker.log").start()
+    base = f"http://127.0.0.1:{port}"
+    engine = make_engine(pg_url)
+    try:
+        wait_healthy(base, api)
+        yield Stack(base, engine, api, worker)
+    finally:
+        api.stop()
+        worker.stop()
+        engine.dispose()
+
+
+@pytest.fixture
+def accounts(stack: Stack, pg_url: str) -> Iterator[Runtime]:
+    """Empty the tables and let the factories create accounts the stack can decrypt."""
+    truncate(stack.engine)
+    rt = Runtime.build(Settings(database_url=pg_url, secret_key=SECRET))
+    with rt.sessions() as session:
+        bind_session(session, rt.box)
+        yield rt
+    rt.close()
+
+

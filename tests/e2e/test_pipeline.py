@@ -1,0 +1,115 @@
+"""End to end on PostgreSQL and Redis: HTTP in, a real Celery worker, receipts out."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from models import utcnow
+from providers.registry import PROVIDERS
+from services.runtime import Runtime
+from services.simulate import build_callback
+from tests.catalog import Case, cases
+from tests.e2e.conftest import Stack
+from tests.factories import AccountFactory
+from tests.processes import wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+CASES = cases()
+
+
+def test_every_sample_becomes_its_receipts_once_even_when_sent_twice(
+        stack: Stack, accounts: Runtime) -> None:
+    expected = 0
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        for case in CASES:
+            new = AccountFactory(provider=case.provider, credentials=case.credentials or None)
+            for _ in range(2):  # the provider retries: the same callback comes twice
+                answer = client.post(f"/v1/callbacks/{case.provider}/{new.token}",
+                                     content=case.body, headers=case.headers(utcnow()))
+                assert answer.status_code == 200, (case.id, answer.text)
+            expected += case.records
+    wait_for(lambda: stack.settled() and stack.receipts() >= expected, 30,
+             f"{expected} receipts from the worker")
+    assert stack.receipts() == expected
+    assert stack.states() == {"processed": 2 * len(CASES)}
+
+
+def _post_all(stack: Stack, case_account: list[tuple[Case, str]]) -> None:
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        for case, token in case_account:
+            answer = client.post(f"/v1/callbacks/{case.provider}/{token}",
+                                 content=case.body, headers=case.headers(utcnow()))
+            assert answer.status_code == 200
+
+
+def test_a_worker_killed_mid_work_loses_and_duplicates_nothing(
+        stack: Stack, accounts: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    url = f"{stack.base_url}/v1/callbacks/tencent/{new.token}"
+    stack.worker.kill()
+    # Enough work (~40,000 receipts, several seconds for one worker) that the kill below
+    # lands while tasks are in flight, however fast this machine stores them.
+    callbacks, batch = 400, 100
+    with httpx.Client(timeout=10) as client:
+        for seq in range(callbacks):
+            sim = build_callback("tencent", url, seq=seq, batch=batch, kind="status",
+                                 credentials={})
+            answer = client.post(url, content=sim.body,
+                                 headers={"Content-Type": sim.content_type})
+            assert answer.status_code == 200
+    total = callbacks * batch
+
+    stack.worker.start()
+    wait_for(lambda: stack.receipts() > 0, 30, "the worker to start storing", interval=0.01)
+    stack.worker.kill()  # SIGKILL to the whole group, tasks in flight and prefetched
+    stored_before_restart = stack.receipts()
+    stack.worker.start()
+
+    wait_for(lambda: stack.settled() and stack.receipts() >= total, 120,
+             f"all {total} receipts after the restart")
+    assert stored_before_restart < total
+    assert stack.receipts() == total
+    assert stack.states() == {"processed": callbacks}
+
+
+def test_worker_counters_reach_the_metrics_page(stack: Stack, accounts: Runtime) -> None:
+    new = AccountFactory(provider="ucloud")
+    url = f"{stack.base_url}/v1/callbacks/ucloud/{new.token}"
+    sim = build_callback("ucloud", url, seq=1, batch=3, kind="status", credentials={})
+    assert httpx.post(url, content=sim.body,
+                      headers={"Content-Type": sim.content_type}).status_code == 200
+    wait_for(lambda: stack.settled() and stack.receipts() == 3, 30, "3 receipts")
+
+    def counted() -> bool:
+        page = httpx.get(f"{stack.base_url}/metrics").text
+        return 'dlrhub_receipts_total{provider="ucloud",status="delivered"}' in page
+    wait_for(counted, 10, "the worker's receipt counter on /metrics")
+    page = httpx.get(f"{stack.base_url}/metrics").text
+    assert 'dlrhub_callbacks_total{outcome="accepted",provider="ucloud"}' in page
+    assert "dlrhub_ingest_lag_seconds_count" in page
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_the_simulator_posts_what_each_adapter_accepts(
+        stack: Stack, accounts: Runtime, provider: str) -> None:
+    creds = {"netease": {"app_key": "k", "app_secret": "s"},
+             "nxcloud": {"access_key": "k", "access_secret": "s"},
+             "huawei": {"access_key": "k", "secret_key": "s"}}.get(provider, {})
+    new = AccountFactory(provider=provider, credentials=creds or None)
+    url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
+    from services.simulate import simulate
+
+    report = simulate(provider, url, count=5, batch=4, credentials=creds)
+    assert (report.accepted, report.rejected, report.errors) == (5, 0, 0)
+    wait_for(lambda: stack.settled() and stack.receipts() == report.records, 30,
+             f"{report.records} receipts")
+
+
+def test_the_worker_yields_the_cpu_to_the_api(stack: Stack) -> None:
+    import os
+
+    assert stack.worker.proc is not None
+    assert stack.api.proc is not None
+    assert os.getpriority(os.PRIO_PROCESS, stack.worker.proc.pid) == 10
+    assert os.getpriority(os.PRIO_PROCESS, stack.api.proc.pid) == 0

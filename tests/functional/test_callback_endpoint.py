@@ -1,0 +1,278 @@
+"""The callback endpoint through HTTP: every sample in, every bad input refused."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+import falcon.testing
+import orjson
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from api.app import create_app
+from config import Settings
+from models import InboundCallback, Receipt, utcnow
+from services.ingest import ingest
+from services.runtime import Runtime
+from tests.catalog import NETEASE_CREDS, Case, cases
+from tests.factories import AccountFactory
+
+CASES = cases()
+
+
+@pytest.fixture
+def client(settings: Settings, runtime: Runtime) -> falcon.testing.TestClient:
+    """Return a test client of the real app on the test database and broker."""
+    return falcon.testing.TestClient(create_app(settings, runtime=runtime))
+
+
+def post(client: falcon.testing.TestClient, url: str, body: bytes,
+         headers: dict[str, str] | None = None, **kw: Any) -> falcon.testing.Result:
+    return client.simulate_post(url, body=body, headers=headers or {}, **kw)
+
+
+def path_of(token: str, provider: str) -> str:
+    return f"/v1/callbacks/{provider}/{token}"
+
+
+def inbox(session: Session) -> list[InboundCallback]:
+    session.expire_all()
+    return list(session.execute(select(InboundCallback)).scalars())
+
+
+def receipts(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Receipt)).scalar_one()
+
+
+def ingest_all(rt: Runtime) -> None:
+    with rt.sessions() as session:
+        ids = [r.id for r in inbox(session) if r.state == "pending"]
+        ingest(session, rt.box, ids, now=utcnow())
+        session.commit()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_every_sample_is_accepted_stored_raw_and_becomes_its_receipts_once(
+        client: falcon.testing.TestClient, runtime: Runtime, case: Case) -> None:
+    new = AccountFactory(provider=case.provider, credentials=case.credentials or None)
+    url = path_of(new.token, case.provider)
+
+    first = post(client, url, case.body, case.headers(utcnow()))
+
+    assert first.status_code == 200, first.text
+    session = runtime.sessions()
+    (row,) = inbox(session)
+    assert (row.state, row.body, row.account_id) == ("pending", case.body, new.account.id)
+    ingest_all(runtime)
+    assert receipts(session) == case.records
+    assert inbox(session)[0].state == "processed"
+
+    again = post(client, url, case.body, case.headers(utcnow()))
+
+    assert again.status_code == 200
+    ingest_all(runtime)
+    assert receipts(session) == case.records  # the provider's retry is stored once
+    assert [r.state for r in inbox(session)] == ["processed", "processed"]
+    session.close()
+
+
+@pytest.mark.parametrize(("provider", "expected"), [
+    ("tencent", {"result": 0, "errmsg": "OK"}),
+    ("ucloud", {"code": 0, "message": "ok"}),
+    ("aliyun", {"code": 0, "msg": "接收成功"}),
+    ("cloopen", {"statusCode": "000000"}),
+    ("huawei", {"returnCode": 0, "returnCodeDesc": "Success"}),
+    ("netease", {"code": 200, "msg": "ok"}),
+])
+def test_success_answers_are_each_providers_own(client: falcon.testing.TestClient,
+                                                provider: str, expected: dict[str, Any]) -> None:
+    case = next(c for c in CASES if c.provider == provider and c.content_type != "")
+    new = AccountFactory(provider=provider, credentials=case.credentials or None)
+    result = post(client, path_of(new.token, provider), case.body, case.headers(utcnow()))
+    assert (result.status_code, result.json) == (200, expected)
+
+
+def test_nxcloud_answers_success_in_plain_text(client: falcon.testing.TestClient) -> None:
+    case = next(c for c in CASES if c.id == "nxcloud-form-unsigned")
+    new = AccountFactory(provider="nxcloud")
+    result = post(client, path_of(new.token, "nxcloud"), case.body, case.headers(utcnow()))
+    assert (result.status_code, result.text) == (200, "success")
+
+
+def test_cloopen_xml_is_answered_in_xml(client: falcon.testing.TestClient) -> None:
+    case = next(c for c in CASES if c.id == "cloopen-xml")
+    new = AccountFactory(provider="cloopen")
+    result = post(client, path_of(new.token, "cloopen"), case.body, case.headers(utcnow()))
+    assert result.status_code == 200
+    assert "<statuscode>000000</statuscode>" in result.text
+
+
+# --- bad input: each class gets its status and the provider's failure form -------------
+
+TENCENT = next(c for c in CASES if c.id == "tencent-dlr-v2")
+NETEASE = next(c for c in CASES if c.id == "netease-dlr")
+
+
+def assert_tencent_failure(result: falcon.testing.Result, status: int) -> str:
+    assert result.status_code == status, result.text
+    doc = result.json
+    assert doc["result"] != 0
+    reason: str = doc["errmsg"]
+    return reason
+
+
+def test_unknown_token_is_404_in_the_providers_form_and_writes_nothing(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    AccountFactory(provider="tencent")
+    result = post(client, path_of("no-such-token", "tencent"), TENCENT.body,
+                  TENCENT.headers(utcnow()))
+    assert "unknown" in assert_tencent_failure(result, 404)
+    with runtime.sessions() as session:
+        assert inbox(session) == []
+
+
+def test_a_token_of_another_provider_is_404(client: falcon.testing.TestClient) -> None:
+    new = AccountFactory(provider="ucloud")
+    result = post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
+    assert_tencent_failure(result, 404)
+
+
+def test_unknown_provider_is_a_problem_document(client: falcon.testing.TestClient) -> None:
+    result = post(client, "/v1/callbacks/nosuch/abc", b"{}")
+    assert result.status_code == 404
+    assert result.headers["content-type"] == "application/problem+json"
+    assert result.json["type"] == "urn:dlrhub:problem:unknown-provider"
+
+
+def test_broken_json_is_400_and_kept_as_rejected_with_its_reason(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    result = post(client, path_of(new.token, "tencent"), b'[{"sid": ', TENCENT.headers(utcnow()))
+    assert "JSON" in assert_tencent_failure(result, 400)
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert (row.state, row.body) == ("rejected", b'[{"sid": ')
+        assert row.reason is not None
+        assert "JSON" in row.reason
+        assert receipts(session) == 0
+
+
+def test_a_record_missing_a_field_is_400_naming_it(client: falcon.testing.TestClient) -> None:
+    new = AccountFactory(provider="tencent")
+    body = orjson.dumps([{"sid": "1", "mobile": "13800138000"}])
+    result = post(client, path_of(new.token, "tencent"), body, TENCENT.headers(utcnow()))
+    assert "report_status" in assert_tencent_failure(result, 400)
+
+
+def test_wrong_content_type_is_415(client: falcon.testing.TestClient,
+                                   runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    result = post(client, path_of(new.token, "tencent"), TENCENT.body,
+                  {"Content-Type": "image/png"})
+    assert "image/png" in assert_tencent_failure(result, 415)
+    with runtime.sessions() as session:
+        assert [r.state for r in inbox(session)] == ["rejected"]
+
+
+def test_a_body_over_the_limit_is_413_and_not_kept(settings: Settings, runtime: Runtime) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 64})
+    client = falcon.testing.TestClient(create_app(small, runtime=runtime))
+    new = AccountFactory(provider="tencent")
+    result = post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
+    assert_tencent_failure(result, 413)
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert (row.state, row.body) == ("rejected", b"")
+
+
+def test_an_address_outside_the_allow_list_is_403(client: falcon.testing.TestClient) -> None:
+    new = AccountFactory(provider="tencent", ip_allowlist=["203.0.113.0/24"])
+    url = path_of(new.token, "tencent")
+    refused = post(client, url, TENCENT.body, TENCENT.headers(utcnow()), remote_addr="10.1.1.1")
+    allowed = post(client, url, TENCENT.body, TENCENT.headers(utcnow()),
+                   remote_addr="203.0.113.7")
+    assert_tencent_failure(refused, 403)
+    assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize("tamper", ["checksum", "body", "md5", "appkey", "stale", "missing"])
+def test_bad_or_stale_signatures_are_401_and_kept_as_rejected(
+        client: falcon.testing.TestClient, runtime: Runtime, tamper: str) -> None:
+    new = AccountFactory(provider="netease", credentials=NETEASE_CREDS)
+    now = utcnow()
+    headers = NETEASE.headers(now - timedelta(minutes=10) if tamper == "stale" else now)
+    body = NETEASE.body
+    if tamper == "checksum":
+        headers["CheckSum"] = "0" * 40
+    elif tamper == "body":
+        body = body.replace(b"DELIVRD", b"UNDELIV", 1)
+    elif tamper == "md5":
+        headers["MD5"] = hashlib.md5(b"other").hexdigest()
+    elif tamper == "appkey":
+        headers["AppKey"] = "someone-else"
+    elif tamper == "missing":
+        del headers["CheckSum"]
+    result = post(client, path_of(new.token, "netease"), body, headers)
+    assert result.status_code == 401
+    assert result.json["code"] != 200
+    with runtime.sessions() as session:
+        assert [r.state for r in inbox(session)] == ["rejected"]
+        assert receipts(session) == 0
+
+
+def test_database_down_is_a_503_in_the_providers_form(tmp_path: Any) -> None:
+    down = Settings(data_dir=tmp_path,
+                    database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    client = falcon.testing.TestClient(create_app(down))
+    result = post(client, path_of("any-token", "tencent"), TENCENT.body,
+                  TENCENT.headers(utcnow()))
+    assert_tencent_failure(result, 503)
+
+
+def test_broker_down_still_accepts_and_keeps_the_callback_pending(
+        settings: Settings, runtime: Runtime) -> None:
+    no_broker = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    client = falcon.testing.TestClient(create_app(no_broker, runtime=runtime))
+    new = AccountFactory(provider="tencent")
+    result = post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
+    assert result.status_code == 200
+    with runtime.sessions() as session:
+        assert [r.state for r in inbox(session)] == ["pending"]  # the sweeper's to pick up
+
+
+def test_health_and_readiness(client: falcon.testing.TestClient) -> None:
+    assert client.simulate_get("/healthz").json == {"status": "ok"}
+    ready = client.simulate_get("/readyz")
+    assert (ready.status_code, ready.json["checks"]) == (200, {"database": "ok",
+                                                              "broker": "ok"})
+
+
+def test_readiness_fails_when_the_broker_is_down(settings: Settings, runtime: Runtime) -> None:
+    no_broker = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    client = falcon.testing.TestClient(create_app(no_broker, runtime=runtime))
+    ready = client.simulate_get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["broker"].startswith("error")
+
+
+def test_metrics_count_callbacks_by_outcome(client: falcon.testing.TestClient) -> None:
+    new = AccountFactory(provider="tencent")
+    post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
+    post(client, path_of(new.token, "tencent"), b"[", TENCENT.headers(utcnow()))
+    page = client.simulate_get("/metrics").text
+    assert 'dlrhub_callbacks_total{outcome="accepted",provider="tencent"}' in page
+    assert 'dlrhub_callbacks_total{outcome="invalid",provider="tencent"}' in page
+    assert "dlrhub_inbox_pending 1.0" in page
+
+
+def test_unknown_routes_and_methods_are_problem_documents(
+        client: falcon.testing.TestClient) -> None:
+    missing = client.simulate_get("/nowhere")
+    wrong = client.simulate_get("/v1/callbacks/tencent/abc")
+    assert (missing.status_code, missing.headers["content-type"]) == (
+        404, "application/problem+json")
+    assert (wrong.status_code, wrong.headers["content-type"]) == (405, "application/problem+json")
+    assert "POST" in wrong.headers["allow"]

@@ -1,0 +1,232 @@
+"""Ingest: normalize, dedupe and store; idempotent; one bad callback spoils nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import orjson
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from models import InboundCallback, Receipt, new_id, utcnow
+from providers.base import Event
+from services.accounts import NewAccount
+from services.ingest import dedupe_key, ingest, stale_pending
+from services.runtime import Runtime
+from services.simulate import build_callback
+from tests.factories import AccountFactory
+
+
+def store_callback(session: Session, new: NewAccount, *, seq: int = 1, batch: int = 1,
+                   body: bytes | None = None, received_ago: float = 0.0) -> str:
+    """Put a callback in the inbox as the API would, and return its id."""
+    acc = new.account
+    if body is None:
+        body = build_callback(acc.provider, "http://localhost/cb", seq=seq, batch=batch,
+                              kind="status", credentials={}).body
+    row = InboundCallback(id=new_id("inb"), tenant_id=acc.tenant_id, account_id=acc.id,
+                          provider=acc.provider, body=body, content_type="application/json",
+                          received_at=utcnow() - timedelta(seconds=received_ago))
+    session.add(row)
+    session.commit()
+    return row.id
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Receipt)).scalar_one()
+
+
+def state(session: Session, inbox_id: str) -> InboundCallback:
+    session.expire_all()
+    row = session.get(InboundCallback, inbox_id)
+    assert row is not None
+    return row
+
+
+def test_a_callback_becomes_all_its_receipts_and_is_marked_processed(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        inbox_id = store_callback(session, new, batch=10)
+        report = ingest(session, runtime.box, [inbox_id], now=utcnow())
+        session.commit()
+        assert (report.processed, report.stored, report.duplicates) == (1, 10, 0)
+        assert count(session) == 10
+        row = state(session, inbox_id)
+        assert (row.state, row.receipts, row.attempts) == ("processed", 10, 1)
+
+
+def test_running_twice_changes_nothing(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        inbox_id = store_callback(session, new, batch=3)
+        ingest(session, runtime.box, [inbox_id], now=utcnow())
+        session.commit()
+        again = ingest(session, runtime.box, [inbox_id], now=utcnow())
+        session.commit()
+        assert (again.processed, again.stored) == (0, 0)
+        assert count(session) == 3
+        assert state(session, inbox_id).attempts == 1
+
+
+def test_a_resent_record_is_stored_once(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        body = build_callback("tencent", "http://x/", seq=7, batch=4, kind="status",
+                              credentials={}).body
+        first = store_callback(session, new, body=body)
+        second = store_callback(session, new, body=body)
+        report = ingest(session, runtime.box, [first, second], now=utcnow())
+        session.commit()
+        assert (report.stored, report.duplicates) == (4, 4)
+        assert count(session) == 4
+        assert (state(session, first).receipts, state(session, second).receipts) == (4, 0)
+
+
+def test_the_same_record_twice_in_one_body_is_stored_once(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    record = {"user_receive_time": "2024-01-01 10:00:00", "nationcode": "86",
+              "mobile": "13800138000", "report_status": "SUCCESS", "errmsg": "DELIVRD",
+              "description": "ok", "sid": "s-1"}
+    with runtime.sessions() as session:
+        inbox_id = store_callback(session, new, body=orjson.dumps([record, record]))
+        ingest(session, runtime.box, [inbox_id], now=utcnow())
+        session.commit()
+        assert count(session) == 1
+
+
+def test_a_late_failure_after_delivery_is_recorded_not_dropped(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    base = {"user_receive_time": "2024-01-01 10:00:00", "nationcode": "86",
+            "mobile": "13800138000", "description": "", "sid": "s-2"}
+    delivered = {**base, "report_status": "SUCCESS", "errmsg": "DELIVRD"}
+    failed = {**base, "report_status": "FAIL", "errmsg": "UNDELIV",
+              "user_receive_time": "2024-01-01 10:00:09"}
+    with runtime.sessions() as session:
+        ids = [store_callback(session, new, body=orjson.dumps([r])) for r in (delivered, failed)]
+        ingest(session, runtime.box, ids, now=utcnow())
+        session.commit()
+        statuses = sorted(session.execute(select(Receipt.status)).scalars())
+        assert statuses == ["delivered", "failed"]
+
+
+def test_a_callback_that_cannot_be_normalized_fails_alone_with_its_reason(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    bad = [{"user_receive_time": "yesterday", "mobile": "1", "report_status": "SUCCESS",
+            "sid": "x"}]
+    with runtime.sessions() as session:
+        bad_id = store_callback(session, new, body=orjson.dumps(bad))
+        good_id = store_callback(session, new, batch=2)
+        report = ingest(session, runtime.box, [bad_id, good_id], now=utcnow())
+        session.commit()
+        assert (report.processed, report.failed) == (1, 1)
+        row = state(session, bad_id)
+        assert row.state == "failed"
+        assert row.reason is not None
+        assert "user_receive_time" in row.reason
+        assert state(session, good_id).state == "processed"
+        assert count(session) == 2
+
+
+def test_stale_pending_finds_only_old_pending_rows(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        old = store_callback(session, new, seq=1, received_ago=120)
+        store_callback(session, new, seq=2)  # fresh: its task is probably on its way
+        done = store_callback(session, new, seq=3, received_ago=120)
+        ingest(session, runtime.box, [done], now=utcnow())
+        session.commit()
+    found = stale_pending(runtime.engine, older_than=timedelta(seconds=60), now=utcnow())
+    assert found == [old]
+
+
+def test_parts_of_one_long_sms_are_distinct_receipts(runtime: Runtime) -> None:
+    new = AccountFactory(provider="huawei")
+    with runtime.sessions() as session:
+        ids = []
+        for part in (1, 2):
+            body = (f"sequence={part}&total=2&updateTime=2018-10-31T08%3A43%3A41Z&source=2"
+                    "&smsMsgId=m-1&status=DELIVRD").encode()
+            ids.append(store_callback(session, new, body=body))
+        ingest(session, runtime.box, ids, now=utcnow())
+        session.commit()
+        assert count(session) == 2
+
+
+def test_dedupe_key_tells_apart_what_differs_and_only_that() -> None:
+    a = Event(type="sms.status", status="delivered", message_id="m", phone="+1",
+              provider_status="DELIVRD", raw={"n": 1})
+    assert dedupe_key(a) == dedupe_key(replace(a, raw={"n": 2}))  # same record, resent
+    for change in ({"phone": "+2"}, {"message_id": "n"}, {"provider_status": "UNDELIV"},
+                   {"reported_at": utcnow()}, {"part": "2"}):
+        assert dedupe_key(a) != dedupe_key(replace(a, **change)), change
+
+
+def test_ids_sort_by_creation_time() -> None:
+    import time
+
+    from models.ids import new_id
+
+    first = new_id("evt")
+    time.sleep(0.002)
+    second = new_id("evt")
+    assert first < second
+    assert len(first) == len("evt_") + 26
+    assert set(first[4:]) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+
+
+def test_the_mainland_fast_path_agrees_with_phonenumbers() -> None:
+    import phonenumbers
+
+    from providers.common import e164
+
+    for number in ("13800138000", "19912345678", "15011112222", "17700001111"):
+        expected = phonenumbers.format_number(phonenumbers.parse(number, "CN"),
+                                              phonenumbers.PhoneNumberFormat.E164)
+        assert e164(number, region="CN") == expected
+        assert e164(number, country_code="86") == expected
+    assert e164("13800138000", region="US") != "+8613800138000"  # the fast path is CN only
+
+
+def _endpoint(runtime: Runtime, tenant_id: str, **spec: object) -> str:
+    from services.endpoints import EndpointSpec, create_endpoint
+
+    with runtime.sessions() as session:
+        endpoint, _ = create_endpoint(session, runtime.box, tenant_id=tenant_id,
+                                      spec=EndpointSpec(url="http://127.0.0.1:9/", **spec),  # type: ignore[arg-type]
+                                      allow_private=True)
+        session.commit()
+        return endpoint.id
+
+
+def test_deliveries_are_planned_once_per_new_receipt_and_filtered(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    _endpoint(runtime, new.account.tenant_id)
+    _endpoint(runtime, new.account.tenant_id, statuses=["failed"])
+    _endpoint(runtime, new.account.tenant_id, batch_size=4)
+    body = build_callback("tencent", "http://x/", seq=3, batch=10, kind="status",
+                          credentials={}).body  # 9 delivered, 1 failed
+    with runtime.sessions() as session:
+        first = ingest(session, runtime.box, [store_callback(session, new, body=body)],
+                       now=utcnow())
+        again = ingest(session, runtime.box, [store_callback(session, new, body=body)],
+                       now=utcnow())
+        session.commit()
+    assert len(first.deliveries) == 10 + 1 + 3  # one each; only the failure; 4+4+2
+    assert again.deliveries == []  # a resent record plans nothing
+
+
+def test_a_suspended_tenants_receipts_are_stored_but_not_planned(runtime: Runtime) -> None:
+    from models import TenantStatus
+    from services.tenancy import update_tenant
+
+    new = AccountFactory(provider="tencent")
+    _endpoint(runtime, new.account.tenant_id)
+    with runtime.sessions() as session:
+        update_tenant(session, new.account.tenant_id, status=TenantStatus.suspended)
+        session.commit()
+        report = ingest(session, runtime.box, [store_callback(session, new, batch=3)],
+                        now=utcnow())
+        session.commit()
+        assert (report.stored, report.deliveries) == (3, [])
