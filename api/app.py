@@ -63,12 +63,12 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     body = settings.max_body_bytes
 
-    def wake(delivery_ids: list[str]) -> None:
+    def wake(planned: list[tuple[str, str]]) -> None:
         # A lost wake-up costs only time: the sweeper sends due deliveries anyway.
         try:
-            relay_tasks.enqueue(celery, delivery_ids)
+            relay_tasks.enqueue(celery, planned)
         except Exception:  # the broker is down; the deliveries are recorded all the same
-            log.warning("could not enqueue %d deliveries; the sweeper will", len(delivery_ids))
+            log.warning("could not enqueue %d deliveries; the sweeper will", len(planned))
 
     relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, wake)
     routes = [

@@ -150,7 +150,8 @@ def _celery_cmd(settings: Any, *parts: str) -> list[str]:
 
 def _worker_cmd(settings: Any, concurrency: int | None, beat: bool) -> list[str]:
     cmd = _celery_cmd(settings, "worker", "--concurrency",
-                      str(concurrency or settings.worker_concurrency))
+                      str(concurrency or settings.worker_concurrency),
+                      "--queues", settings.worker_queues)
     if settings.embedded_broker:
         # The file-system broker has no broadcast fan-out worth waiting for.
         cmd += ["--without-mingle", "--without-gossip"]

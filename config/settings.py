@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     # longer than a normal ingest takes, short enough that a lost message costs little.
     sweep_interval: float = Field(default=30.0, gt=0)
     sweep_grace: float = Field(default=60.0, ge=0)
+    # An endpoint's circuit opens after this many failed attempts in a row, for a
+    # cool-down of circuit_cooldown seconds that doubles each time, up to the maximum.
+    circuit_threshold: int = Field(default=5, ge=1)
+    circuit_cooldown: float = Field(default=5.0, gt=0)
+    circuit_max_cooldown: float = Field(default=600.0, gt=0)
+    # How long a relay task waits for its sends before leaving the slow ones to finish
+    # in the background, so a slow endpoint never holds a worker.
+    relay_patience: float = Field(default=2.0, ge=0)
     # An inbox row that failed this many ingest attempts is marked `failed`.
     ingest_max_attempts: int = Field(default=5, gt=0)
     db_pool_size: int = Field(default=10, gt=0)
@@ -44,6 +52,10 @@ class Settings(BaseSettings):
     api_workers: int = Field(default=2, gt=0)
     api_threads: int = Field(default=8, gt=0)
     worker_concurrency: int = Field(default=2, gt=0)
+    # The Celery queues a worker consumes: "ingest" (callbacks -> receipts) and "relay"
+    # (deliveries -> customers). Separate workers per queue scale them apart.
+    worker_queues: str = Field(default="ingest,relay",
+                               pattern=r"^(ingest|relay)(,(ingest|relay))*$")
     # The worker yields the CPU to the API where they share a machine: ingest is
     # asynchronous by design (the inbox absorbs a lag), a provider's answer is not.
     worker_nice: int = Field(default=10, ge=0, le=19)

@@ -227,6 +227,15 @@ class Endpoint(SQLModel, table=True):
     # Since when every delivery has failed (None while it works): disables after 5 days.
     failing_since: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The circuit (services/circuit.py): failures in a row, how often it opened since the
+    # endpoint last answered, and until when its deliveries are parked.
+    consecutive_failures: int = 0
+    circuit_trips: int = 0
+    circuit_open_until: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The rate limit's next free send slot (services/ratelimit.py).
+    rate_cursor: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,

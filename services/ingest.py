@@ -40,8 +40,9 @@ class IngestReport:
     duplicates: int = 0
     by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     lags: list[float] = field(default_factory=list)
-    # Deliveries planned in the same transaction, to enqueue once it is committed.
-    deliveries: list[str] = field(default_factory=list)
+    # Deliveries planned in the same transaction, to enqueue once it is committed:
+    # (endpoint id, delivery id).
+    deliveries: list[tuple[str, str]] = field(default_factory=list)
 
 
 def dedupe_key(event: Event) -> str:

@@ -184,6 +184,22 @@ def check_url(url: str, *, allow_private: bool, resolve: Resolve = resolve_host)
             )
 
 
+def check_literal(url: str, *, allow_private: bool) -> None:
+    """Refuse ``url`` at send time if its host is an address that may not be called.
+
+    Names need no check here: the :class:`GuardedResolver` vets what they resolve to
+    at connect time. IP literals never reach a resolver in aiohttp, so they are
+    checked here, without a DNS query.
+    """
+    if allow_private:
+        return
+    host = urlsplit(url).hostname or ""
+    for address in _numeric_host(host) or []:
+        reason = _address_reason(address)
+        if reason is not None:
+            raise InvalidInput("url", f"{address} ({reason}) may not be called")
+
+
 class ForbiddenAddress(OSError):
     """A connect-time lookup left no address that may be called.
 

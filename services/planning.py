@@ -15,8 +15,12 @@ from models import Delivery, DeliveryStatus, Endpoint, EndpointFormat, Tenant, T
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 
 
-def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime) -> list[str]:
-    """Write the deliveries of new receipts for every matching endpoint; return their ids.
+def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime
+         ) -> list[tuple[str, str]]:
+    """Write the deliveries of new receipts for every matching endpoint.
+
+    Return (endpoint id, delivery id) pairs: the relay sends each endpoint's deliveries
+    in tasks of their own, so a slow endpoint never shares a task with a fast one.
 
     ``receipts`` are the rows just inserted (duplicates excluded, so a resent record plans
     nothing), in arrival order. A suspended tenant's receipts are stored but not planned.
@@ -32,7 +36,7 @@ def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime) ->
         rows += deliveries_for(endpoint, by_tenant[endpoint.tenant_id], now)
     if rows:
         session.execute(insert(DELIVERIES), rows)
-    return [r["id"] for r in rows]
+    return [(r["endpoint_id"], r["id"]) for r in rows]
 
 
 def deliveries_for(endpoint: Endpoint, receipts: Sequence[Any], now: datetime

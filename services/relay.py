@@ -1,22 +1,23 @@
 """Send due deliveries to customers' endpoints, concurrently, and log every attempt.
 
 The database is the record of work: a delivery is claimed with a lease (its
-next_attempt_at moves past the send), sent, and then settled. A worker that dies
-mid-send leaves the lease to expire and the sweeper sends again (at least once).
+next_attempt_at moves past the send), sent (services/sender.py), and then settled. A
+worker that dies mid-send leaves the lease to expire and the sweeper sends again (at
+least once). Statements are set-based: one claim or record costs a handful of round
+trips whatever the number of deliveries.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from math import ceil, floor
 from typing import Any
 
-import aiohttp
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, bindparam, insert, or_, select, update
 from sqlmodel import Session
 
 from models import (
@@ -30,177 +31,256 @@ from models import (
     new_id,
 )
 from providers.registry import PROVIDERS
-from services import netguard, retry, signing
+from services import retry, signing
+from services.circuit import Breaker, State
 from services.crypto import SecretBox
 from services.endpoints import signing_secrets
-from services.errors import InvalidInput
+from services.ratelimit import reserve
 from services.receipts import event_document
+from services.sender import USER_AGENT, Job, Outcome, process_sender
 
-EXCERPT = 1024
 # An endpoint whose deliveries have all failed this long is disabled.
 DISABLE_AFTER = timedelta(days=5)
-USER_AGENT = "dlrhub-relay/0.1"
+# A claimed delivery is leased for its timeout plus this: a worker that dies mid-send
+# leaves it to the sweeper once the lease is over.
+LEASE_SLACK = 60.0
+# A rate-limited endpoint's sends are spread over this window within one task; the
+# rest are deferred to their slots with a countdown.
+RATE_WINDOW = 1.0
+# Sends to one endpoint a process may have under way before it stops claiming more
+# for it (they are deferred by the endpoint's timeout).
+MAX_INFLIGHT = 512
+
+DEFAULT_BREAKER = Breaker()
+
+DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+ENDPOINTS = Endpoint.__table__  # type: ignore[attr-defined]
+RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
+INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+ATTEMPTS = Attempt.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
-class Job:
-    """One claimed delivery with everything needed to send it."""
+class Claim:
+    """What a claim took to send now, and what it put off (countdown s -> ids)."""
 
-    delivery_id: str
-    endpoint_id: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    timeout: float
-    attempts: int
-    policy: Any
-    provider: str | None  # for native deliveries: whose success rule applies
+    jobs: list[Job] = field(default_factory=list)
+    later: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    parked: int = 0
 
 
-@dataclass
-class Outcome:
-    """What the endpoint answered (or why there was no answer)."""
+def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *,
+          breaker: Breaker = DEFAULT_BREAKER, inflight: Callable[[str], int] = lambda _e: 0
+          ) -> Claim:
+    """Take the due, pending deliveries among ``ids`` and lease them for one send.
 
-    status: int | None
-    latency_ms: float
-    error: str | None
-    excerpt: str | None
-    retry_after: str | None
-    body: bytes = b""
-
-
-def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime) -> list[Job]:
-    """Take the due, pending deliveries among ``ids`` and lease them for one send."""
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    query = select(Delivery).where(table.c.id.in_(list(ids)),
-                                   table.c.status == DeliveryStatus.pending.value,
-                                   table.c.next_attempt_at <= now)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    deliveries = list(session.execute(query).scalars())
-    endpoints = {e.id: e for e in session.execute(select(Endpoint).where(
-        Endpoint.__table__.c.id.in_({d.endpoint_id for d in deliveries}))).scalars()}  # type: ignore[attr-defined]
-    jobs = []
-    for delivery in deliveries:
-        endpoint = endpoints.get(delivery.endpoint_id)
-        if endpoint is None or not endpoint.enabled:
-            continue  # parked: a re-enabled endpoint gets them from the sweeper
-        jobs.append(_job(session, box, delivery, endpoint, now))
-        delivery.next_attempt_at = now + timedelta(seconds=endpoint.timeout + 60)
-        session.add(delivery)
-    session.flush()
-    return jobs
-
-
-def _job(session: Session, box: SecretBox, delivery: Delivery, endpoint: Endpoint,
-         now: datetime) -> Job:
-    provider = None
-    if endpoint.format == EndpointFormat.native and delivery.inbox_id:
-        inbox = session.get(InboundCallback, delivery.inbox_id)
-        body = inbox.body if inbox is not None else b""
-        content_type = (inbox.headers.get("content-type") if inbox is not None else None) \
-            or "application/octet-stream"
-        provider = inbox.provider if inbox is not None else None
-    else:
-        table = Receipt.__table__  # type: ignore[attr-defined]
-        receipts = {r.id: r for r in session.execute(select(Receipt).where(
-            table.c.id.in_(delivery.event_ids))).scalars()}
-        docs = [event_document(receipts[i]) for i in delivery.event_ids if i in receipts]
-        single = endpoint.batch_size == 1 and len(docs) == 1
-        body = orjson.dumps(docs[0] if single else docs)
-        content_type = "application/json"
-    headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
-               # webhook-id stays the same across retries, so receivers can dedupe.
-               **signing.headers(signing_secrets(endpoint, box), delivery.id,
-                                 int(now.timestamp()), body)}
-    return Job(delivery.id, endpoint.id, endpoint.url, body, headers, endpoint.timeout,
-               delivery.attempts, endpoint.retry_policy, provider)
-
-
-async def send_all(jobs: Sequence[Job], *, allow_private: bool,
-                   concurrency: int = 64) -> list[Outcome]:
-    """POST every job concurrently over pooled connections; never follow redirects.
-
-    Names are resolved by the guard at connect time, so a name re-pointed at a private
-    address after the endpoint was saved (DNS rebinding) is refused; IP literals never
-    reach a resolver in aiohttp, so each URL is checked again before its send.
+    Per endpoint: a disabled one's deliveries stay pending (re-enabling releases them);
+    an open circuit parks them until it closes; a half-open one sends a single probe;
+    a rate limit spreads them over slots; and an endpoint this process is already
+    sending ``MAX_INFLIGHT`` requests to gets no more until those end.
     """
-    resolver = netguard.GuardedResolver(allow_private=allow_private)
-    connector = aiohttp.TCPConnector(limit=concurrency, resolver=resolver)
-    try:
-        async with aiohttp.ClientSession(connector=connector, trust_env=False) as http:
-            return list(await asyncio.gather(
-                *(_send(http, job, allow_private) for job in jobs)))
-    finally:
-        await resolver.close()  # the connector does not close a resolver it was given
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # Endpoints are locked before deliveries, here and in record(), so the two never
+    # wait on each other in opposite orders.
+    endpoint_ids = sorted(set(session.execute(select(DELIVERIES.c.endpoint_id).where(
+        DELIVERIES.c.id.in_(list(ids)))).scalars()))
+    out = Claim()
+    if not endpoint_ids:
+        return out
+    equery = select(Endpoint).where(ENDPOINTS.c.id.in_(endpoint_ids)).order_by(ENDPOINTS.c.id)
+    if postgres:
+        equery = equery.with_for_update()  # the circuit and the rate cursor change here
+    endpoints = {e.id: e for e in session.execute(equery).scalars()}
+    query = select(DELIVERIES.c.id, DELIVERIES.c.endpoint_id, DELIVERIES.c.event_ids,
+                   DELIVERIES.c.inbox_id, DELIVERIES.c.attempts).where(
+        DELIVERIES.c.id.in_(list(ids)), DELIVERIES.c.status == DeliveryStatus.pending.value,
+        DELIVERIES.c.next_attempt_at <= now).order_by(DELIVERIES.c.id)
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    by_endpoint: dict[str, list[Row[Any]]] = defaultdict(list)
+    for row in session.execute(query):
+        by_endpoint[row.endpoint_id].append(row)
+    moves: list[dict[str, Any]] = []  # new next_attempt_at of each claimed or parked row
+    sending: list[tuple[Endpoint, Row[Any], float, bool]] = []
+    for endpoint_id, group in by_endpoint.items():
+        endpoint = endpoints.get(endpoint_id)
+        if endpoint is None or not endpoint.enabled:
+            continue
+        _split(endpoint, group, now, breaker, inflight(endpoint_id), out, moves, sending)
+    bodies = _bodies(session, [row for _, row, _, _ in sending], endpoints)
+    secrets = {e.id: signing_secrets(e, box) for e, _, _, _ in sending}
+    stamp = int(now.timestamp())
+    for endpoint, row, delay, probe in sending:
+        body, content_type, provider = bodies[row.id]
+        headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
+                   # webhook-id stays the same across retries, so receivers can dedupe.
+                   **signing.headers(secrets[endpoint.id], row.id, stamp + round(delay), body)}
+        out.jobs.append(Job(row.id, endpoint.id, endpoint.url, body, headers,
+                            endpoint.timeout, row.attempts, endpoint.retry_policy, provider,
+                            probe=probe, delay=delay))
+        moves.append({"b_id": row.id, "b_at": now + timedelta(
+            seconds=delay + endpoint.timeout + LEASE_SLACK)})
+    if moves:
+        session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id"))
+                        .values(next_attempt_at=bindparam("b_at")), moves)
+    session.flush()
+    return out
 
 
-async def _send(http: aiohttp.ClientSession, job: Job, allow_private: bool) -> Outcome:
-    started = time.perf_counter()
-    try:
-        await asyncio.to_thread(netguard.check_url, job.url, allow_private=allow_private)
-    except InvalidInput as ex:
-        return Outcome(None, 0.0, f"refused: {ex.detail}", None, None)
-    try:
-        async with http.post(job.url, data=job.body, headers=job.headers,
-                             allow_redirects=False,
-                             timeout=aiohttp.ClientTimeout(total=job.timeout)) as resp:
-            body = await resp.content.read(EXCERPT)
-            return Outcome(resp.status, (time.perf_counter() - started) * 1000, None,
-                           body.decode("utf-8", "replace"), resp.headers.get("Retry-After"),
-                           body)
-    except (aiohttp.ClientError, TimeoutError, OSError) as ex:
-        reason = "timeout" if isinstance(ex, TimeoutError) else f"{type(ex).__name__}: {ex}"
-        return Outcome(None, (time.perf_counter() - started) * 1000, reason[:500], None, None)
+def _split(endpoint: Endpoint, group: list[Row[Any]], now: datetime, breaker: Breaker,
+           busy: int, out: Claim, moves: list[dict[str, Any]],
+           sending: list[tuple[Endpoint, Row[Any], float, bool]]) -> None:
+    """Decide, for one endpoint's due deliveries, which go now and which wait."""
+    def park(rows: Sequence[Row[Any]], until: datetime, wake: bool) -> None:
+        out.parked += len(rows)
+        moves.extend({"b_id": r.id, "b_at": until} for r in rows)
+        if wake:  # a task will come for them; else the circuit's probe releases them
+            out.later[max(1, ceil((until - now).total_seconds()))].extend(r.id for r in rows)
+
+    state = breaker.state(endpoint, now)
+    if state == State.open:
+        assert endpoint.circuit_open_until is not None
+        park(group, endpoint.circuit_open_until, wake=False)
+        return
+    if state == State.half_open:
+        until = breaker.start_probe(endpoint, now, endpoint.timeout + 5)
+        sending.append((endpoint, group[0], 0.0, True))
+        park(group[1:], until, wake=False)
+        return
+    if busy >= MAX_INFLIGHT:
+        park(group, now + timedelta(seconds=endpoint.timeout), wake=True)
+        return
+    if not endpoint.rate_limit:
+        sending.extend((endpoint, row, 0.0, False) for row in group)
+        return
+    step = 1.0 / endpoint.rate_limit
+    fits = max(0, floor(RATE_WINDOW / step))
+    slots, endpoint.rate_cursor = reserve(endpoint.rate_cursor, now, endpoint.rate_limit,
+                                          min(len(group), fits) or 0)
+    for row, slot in zip(group, slots, strict=False):
+        sending.append((endpoint, row, max(0.0, (slot - now).total_seconds()), False))
+    rest = group[len(slots):]
+    cursor = endpoint.rate_cursor or now
+    for i, row in enumerate(rest):
+        park([row], cursor + timedelta(seconds=step * i), wake=True)
 
 
-@dataclass(frozen=True)
-class Settled:
-    """A delivery's new state after an attempt, and when to try again (seconds)."""
+def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, Endpoint]
+            ) -> dict[str, tuple[bytes, str, str | None]]:
+    """Return (body, content type, provider of a native body) of each delivery row."""
+    out: dict[str, tuple[bytes, str, str | None]] = {}
+    native = [r for r in rows if endpoints[r.endpoint_id].format == EndpointFormat.native
+              and r.inbox_id]
+    if native:
+        inbox = {i.id: i for i in session.execute(select(
+            INBOX.c.id, INBOX.c.body, INBOX.c.headers, INBOX.c.provider).where(
+            INBOX.c.id.in_({r.inbox_id for r in native})))}
+        for r in native:
+            got = inbox.get(r.inbox_id)
+            if got is None:
+                out[r.id] = (b"", "application/octet-stream", None)
+                continue
+            out[r.id] = (got.body, (got.headers or {}).get("content-type")
+                         or "application/octet-stream", got.provider)
+    rest = [r for r in rows if r.id not in out]
+    wanted = {i for r in rest for i in r.event_ids}
+    receipts = {r.id: r for r in session.execute(
+        select(RECEIPTS).where(RECEIPTS.c.id.in_(wanted)))} if wanted else {}
+    for r in rest:
+        # A Row reads like a Receipt: attribute access by column name.
+        docs = [event_document(receipts[i])  # type: ignore[arg-type]
+                for i in r.event_ids if i in receipts]
+        single = endpoints[r.endpoint_id].batch_size == 1 and len(docs) == 1
+        out[r.id] = (orjson.dumps(docs[0] if single else docs), "application/json", None)
+    return out
 
-    delivery_id: str
-    status: DeliveryStatus
-    retry_in: float | None
+
+@dataclass
+class Recorded:
+    """What settling some attempts asks of the task queue."""
+
+    retries: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    opened: dict[str, float] = field(default_factory=dict)  # endpoint -> probe in s
+    closed: list[str] = field(default_factory=list)  # endpoints with parked work to release
+    statuses: dict[str, DeliveryStatus] = field(default_factory=dict)
 
 
 def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
-           now: datetime) -> list[Settled]:
-    """Log each attempt and move each delivery on: succeeded, pending again, failed or dead."""
-    settled = []
+           now: datetime, *, breaker: Breaker = DEFAULT_BREAKER) -> Recorded:
+    """Log each attempt and move each delivery on: succeeded, pending again, failed or dead.
+
+    Also moves each endpoint's circuit: a success closes it (and its parked deliveries
+    become due now), failures in a row open it.
+    """
+    out = Recorded()
+    if not jobs:
+        return out
+    postgres = session.get_bind().dialect.name == "postgresql"
+    equery = select(Endpoint).where(ENDPOINTS.c.id.in_({j.endpoint_id for j in jobs})
+                                    ).order_by(ENDPOINTS.c.id)
+    if postgres:
+        equery = equery.with_for_update()
+    endpoints = {e.id: e for e in session.execute(equery).scalars()}
+    attempts, changes = [], []
+    released: dict[str, datetime] = {}
     for job, outcome in zip(jobs, outcomes, strict=True):
-        delivery = session.get(Delivery, job.delivery_id)
-        endpoint = session.get(Endpoint, job.endpoint_id)
-        if delivery is None or endpoint is None:
-            continue
-        session.add(Attempt(delivery_id=delivery.id, tenant_id=delivery.tenant_id, at=now,
-                            status_code=outcome.status, latency_ms=outcome.latency_ms,
-                            error=outcome.error, response_excerpt=outcome.excerpt))
-        delivery.attempts += 1
-        delivery.last_status_code = outcome.status
-        delivery.updated_at = now
-        ok = _accepted(job, outcome)
-        retry_in = None
-        if ok:
-            delivery.status, delivery.last_error, delivery.next_attempt_at = \
-                DeliveryStatus.succeeded, None, None
-            endpoint.failing_since = None
+        endpoint = endpoints.get(job.endpoint_id)
+        tries = job.attempts + 1
+        attempts.append({"id": new_id("att"), "delivery_id": job.delivery_id,
+                         "tenant_id": endpoint.tenant_id if endpoint else "", "at": now,
+                         "status_code": outcome.status, "latency_ms": outcome.latency_ms,
+                         "error": outcome.error, "response_excerpt": outcome.excerpt})
+        change = {"b_id": job.delivery_id, "b_attempts": tries,
+                  "b_code": outcome.status, "b_at": None, "b_error": None}
+        if _accepted(job, outcome):
+            change["b_status"] = DeliveryStatus.succeeded.value
+            if endpoint is not None:
+                was_open_until = endpoint.circuit_open_until
+                if breaker.succeeded(endpoint):
+                    released[endpoint.id] = max(was_open_until or now, now)
+                endpoint.failing_since = None
         else:
-            delivery.last_error = outcome.error or f"HTTP {outcome.status}: " \
-                f"{(outcome.excerpt or '')[:200]}"
-            retry_in = _next_wait(job, outcome, delivery.attempts, now)
+            change["b_error"] = outcome.error or \
+                f"HTTP {outcome.status}: {(outcome.excerpt or '')[:200]}"
+            retry_in = _next_wait(job, outcome, tries, now)
             if retry_in is not None:
-                delivery.status = DeliveryStatus.pending
-                delivery.next_attempt_at = now + timedelta(seconds=retry_in)
+                change["b_status"] = DeliveryStatus.pending.value
+                change["b_at"] = now + timedelta(seconds=retry_in)
+                out.retries[round(retry_in)].append(job.delivery_id)
             else:
-                retryable = retry.is_retryable(outcome.status)
-                delivery.status = DeliveryStatus.dead if retryable else DeliveryStatus.failed
-                delivery.next_attempt_at = None
-            _note_failure(endpoint, now)
-        session.add(delivery)
-        session.add(endpoint)
-        settled.append(Settled(delivery.id, delivery.status, retry_in))
+                # Retryable but out of tries is dead; refused (a final 4xx) is failed.
+                change["b_status"] = (DeliveryStatus.dead if retry.is_retryable(outcome.status)
+                                      else DeliveryStatus.failed).value
+            if endpoint is not None:
+                if _unavailable(outcome):
+                    until = breaker.failed(endpoint, now, probe=job.probe)
+                    if until is not None:
+                        out.opened[endpoint.id] = (until - now).total_seconds()
+                _note_failure(endpoint, now)
+        out.statuses[job.delivery_id] = DeliveryStatus(str(change["b_status"]))
+        changes.append(change)
+    session.execute(insert(ATTEMPTS), attempts)
+    session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id")).values(
+        status=bindparam("b_status"), attempts=bindparam("b_attempts"),
+        last_status_code=bindparam("b_code"), last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_at"), updated_at=now), changes)
+    for endpoint_id, until in released.items():
+        if endpoint_id in out.opened:
+            continue  # it failed again in the same batch
+        # Parked deliveries become due now; the task enqueues them.
+        session.execute(update(DELIVERIES).where(
+            DELIVERIES.c.endpoint_id == endpoint_id,
+            DELIVERIES.c.status == DeliveryStatus.pending.value,
+            DELIVERIES.c.next_attempt_at <= until).values(next_attempt_at=now))
+        out.closed.append(endpoint_id)
     session.flush()
-    return settled
+    return out
+
+
+def _unavailable(outcome: Outcome) -> bool:
+    """Does this failure say the endpoint is down (not that it refused one event)?"""
+    return outcome.status is None or retry.is_retryable(outcome.status) \
+        or 200 <= outcome.status < 300
 
 
 def _accepted(job: Job, outcome: Outcome) -> bool:
@@ -235,18 +315,34 @@ def _note_failure(endpoint: Endpoint, now: datetime) -> None:
 
 
 def overdue(engine: Engine, *, older_than: timedelta, now: datetime,
-            limit: int = 10_000) -> list[str]:
-    """Return pending deliveries of enabled endpoints due for longer than ``older_than``."""
-    deliveries = Delivery.__table__  # type: ignore[attr-defined]
-    endpoints = Endpoint.__table__  # type: ignore[attr-defined]
+            limit: int = 10_000) -> list[tuple[str, str]]:
+    """Return (endpoint, delivery) of pending deliveries due for longer than ``older_than``.
+
+    Deliveries of disabled endpoints, and of endpoints whose circuit is open, are
+    parked on purpose and left alone.
+    """
     with engine.connect() as conn:
-        return list(conn.execute(
-            select(deliveries.c.id)
-            .join(endpoints, endpoints.c.id == deliveries.c.endpoint_id)
-            .where(deliveries.c.status == DeliveryStatus.pending.value,
-                   deliveries.c.next_attempt_at < now - older_than,
-                   endpoints.c.enabled.is_(True))
-            .order_by(deliveries.c.next_attempt_at).limit(limit)).scalars())
+        return [(r.endpoint_id, r.id) for r in conn.execute(
+            select(DELIVERIES.c.endpoint_id, DELIVERIES.c.id)
+            .join(ENDPOINTS, ENDPOINTS.c.id == DELIVERIES.c.endpoint_id)
+            .where(DELIVERIES.c.status == DeliveryStatus.pending.value,
+                   DELIVERIES.c.next_attempt_at < now - older_than,
+                   ENDPOINTS.c.enabled.is_(True),
+                   or_(ENDPOINTS.c.circuit_open_until.is_(None),
+                       ENDPOINTS.c.circuit_open_until <= now))
+            .order_by(DELIVERIES.c.next_attempt_at).limit(limit))]
+
+
+def due(engine: Engine, endpoint_id: str, now: datetime, *, limit: int
+        ) -> list[tuple[str, str]]:
+    """Return (endpoint, delivery) of an endpoint's pending deliveries that are due."""
+    with engine.connect() as conn:
+        return [(endpoint_id, i) for i in conn.execute(
+            select(DELIVERIES.c.id).where(
+                DELIVERIES.c.endpoint_id == endpoint_id,
+                DELIVERIES.c.status == DeliveryStatus.pending.value,
+                DELIVERIES.c.next_attempt_at <= now)
+            .order_by(DELIVERIES.c.next_attempt_at).limit(limit)).scalars()]
 
 
 def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
@@ -278,7 +374,7 @@ def send_test(session: Session, box: SecretBox, endpoint: Endpoint, *, allow_pri
                                  int(now.timestamp()), body)}
     job = Job(delivery.id, endpoint.id, endpoint.url, body, headers, endpoint.timeout, 0,
               endpoint.retry_policy, None)
-    (outcome,) = asyncio.run(send_all([job], allow_private=allow_private, concurrency=1))
+    (outcome,) = process_sender(allow_private=allow_private).send([job])
     ok = _accepted(job, outcome)
     delivery.status = DeliveryStatus.succeeded if ok else DeliveryStatus.failed
     delivery.attempts = 1

@@ -12,6 +12,9 @@ INGEST_MANY = "dlrhub.ingest_many"
 INGEST = "dlrhub.ingest"
 SWEEP = "dlrhub.sweep"
 RELAY = "dlrhub.relay"
+RELAY_ENDPOINT = "dlrhub.relay_endpoint"
+INGEST_QUEUE = "ingest"
+RELAY_QUEUE = "relay"
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -48,6 +51,10 @@ def create_celery(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=4,
+        # Ingest and relay have queues of their own: a relay backlog (an endpoint
+        # that was down for an hour) never delays callbacks becoming receipts.
+        task_default_queue=INGEST_QUEUE,
+        task_routes={RELAY: {"queue": RELAY_QUEUE}, RELAY_ENDPOINT: {"queue": RELAY_QUEUE}},
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep-inbox": {"task": SWEEP, "schedule": settings.sweep_interval},
@@ -59,4 +66,5 @@ def create_celery(settings: Settings) -> Celery:
     app.task(name=INGEST_MANY, bind=True, max_retries=None)(ingest_tasks.ingest_many)
     app.task(name=SWEEP, bind=True)(ingest_tasks.sweep)
     app.task(name=RELAY, bind=True, max_retries=None)(relay_tasks.relay)
+    app.task(name=RELAY_ENDPOINT, bind=True)(relay_tasks.relay_endpoint)
     return app

@@ -3,7 +3,12 @@
 import gc
 from typing import Any
 
-from celery.signals import setup_logging, worker_init, worker_process_init
+from celery.signals import (
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+)
 
 from config import configure_logging, get_settings
 from tasks.app import create_celery
@@ -31,3 +36,12 @@ def _freeze_startup_objects(**_: Any) -> None:
     # As in api/wsgi.py: what the pool process inherited never needs collecting.
     gc.collect()
     gc.freeze()
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _record_what_is_under_way(**_: Any) -> None:
+    # Sends a relay task left to finish in the background are recorded before the
+    # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.
+    from services.dispatch import drain_process_recorder
+
+    drain_process_recorder(timeout=15)

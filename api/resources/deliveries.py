@@ -22,7 +22,7 @@ Sessions = Callable[[], Session]
 
 
 class _Base:
-    def __init__(self, sessions: Sessions, wake: Callable[[list[str]], None]) -> None:
+    def __init__(self, sessions: Sessions, wake: Callable[[list[tuple[str, str]]], None]) -> None:
         self._sessions = sessions
         self._wake = wake
 
@@ -76,5 +76,5 @@ class DeliveryRetry(_Base):
                                                  delivery_id=delivery_id)
             session.commit()
             detail = _detail(session, delivery)
-        self._wake([delivery_id])
+        self._wake([(delivery.endpoint_id, delivery.id)])
         write(resp, detail)

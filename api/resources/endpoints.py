@@ -30,7 +30,7 @@ Sessions = Callable[[], Session]
 
 class _Base:
     def __init__(self, sessions: Sessions, box: SecretBox, max_body: int,
-                 allow_private: bool, wake: Callable[[list[str]], None]) -> None:
+                 allow_private: bool, wake: Callable[[list[tuple[str, str]]], None]) -> None:
         self._sessions = sessions
         self._box = box
         self._max_body = max_body
@@ -151,7 +151,7 @@ class EndpointReplay(_Base):
                                 until=body.until or now, statuses=list(body.statuses),
                                 now=now)
             session.commit()
-        self._wake(ids)
+        self._wake([(endpoint_id, i) for i in ids])
         write(resp, ReplayResult(deliveries=len(ids), delivery_ids=ids[:1000]), 202)
 
 

@@ -1,0 +1,174 @@
+"""POST deliveries from one long-lived event loop per process, over pooled connections.
+
+A relay task hands its jobs to the process's :class:`Sender` and gets a future per job.
+The loop runs in a thread of its own, so connections stay open between tasks (no TCP
+or TLS handshake per task) and a slow endpoint only holds asyncio tasks, never the
+Celery worker: the relay task waits for its futures a short while and leaves the
+stragglers to finish (and be recorded) in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from services import netguard
+from services.errors import InvalidInput
+
+EXCERPT = 1024
+USER_AGENT = "dlrhub-relay/0.1"
+# Connections open at once per process, and per endpoint host (a slow endpoint gets
+# no more than its share; its requests queue inside their own timeout).
+CONNECTIONS = 256
+PER_HOST = 64
+
+
+@dataclass
+class Job:
+    """One claimed delivery with everything needed to send it."""
+
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+    attempts: int
+    policy: Any
+    provider: str | None  # for native deliveries: whose success rule applies
+    probe: bool = False  # the one send of a half-open circuit
+    delay: float = 0.0  # seconds to wait first (the endpoint's rate limit)
+
+
+@dataclass
+class Outcome:
+    """What the endpoint answered (or why there was no answer)."""
+
+    status: int | None
+    latency_ms: float
+    error: str | None
+    excerpt: str | None
+    retry_after: str | None
+    body: bytes = field(default=b"", repr=False)
+
+
+class Sender:
+    """A process's HTTP client for the relay: submit jobs, get futures of outcomes."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._resolver: netguard.GuardedResolver | None = None
+        self._inflight: Counter[str] = Counter()
+
+    def submit(self, jobs: list[Job]) -> list[Future[Outcome]]:
+        """Start sending every job now; return one future per job, in order."""
+        loop = self._start()
+        futures = []
+        for job in jobs:
+            with self._lock:
+                self._inflight[job.endpoint_id] += 1
+            future = asyncio.run_coroutine_threadsafe(self._send(job), loop)
+            future.add_done_callback(self._finisher(job.endpoint_id))
+            futures.append(future)
+        return futures
+
+    def inflight(self, endpoint_id: str) -> int:
+        """Return how many sends to ``endpoint_id`` this process has under way."""
+        with self._lock:
+            return self._inflight[endpoint_id]
+
+    def send(self, jobs: list[Job]) -> list[Outcome]:
+        """Send every job and wait for all the outcomes."""
+        return [future.result() for future in self.submit(jobs)]
+
+    def close(self) -> None:
+        """Close the connections and stop the loop (pending sends are cancelled)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._aclose(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+
+    def _finisher(self, endpoint_id: str) -> Callable[[Future[Outcome]], None]:
+        return lambda _future: self._done(endpoint_id)
+
+    def _done(self, endpoint_id: str) -> None:
+        with self._lock:
+            self._inflight[endpoint_id] -= 1
+            if self._inflight[endpoint_id] <= 0:
+                del self._inflight[endpoint_id]
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is not None:
+                return self._loop
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="relay-sender", daemon=True).start()
+            asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=10)
+            self._loop = loop
+            return loop
+
+    async def _open(self) -> None:
+        # The guard resolves names at connect time, so a name re-pointed at a private
+        # address after the endpoint was saved (DNS rebinding) is refused.
+        self._resolver = netguard.GuardedResolver(allow_private=self.allow_private)
+        connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=PER_HOST,
+                                         resolver=self._resolver, keepalive_timeout=30)
+        self._http = aiohttp.ClientSession(connector=connector, trust_env=False,
+                                           auto_decompress=False)
+
+    async def _aclose(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._resolver is not None:
+            await self._resolver.close()  # the connector does not close a given resolver
+
+    async def _send(self, job: Job) -> Outcome:
+        if job.delay > 0:
+            await asyncio.sleep(job.delay)
+        started = time.perf_counter()
+        try:
+            netguard.check_literal(job.url, allow_private=self.allow_private)
+        except InvalidInput as ex:
+            return Outcome(None, 0.0, f"refused: {ex.detail}", None, None)
+        assert self._http is not None
+        try:
+            # total covers waiting for a pooled connection too: a job queued behind a
+            # slow endpoint's requests gives up within its own timeout.
+            async with self._http.post(
+                    job.url, data=job.body, headers=job.headers, allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=job.timeout)) as resp:
+                body = await resp.content.read(EXCERPT)
+                return Outcome(resp.status, (time.perf_counter() - started) * 1000, None,
+                               body.decode("utf-8", "replace"),
+                               resp.headers.get("Retry-After"), body)
+        except (aiohttp.ClientError, TimeoutError, OSError) as ex:
+            reason = "timeout" if isinstance(ex, TimeoutError) \
+                else f"{type(ex).__name__}: {ex}"
+            return Outcome(None, (time.perf_counter() - started) * 1000, reason[:500],
+                           None, None)
+
+
+_senders: dict[int, Sender] = {}
+
+
+def process_sender(*, allow_private: bool) -> Sender:
+    """Return this process's sender (a forked child gets its own, never its parent's)."""
+    pid = os.getpid()
+    sender = _senders.get(pid)
+    if sender is None or sender.allow_private != allow_private:
+        sender = _senders[pid] = Sender(allow_private=allow_private)
+    return sender
