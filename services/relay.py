@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from math import ceil, floor
+from math import ceil
 from typing import Any
 
 import orjson
@@ -154,9 +154,11 @@ def _split(endpoint: Endpoint, group: list[Row[Any]], now: datetime, breaker: Br
         sending.extend((endpoint, row, 0.0, False) for row in group)
         return
     step = 1.0 / endpoint.rate_limit
-    fits = max(0, floor(RATE_WINDOW / step))
+    # The slots that start within the window from now go in this task.
+    start = max(endpoint.rate_cursor or now, now)
+    fits = max(0, ceil(((now - start).total_seconds() + RATE_WINDOW) / step - 1e-9))
     slots, endpoint.rate_cursor = reserve(endpoint.rate_cursor, now, endpoint.rate_limit,
-                                          min(len(group), fits) or 0)
+                                          min(len(group), fits))
     for row, slot in zip(group, slots, strict=False):
         sending.append((endpoint, row, max(0.0, (slot - now).total_seconds()), False))
     rest = group[len(slots):]
