@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # How long a relay task waits for its sends before leaving the slow ones to finish
     # in the background, so a slow endpoint never holds a worker.
     relay_patience: float = Field(default=2.0, ge=0)
+    # A claimed delivery is leased for its endpoint's timeout plus this many seconds;
+    # if its worker dies mid-send, the sweeper sends it again once the lease is over.
+    relay_lease_slack: float = Field(default=60.0, gt=0)
     # An inbox row that failed this many ingest attempts is marked `failed`.
     ingest_max_attempts: int = Field(default=5, gt=0)
     db_pool_size: int = Field(default=10, gt=0)

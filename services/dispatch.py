@@ -51,7 +51,8 @@ def run(rt: Runtime, sender: Sender, tasks: Queue, delivery_ids: Sequence[str]) 
     breaker = breaker_of(rt)
     with rt.sessions() as session:
         claimed = relay.claim(session, rt.box, delivery_ids, utcnow(), breaker=breaker,
-                              inflight=sender.inflight)
+                              inflight=sender.inflight,
+                              lease_slack=rt.settings.relay_lease_slack)
         session.commit()  # the lease: a concurrent run or the sweeper skips these now
     for countdown, ids in claimed.later.items():
         tasks.later(countdown, ids)

@@ -41,9 +41,6 @@ from services.sender import USER_AGENT, Job, Outcome, process_sender
 
 # An endpoint whose deliveries have all failed this long is disabled.
 DISABLE_AFTER = timedelta(days=5)
-# A claimed delivery is leased for its timeout plus this: a worker that dies mid-send
-# leaves it to the sweeper once the lease is over.
-LEASE_SLACK = 60.0
 # A rate-limited endpoint's sends are spread over this window within one task; the
 # rest are deferred to their slots with a countdown.
 RATE_WINDOW = 1.0
@@ -70,14 +67,16 @@ class Claim:
 
 
 def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *,
-          breaker: Breaker = DEFAULT_BREAKER, inflight: Callable[[str], int] = lambda _e: 0
-          ) -> Claim:
+          breaker: Breaker = DEFAULT_BREAKER, inflight: Callable[[str], int] = lambda _e: 0,
+          lease_slack: float = 60.0) -> Claim:
     """Take the due, pending deliveries among ``ids`` and lease them for one send.
 
     Per endpoint: a disabled one's deliveries stay pending (re-enabling releases them);
     an open circuit parks them until it closes; a half-open one sends a single probe;
     a rate limit spreads them over slots; and an endpoint this process is already
-    sending ``MAX_INFLIGHT`` requests to gets no more until those end.
+    sending ``MAX_INFLIGHT`` requests to gets no more until those end. A claimed
+    delivery is leased for its endpoint's timeout plus ``lease_slack`` seconds: a
+    worker that dies mid-send leaves it to the sweeper once the lease is over.
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     # Endpoints are locked before deliveries, here and in record(), so the two never
@@ -119,7 +118,7 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
                             endpoint.timeout, row.attempts, endpoint.retry_policy, provider,
                             probe=probe, delay=delay))
         moves.append({"b_id": row.id, "b_at": now + timedelta(
-            seconds=delay + endpoint.timeout + LEASE_SLACK)})
+            seconds=delay + endpoint.timeout + lease_slack)})
     if moves:
         session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id"))
                         .values(next_attempt_at=bindparam("b_at")), moves)
@@ -215,8 +214,13 @@ def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
     become due now), failures in a row open it.
     """
     out = Recorded()
-    if not jobs:
+    # A delivery deleted meanwhile (its endpoint was) has no attempt log to add to.
+    present = set(session.execute(select(DELIVERIES.c.id).where(
+        DELIVERIES.c.id.in_([j.delivery_id for j in jobs]))).scalars()) if jobs else set()
+    kept = [(j, o) for j, o in zip(jobs, outcomes, strict=True) if j.delivery_id in present]
+    if not kept:
         return out
+    jobs, outcomes = [j for j, _ in kept], [o for _, o in kept]
     postgres = session.get_bind().dialect.name == "postgresql"
     equery = select(Endpoint).where(ENDPOINTS.c.id.in_({j.endpoint_id for j in jobs})
                                     ).order_by(ENDPOINTS.c.id)

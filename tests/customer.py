@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.time)  # when the request arrived
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Customer:
     answers: list[tuple[int, bytes, dict[str, str]]] = field(
         default_factory=lambda: [(200, b"ok", {})])
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds to wait before answering (a slow endpoint).
+    delay: float = 0.0
 
     def answer_with(self, *answers: tuple[int, bytes, dict[str, str]]) -> None:
         with self.lock:
@@ -51,6 +55,8 @@ def customer_server() -> Iterator[Customer]:
             with customer.lock:
                 customer.received.append(Received(
                     self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if customer.delay:
+                time.sleep(customer.delay)
             status, answer, headers = customer.next_answer()
             self.send_response(status)
             for name, value in headers.items():
@@ -62,7 +68,13 @@ def customer_server() -> Iterator[Customer]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # The relay opens dozens of connections at once; socketserver's default
+        # backlog of 5 drops the rest's SYNs, which then wait 1, 3, 7 s to retry.
+        request_queue_size = 256
+        daemon_threads = True
+
+    server = Server(("127.0.0.1", 0), Handler)
     state["c"] = Customer(f"http://127.0.0.1:{server.server_address[1]}/hook")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

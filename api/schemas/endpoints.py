@@ -70,6 +70,13 @@ class EndpointPublic(Output):
     headers: dict[str, str]
     enabled: bool
     disabled_reason: str | None
+    failing_since: datetime | None = Field(
+        description="since when every attempt has failed; the endpoint is disabled "
+        "after 5 days of it")
+    consecutive_failures: int = Field(description="failed attempts in a row")
+    circuit_open_until: datetime | None = Field(
+        description="while set and in the future, deliveries are parked (not sent, no "
+        "attempt spent) until a probe gets through")
     previous_secret_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from config import Settings
 from models import InboundCallback, Receipt, make_engine
 from services.runtime import Runtime
 from tests.conftest import truncate
+from tests.customer import Customer, customer_server
 from tests.factories import bind_session
 from tests.processes import Process, free_port, wait_healthy
 
@@ -53,6 +56,8 @@ def stack(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
         "DLRHUB_ADMIN_TOKEN": ADMIN_TOKEN, "DLRHUB_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "DLRHUB_ALLOW_PRIVATE_ENDPOINTS": "true",  # the customer server is on loopback
         "DLRHUB_SWEEP_INTERVAL": "1", "DLRHUB_SWEEP_GRACE": "3",
+        # Short enough for a test to see a circuit close and a lease run out.
+        "DLRHUB_CIRCUIT_COOLDOWN": "1", "DLRHUB_RELAY_LEASE_SLACK": "3",
         "DLRHUB_API_WORKERS": "1", "DLRHUB_LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(data / "metrics"),
     }
@@ -79,6 +84,28 @@ def accounts(stack: Stack, pg_url: str) -> Iterator[Runtime]:
     with rt.sessions() as session:
         bind_session(session, rt.box)
         yield rt
+    # Leave the worker idle for whatever runs next: a test's endpoint that is still
+    # failing would otherwise keep it probing and retrying.
+    with stack.engine.begin() as conn:
+        conn.execute(text("UPDATE endpoint SET enabled = false"))
     rt.close()
 
 
+@pytest.fixture
+def customer() -> Iterator[Customer]:
+    """A real HTTP server on loopback standing in for the customer's endpoint."""
+    with customer_server() as server:
+        yield server
+
+
+@pytest.fixture
+def api(stack: Stack, accounts: Any) -> Iterator[tuple[httpx.Client, dict[str, str], str]]:
+    """A client, a tenant's key headers, and the callback URL of its Tencent account."""
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        tenant = client.post("/v1/tenants", json={"name": "relay"}, headers=admin).json()
+        key = client.post(f"/v1/tenants/{tenant['id']}/keys", json={}, headers=admin).json()
+        me = {"Authorization": f"Bearer {key['key']}"}
+        account = client.post("/v1/accounts", json={"provider": "tencent", "name": "t"},
+                              headers=me).json()
+        yield client, me, account["callback_url"]

@@ -5,38 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from tests.customer import Customer, customer_server
-from tests.e2e.conftest import ADMIN_TOKEN, Stack
+from tests.customer import Customer
 from tests.fixtures import sample
 from tests.processes import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-def customer() -> Iterator[Customer]:
-    with customer_server() as server:
-        yield server
-
-
-@pytest.fixture
-def api(stack: Stack, accounts: Any) -> Iterator[tuple[httpx.Client, dict[str, str], str]]:
-    """A client, a tenant's key headers, and the callback URL of its Tencent account."""
-    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        tenant = client.post("/v1/tenants", json={"name": "relay"}, headers=admin).json()
-        key = client.post(f"/v1/tenants/{tenant['id']}/keys", json={}, headers=admin).json()
-        me = {"Authorization": f"Bearer {key['key']}"}
-        account = client.post("/v1/accounts", json={"provider": "tencent", "name": "t"},
-                              headers=me).json()
-        yield client, me, account["callback_url"]
 
 
 def independent_signature(secret: str, headers: dict[str, str], body: bytes) -> str:
