@@ -28,6 +28,10 @@ def broker_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(folder / "queue"),
             "control_folder": str(folder / "control"),
             "store_processed": False,
+            # kombu polls the folder once a second by default: up to a second of
+            # latency per hop (callback -> ingest -> relay). Listing it 10 times a
+            # second costs little.
+            "polling_interval": 0.1,
         }
     # An unacknowledged message comes back after this long; the sweeper is faster.
     return {"visibility_timeout": 3600}
@@ -50,7 +54,9 @@ def create_celery(settings: Settings) -> Celery:
         # idempotent tasks that turns a crash into a repeat, never a loss.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=4,
+        # One task reserved ahead per process: an ingest task never waits behind a
+        # row of prefetched relay tasks (or the other way round).
+        worker_prefetch_multiplier=1,
         # Ingest and relay have queues of their own: a relay backlog (an endpoint
         # that was down for an hour) never delays callbacks becoming receipts.
         task_default_queue=INGEST_QUEUE,
