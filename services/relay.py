@@ -17,7 +17,7 @@ from math import ceil
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Row, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, Row, Text, bindparam, cast, insert, or_, select, update
 from sqlmodel import Session
 
 from models import (
@@ -190,15 +190,24 @@ def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, End
                          or "application/octet-stream", got.provider)
     rest = [r for r in rows if r.id not in out]
     wanted = {i for r in rest for i in r.event_ids}
+    # The provider's raw record is read as JSON text and embedded as it is, not
+    # parsed and serialized again (a third of the CPU of a batch of 100).
+    columns = [c for c in RECEIPTS.c if c.name != "raw"]
     receipts = {r.id: r for r in session.execute(
-        select(RECEIPTS).where(RECEIPTS.c.id.in_(wanted)))} if wanted else {}
+        select(*columns, cast(RECEIPTS.c.raw, Text).label("raw"))
+        .where(RECEIPTS.c.id.in_(wanted)))} if wanted else {}
     for r in rest:
-        # A Row reads like a Receipt: attribute access by column name.
-        docs = [event_document(receipts[i])  # type: ignore[arg-type]
-                for i in r.event_ids if i in receipts]
+        docs = [_event(receipts[i]) for i in r.event_ids if i in receipts]
         single = endpoints[r.endpoint_id].batch_size == 1 and len(docs) == 1
         out[r.id] = (orjson.dumps(docs[0] if single else docs), "application/json", None)
     return out
+
+
+def _event(row: Row[Any]) -> dict[str, Any]:
+    # A Row reads like a Receipt: attribute access by column name.
+    doc = event_document(row)  # type: ignore[arg-type]
+    doc["raw"] = orjson.Fragment(row.raw or "{}")
+    return doc
 
 
 @dataclass
