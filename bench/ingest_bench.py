@@ -92,8 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
                    help="gthread threads per worker, both servers (DLRHUB_API_THREADS, else 8)")
     p.add_argument("--worker-concurrency", type=int,
-                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 2),
-                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 2)")
+                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
+                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
     p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
                    help="PostgreSQL server, as a URL without database "
                         "(default postgresql://postgres@127.0.0.1:5432)")
@@ -440,6 +440,33 @@ TARGETS: dict[tuple[str, int], tuple[str, Callable[[Row], bool]]] = {
 }
 
 
+def wait_quiet(wait: float, busy_limit: float, notes: list[str], what: str,
+               say: Callable[[str], None]) -> None:
+    """Wait (up to ``wait`` s) until the machine is idle, so runs start alike.
+
+    The servers are idle between runs; anything busier than ``busy_limit`` of the
+    machine is someone else's work (a test suite, a build) that would share the cores
+    with the run. The run goes ahead after the wait, with a note in ``notes``.
+    """
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        before = procstat.snapshot({})
+        time.sleep(1.0)
+        busy = procstat.machine_busy(before, procstat.snapshot({}))
+        if busy <= busy_limit:
+            return
+        if time.monotonic() >= deadline:
+            notes.append(f"{what}: the machine was still {busy:.0%} busy before the run "
+                         f"(other processes); the figures are disturbed")
+            say(f"machine still {busy:.0%} busy; running anyway")
+            return
+        if not said:
+            say(f"machine {busy:.0%} busy (the stack settling, autovacuum, or other "
+                f"processes); waiting up to {wait:.0f}s")
+            said = True
+
+
 class Bench:
     """One benchmark run of one stack."""
 
@@ -553,29 +580,7 @@ class Bench:
             time.sleep(0.25)
 
     def _wait_quiet(self, row: Row, what: str) -> None:
-        """Wait (up to --quiet-wait s) until the machine is idle, so runs start alike.
-
-        The servers are idle between runs; anything busier than --quiet-busy of the
-        machine is someone else's work (a test suite, a build) that would share the
-        cores with the run. The run goes ahead after the wait, with a note.
-        """
-        deadline = time.monotonic() + self.args.quiet_wait
-        said = False
-        while True:
-            before = procstat.snapshot({})
-            time.sleep(1.0)
-            busy = procstat.machine_busy(before, procstat.snapshot({}))
-            if busy <= self.args.quiet_busy:
-                return
-            if time.monotonic() >= deadline:
-                row.notes.append(f"{what}: the machine was still {busy:.0%} busy before the "
-                                 f"run (other processes); the figures are disturbed")
-                self._say(f"machine still {busy:.0%} busy; running anyway")
-                return
-            if not said:
-                self._say(f"machine {busy:.0%} busy (the stack settling, autovacuum, or "
-                          f"other processes); waiting up to {self.args.quiet_wait:.0f}s")
-                said = True
+        wait_quiet(self.args.quiet_wait, self.args.quiet_busy, row.notes, what, self._say)
 
     def _flag(self, row: Row, what: str, cpu: Cpu, w: WrkResult | None = None) -> None:
         if w is not None and w.ok + w.bad >= self.args.max_requests:

@@ -63,6 +63,7 @@ from ingest_bench import (
     free_port,
     product_code,
     wait_http,
+    wait_quiet,
 )
 
 T = TypeVar("T")
@@ -163,8 +164,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
                    help="gthread threads per worker (DLRHUB_API_THREADS, else 8)")
     p.add_argument("--worker-concurrency", type=int,
-                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 2),
-                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 2)")
+                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
+                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
     p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
                    help="PostgreSQL server, as a URL without database "
                         "(default postgresql://postgres@127.0.0.1:5432)")
@@ -837,24 +838,7 @@ class Bench:
     # -- helpers --
 
     def _wait_quiet(self, row: Row, what: str) -> None:
-        """Wait (up to --quiet-wait s) until the machine is idle, so phases start alike."""
-        deadline = time.monotonic() + self.args.quiet_wait
-        said = False
-        while True:
-            before = procstat.snapshot({})
-            time.sleep(1.0)
-            busy = procstat.machine_busy(before, procstat.snapshot({}))
-            if busy <= self.args.quiet_busy:
-                return
-            if time.monotonic() >= deadline:
-                row.notes.append(f"{what}: the machine was still {busy:.0%} busy before it "
-                                 f"started (other processes?); its figures are disturbed")
-                self._say(f"machine still {busy:.0%} busy; going on")
-                return
-            if not said:
-                self._say(f"machine {busy:.0%} busy; waiting up to "
-                          f"{self.args.quiet_wait:.0f}s for it to settle")
-                said = True
+        wait_quiet(self.args.quiet_wait, self.args.quiet_busy, row.notes, what, self._say)
 
     def _cpu_mark(self) -> tuple[procstat.Snapshot, float, float]:
         me = resource.getrusage(resource.RUSAGE_SELF)

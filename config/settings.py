@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     api_workers: int = Field(default=2, gt=0)
     api_threads: int = Field(default=8, gt=0)
-    worker_concurrency: int = Field(default=2, gt=0)
+    # Tasks wait on the database and on endpoints about half the time: 4 processes
+    # keep 2 cores busy, and an ingest task need not wait for a relay task to end.
+    worker_concurrency: int = Field(default=4, gt=0)
     # The Celery queues a worker consumes: "ingest" (callbacks -> receipts) and "relay"
     # (deliveries -> customers). Separate workers per queue scale them apart.
     worker_queues: str = Field(default="ingest,relay",

@@ -177,3 +177,36 @@ def test_a_test_event_is_sent_now_signed_and_its_answer_returned(
     assert (logged["status"], len(logged["attempt_log"])) == ("failed", 1)
     endpoint = client.get(f"/v1/endpoints/{created['id']}", headers=me).json()
     assert endpoint["enabled"] is True
+
+
+def test_every_providers_receipts_reach_the_endpoint_signed(
+        stack: Any, accounts: Any, customer: Customer) -> None:
+    from models import utcnow
+    from services.endpoints import EndpointSpec, create_endpoint
+    from tests.catalog import cases
+    from tests.factories import AccountFactory
+
+    secrets: dict[str, str] = {}  # tenant -> its endpoint's secret
+    expected = 0
+    with httpx.Client(base_url=stack.base_url, timeout=10) as client:
+        for case in cases():
+            new = AccountFactory(provider=case.provider, credentials=case.credentials or None)
+            tenant_id = new.account.tenant_id
+            with accounts.sessions() as session:
+                _, secrets[tenant_id] = create_endpoint(
+                    session, accounts.box, tenant_id=tenant_id,
+                    spec=EndpointSpec(url=customer.url), allow_private=True)
+                session.commit()
+            answer = client.post(f"/v1/callbacks/{case.provider}/{new.token}",
+                                 content=case.body, headers=case.headers(utcnow()))
+            assert answer.status_code == 200, (case.id, answer.text)
+            expected += case.records
+    wait_for(lambda: len(customer.received) >= expected, 30, f"{expected} webhooks")
+    assert len(customer.received) == expected
+    providers = set()
+    for got in customer.received:
+        event = orjson.loads(got.body)
+        assert got.headers["webhook-signature"].split(" ")[0] == independent_signature(
+            secrets[event["tenant_id"]], got.headers, got.body)
+        providers.add(event["provider"])
+    assert providers == {case.provider for case in cases() if case.records}
