@@ -55,6 +55,25 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+def add_stack_options(p: argparse.ArgumentParser, servers: str = "dlrhub") -> None:
+    """Add the options both benchmarks share: process counts and the stores to use."""
+    p.add_argument("--api-workers", type=int, default=_env_int("DLRHUB_API_WORKERS", 2),
+                   help=f"gunicorn workers of {servers} (DLRHUB_API_WORKERS, else 2)")
+    p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
+                   help="gthread threads per gunicorn worker (DLRHUB_API_THREADS, else 8)")
+    p.add_argument("--worker-concurrency", type=int,
+                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
+                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
+    p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
+                   help="PostgreSQL server, as a URL without database "
+                        "(default postgresql://postgres@127.0.0.1:5432)")
+    p.add_argument("--database", default="dlrhub_bench",
+                   help="database to DROP, create and use (default dlrhub_bench)")
+    p.add_argument("--redis", default="redis://127.0.0.1:6379/14",
+                   help="Redis database to FLUSH and use as the broker "
+                        "(default redis://127.0.0.1:6379/14)")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
     p = argparse.ArgumentParser(
@@ -86,22 +105,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "rather than at saturation (default 0: as fast as possible)")
     p.add_argument("--batches", default="1,100",
                    help="records per callback, comma-separated (default 1,100)")
-    p.add_argument("--api-workers", type=int, default=_env_int("DLRHUB_API_WORKERS", 2),
-                   help="gunicorn workers of the product AND the baseline "
-                        "(DLRHUB_API_WORKERS, else 2)")
-    p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
-                   help="gthread threads per worker, both servers (DLRHUB_API_THREADS, else 8)")
-    p.add_argument("--worker-concurrency", type=int,
-                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
-                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
-    p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
-                   help="PostgreSQL server, as a URL without database "
-                        "(default postgresql://postgres@127.0.0.1:5432)")
-    p.add_argument("--database", default="dlrhub_bench",
-                   help="database to DROP, create and use (default dlrhub_bench)")
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/14",
-                   help="Redis database to FLUSH and use as the broker "
-                        "(default redis://127.0.0.1:6379/14)")
+    add_stack_options(p, servers="the product AND the baseline")
     p.add_argument("--max-requests", type=int, default=1_000_000,
                    help="cap on the requests of one run, whatever its duration "
                         "(default 1,000,000)")

@@ -59,6 +59,7 @@ from ingest_bench import (
     _signals_raise,
     _venv_python,
     _versions,
+    add_stack_options,
     dlrhub_json,
     free_port,
     product_code,
@@ -88,13 +89,6 @@ FULL = {"backlog": TARGET_BACKLOG, "backlog_batched": 300_000, "probe_seconds": 
 
 
 # --- command line ----------------------------------------------------------------------
-
-def _env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
-
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
@@ -159,21 +153,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="longest wait for a backlog to be stored, s (default 900)")
     p.add_argument("--timeout", type=float, default=10,
                    help="seconds before a callback POST counts as failed (default 10)")
-    p.add_argument("--api-workers", type=int, default=_env_int("DLRHUB_API_WORKERS", 2),
-                   help="gunicorn workers (DLRHUB_API_WORKERS, else 2)")
-    p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
-                   help="gthread threads per worker (DLRHUB_API_THREADS, else 8)")
-    p.add_argument("--worker-concurrency", type=int,
-                   default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
-                   help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
-    p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
-                   help="PostgreSQL server, as a URL without database "
-                        "(default postgresql://postgres@127.0.0.1:5432)")
-    p.add_argument("--database", default="dlrhub_bench",
-                   help="database to DROP, create and use (default dlrhub_bench)")
-    p.add_argument("--redis", default="redis://127.0.0.1:6379/14",
-                   help="Redis database to FLUSH and use as the broker "
-                        "(default redis://127.0.0.1:6379/14)")
+    add_stack_options(p)
     p.add_argument("--quiet-busy", type=float, default=0.15,
                    help="before each measured phase, wait until the machine is at most "
                         "this busy (share of all cores, default 0.15)")

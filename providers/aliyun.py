@@ -28,8 +28,8 @@ from providers.base import (
 )
 from providers.common import (
     JSON,
+    coded_answer,
     e164,
-    json_answer,
     json_body,
     json_field,
     local_strftime,
@@ -205,10 +205,8 @@ class Aliyun(Adapter):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer ``{"code": 0, "msg": "接收成功"}``, or the failure status, a code and why."""
-        if ok:
-            return json_answer(200, {"code": 0, "msg": "接收成功"})
         # Aliyun retries on any non-200 status, so the given 4xx/5xx is what matters.
-        return json_answer(status, {"code": 1, "msg": reason or "error"})
+        return coded_answer(ok, status, reason, code="code", message="msg", ok_message="接收成功")
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Accept HTTP 200 with a numeric ``code``: all Aliyun checks (REFERENCE §3)."""

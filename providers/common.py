@@ -214,6 +214,19 @@ def json_answer(status: int, doc: Mapping[str, Any]) -> Answer:
     return Answer(status=status, body=orjson.dumps(doc), content_type=JSON)
 
 
+def coded_answer(ok: bool, status: int, reason: str, *, code: str, message: str,
+                 ok_message: str, ok_code: int = 0, fail_code: int | None = 1) -> Answer:
+    """Build the ``{code: 0, message: "ok"}`` answer most providers want, or its failure.
+
+    ``code`` and ``message`` are the provider's key names; a failure carries
+    ``fail_code`` (the HTTP status itself when None) and the reason, with ``status``.
+    """
+    if ok:
+        return json_answer(200, {code: ok_code, message: ok_message})
+    return json_answer(status, {code: status if fail_code is None else fail_code,
+                                message: reason or "error"})
+
+
 def text_answer(status: int, body: str) -> Answer:
     """Build a plain-text answer."""
     return Answer(status=status, body=body.encode(), content_type="text/plain; charset=utf-8")

@@ -35,9 +35,9 @@ from providers.base import (
 from providers.common import (
     FORM,
     check_skew,
+    coded_answer,
     e164,
     form_body,
-    json_answer,
     key_pair,
     require_fields,
     same_secret,
@@ -234,9 +234,8 @@ class Huawei(Adapter):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer ``{"returnCode": 0, …}``; Huawei ignores the body but wants 401 on auth."""
-        if ok:
-            return json_answer(200, {"returnCode": 0, "returnCodeDesc": "Success"})
-        return json_answer(status, {"returnCode": 1, "returnCodeDesc": reason or "error"})
+        return coded_answer(ok, status, reason, code="returnCode", message="returnCodeDesc",
+                            ok_message="Success")
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status", host: str = "localhost",

@@ -29,9 +29,9 @@ from providers.base import (
 from providers.common import (
     JSON,
     check_skew,
+    coded_answer,
     e164,
     epoch_header,
-    json_answer,
     json_body,
     local_strftime,
     local_time,
@@ -158,9 +158,8 @@ class NetEase(Adapter):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer ``{"code": 200, "msg": "ok"}``, or the HTTP status as code and why."""
-        if ok:
-            return json_answer(200, {"code": 200, "msg": "ok"})
-        return json_answer(status, {"code": status, "msg": reason or "error"})
+        return coded_answer(ok, status, reason, code="code", message="msg", ok_message="ok",
+                            ok_code=200, fail_code=None)
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status") -> SimulatedCallback:

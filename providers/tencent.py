@@ -23,8 +23,8 @@ from providers.base import (
 )
 from providers.common import (
     JSON,
+    coded_answer,
     e164,
-    json_answer,
     json_body,
     json_field,
     local_strftime,
@@ -99,9 +99,7 @@ class Tencent(Adapter):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer ``{"result": 0, "errmsg": "OK"}``, or a non-zero result and why."""
-        if ok:
-            return json_answer(200, {"result": 0, "errmsg": "OK"})
-        return json_answer(status, {"result": 1, "errmsg": reason or "error"})
+        return coded_answer(ok, status, reason, code="result", message="errmsg", ok_message="OK")
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Accept a 2xx whose JSON ``result`` is 0 (seed 000: non-zero means failure)."""

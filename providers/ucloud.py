@@ -24,8 +24,8 @@ from providers.base import (
 )
 from providers.common import (
     JSON,
+    coded_answer,
     e164,
-    json_answer,
     json_body,
     json_field,
     require_fields,
@@ -141,9 +141,7 @@ class UCloud(Adapter):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer ``{"code": 0, "message": "ok"}``, or a non-zero code and why."""
-        if ok:
-            return json_answer(200, {"code": 0, "message": "ok"})
-        return json_answer(status, {"code": 1, "message": reason or "error"})
+        return coded_answer(ok, status, reason, code="code", message="message", ok_message="ok")
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Accept a 2xx whose JSON ``code`` is 0 (seed 002: non-zero is "not received")."""

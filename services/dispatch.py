@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 class Queue(Protocol):
     """What a relay run asks of the task queue."""
 
-    def later(self, countdown: int, delivery_ids: list[str]) -> None:
-        """Run the relay for these deliveries in ``countdown`` seconds."""
+    def later(self, countdown: int, planned: list[tuple[str, str]]) -> None:
+        """Run the relay for these (endpoint, delivery) pairs in ``countdown`` seconds."""
 
     def wake_endpoint(self, endpoint_id: str, *, countdown: float, limit: int) -> None:
         """Run the relay for up to ``limit`` of the endpoint's due deliveries."""
@@ -54,8 +54,8 @@ def run(rt: Runtime, sender: Sender, tasks: Queue, delivery_ids: Sequence[str]) 
                               inflight=sender.inflight,
                               lease_slack=rt.settings.relay_lease_slack)
         session.commit()  # the lease: a concurrent run or the sweeper skips these now
-    for countdown, ids in claimed.later.items():
-        tasks.later(countdown, ids)
+    for countdown, planned in claimed.later.items():
+        tasks.later(countdown, planned)
     jobs = claimed.jobs
     if not jobs:
         return 0
@@ -65,13 +65,17 @@ def run(rt: Runtime, sender: Sender, tasks: Queue, delivery_ids: Sequence[str]) 
     futures = sender.submit(jobs)
     waited = [f for j, f in zip(jobs, futures, strict=True) if j.endpoint_id not in slow]
     wait(waited, timeout=rt.settings.relay_patience + max(j.delay for j in jobs))
-    finished = [(j, f.result()) for j, f in zip(jobs, futures, strict=True) if f.done()]
-    if finished:
-        settle(rt, tasks, [j for j, _ in finished], [o for _, o in finished], breaker)
-    recorder = process_recorder(rt, tasks)
+    # Split once: a send that ends from here on is the recorder's, never nobody's.
+    finished: list[tuple[Job, Future[Outcome]]] = []
+    under_way: list[tuple[Job, Future[Outcome]]] = []
     for job, future in zip(jobs, futures, strict=True):
-        if not future.done():
-            recorder.follow(job, future)
+        (finished if future.done() else under_way).append((job, future))
+    recorder = process_recorder(rt, tasks)
+    for job, future in under_way:
+        recorder.follow(job, future)
+    if finished:
+        settle(rt, tasks, [j for j, _ in finished], [f.result() for _, f in finished],
+               breaker)
     return len(jobs)
 
 
@@ -82,8 +86,8 @@ def settle(rt: Runtime, tasks: Queue, jobs: Sequence[Job], outcomes: Sequence[Ou
         done = relay.record(session, jobs, outcomes, utcnow(), breaker=breaker)
         session.commit()
     # Waits are task countdowns, never sleeps in a worker.
-    for countdown, ids in done.retries.items():
-        tasks.later(countdown, ids)
+    for countdown, planned in done.retries.items():
+        tasks.later(countdown, planned)
     for endpoint_id, seconds in done.opened.items():
         tasks.wake_endpoint(endpoint_id, countdown=seconds, limit=1)  # the probe
     for endpoint_id in done.closed:

@@ -155,6 +155,8 @@ def list_endpoints(session: Session, *, tenant_id: str, limit: int = 50,
 def delete_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> None:
     """Delete an endpoint with its deliveries and their attempts."""
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    # The endpoint first, then its deliveries: the relay locks in the same order.
+    session.refresh(endpoint, with_for_update=True)
     deliveries = Delivery.__table__  # type: ignore[attr-defined]
     attempts = Attempt.__table__  # type: ignore[attr-defined]
     ids = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint.id)

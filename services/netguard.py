@@ -176,12 +176,19 @@ def check_url(url: str, *, allow_private: bool, resolve: Resolve = resolve_host)
             raise InvalidInput("url", f"host {host} does not resolve ({ex})") from ex
     if not addresses:
         raise InvalidInput("url", f"host {host} does not resolve")
+    refused = _first_refused(addresses)
+    if refused is not None:
+        raise InvalidInput("url", f"host {host} resolves to {refused[0]} ({refused[1]}), "
+                           "which may not be called")
+
+
+def _first_refused(addresses: Sequence[str]) -> tuple[str, str] | None:
+    """Return the first of ``addresses`` that may not be called, with the reason."""
     for address in addresses:
         reason = _address_reason(address)
         if reason is not None:
-            raise InvalidInput(
-                "url", f"host {host} resolves to {address} ({reason}), which may not be called"
-            )
+            return address, reason
+    return None
 
 
 def check_literal(url: str, *, allow_private: bool) -> None:
@@ -193,11 +200,9 @@ def check_literal(url: str, *, allow_private: bool) -> None:
     """
     if allow_private:
         return
-    host = urlsplit(url).hostname or ""
-    for address in _numeric_host(host) or []:
-        reason = _address_reason(address)
-        if reason is not None:
-            raise InvalidInput("url", f"{address} ({reason}) may not be called")
+    refused = _first_refused(_numeric_host(urlsplit(url).hostname or "") or [])
+    if refused is not None:
+        raise InvalidInput("url", f"{refused[0]} ({refused[1]}) may not be called")
 
 
 class ForbiddenAddress(OSError):

@@ -59,10 +59,13 @@ ATTEMPTS = Attempt.__table__  # type: ignore[attr-defined]
 
 @dataclass
 class Claim:
-    """What a claim took to send now, and what it put off (countdown s -> ids)."""
+    """What a claim took to send now, and what it put off.
+
+    ``later`` maps a countdown (s) to the (endpoint, delivery) pairs to relay then.
+    """
 
     jobs: list[Job] = field(default_factory=list)
-    later: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    later: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     parked: int = 0
 
 
@@ -80,16 +83,12 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
     """
     postgres = session.get_bind().dialect.name == "postgresql"
     # Endpoints are locked before deliveries, here and in record(), so the two never
-    # wait on each other in opposite orders.
-    endpoint_ids = sorted(set(session.execute(select(DELIVERIES.c.endpoint_id).where(
-        DELIVERIES.c.id.in_(list(ids)))).scalars()))
+    # wait on each other in opposite orders. The circuit and the rate cursor change here.
+    endpoints = _lock_endpoints(session, select(DELIVERIES.c.endpoint_id).where(
+        DELIVERIES.c.id.in_(list(ids))).scalar_subquery())
     out = Claim()
-    if not endpoint_ids:
+    if not endpoints:
         return out
-    equery = select(Endpoint).where(ENDPOINTS.c.id.in_(endpoint_ids)).order_by(ENDPOINTS.c.id)
-    if postgres:
-        equery = equery.with_for_update()  # the circuit and the rate cursor change here
-    endpoints = {e.id: e for e in session.execute(equery).scalars()}
     # By primary key only, due or not: with "pending and due" in the WHERE clause the
     # planner may walk the due index over a whole backlog (stale statistics after a
     # burst made it look small), ~2 ms of database CPU per delivery.
@@ -113,15 +112,11 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
         _split(endpoint, group, now, breaker, inflight(endpoint_id), out, moves, sending)
     bodies = _bodies(session, [row for _, row, _, _ in sending], endpoints)
     secrets = {e.id: signing_secrets(e, box) for e, _, _, _ in sending}
-    stamp = int(now.timestamp())
     for endpoint, row, delay, probe in sending:
         body, content_type, provider = bodies[row.id]
-        headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
-                   # webhook-id stays the same across retries, so receivers can dedupe.
-                   **signing.headers(secrets[endpoint.id], row.id, stamp + round(delay), body)}
-        out.jobs.append(Job(row.id, endpoint.id, endpoint.url, body, headers,
-                            endpoint.timeout, row.attempts, endpoint.retry_policy, provider,
-                            probe=probe, delay=delay))
+        out.jobs.append(_job(endpoint, secrets[endpoint.id], row.id, body, content_type,
+                             now, attempts=row.attempts, provider=provider, probe=probe,
+                             delay=delay))
         moves.append({"b_id": row.id, "b_at": now + timedelta(
             seconds=delay + endpoint.timeout + lease_slack)})
     if moves:
@@ -129,6 +124,30 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
                         .values(next_attempt_at=bindparam("b_at")), moves)
     session.flush()
     return out
+
+
+def _lock_endpoints(session: Session, ids: Any) -> dict[str, Endpoint]:
+    """Load and, on PostgreSQL, lock the endpoints ``ids`` selects, in id order.
+
+    FOR NO KEY UPDATE: ingest's delivery inserts (a foreign key to the endpoint) need
+    not wait for it.
+    """
+    query = select(Endpoint).where(ENDPOINTS.c.id.in_(ids)).order_by(ENDPOINTS.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return {e.id: e for e in session.execute(query).scalars()}
+
+
+def _job(endpoint: Endpoint, secrets: list[str], delivery_id: str, body: bytes,
+         content_type: str, now: datetime, *, attempts: int = 0, provider: str | None = None,
+         probe: bool = False, delay: float = 0.0) -> Job:
+    """Build a signed request for one delivery to ``endpoint``."""
+    headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
+               # webhook-id stays the same across retries, so receivers can dedupe.
+               **signing.headers(secrets, delivery_id, int(now.timestamp()) + round(delay),
+                                 body)}
+    return Job(delivery_id, endpoint.id, endpoint.url, body, headers, endpoint.timeout,
+               attempts, endpoint.retry_policy, provider, probe=probe, delay=delay)
 
 
 def _split(endpoint: Endpoint, group: list[Row[Any]], now: datetime, breaker: Breaker,
@@ -139,7 +158,8 @@ def _split(endpoint: Endpoint, group: list[Row[Any]], now: datetime, breaker: Br
         out.parked += len(rows)
         moves.extend({"b_id": r.id, "b_at": until} for r in rows)
         if wake:  # a task will come for them; else the circuit's probe releases them
-            out.later[max(1, ceil((until - now).total_seconds()))].extend(r.id for r in rows)
+            out.later[max(1, ceil((until - now).total_seconds()))].extend(
+                (endpoint.id, r.id) for r in rows)
 
     state = breaker.state(endpoint, now)
     if state == State.open:
@@ -157,18 +177,14 @@ def _split(endpoint: Endpoint, group: list[Row[Any]], now: datetime, breaker: Br
     if not endpoint.rate_limit:
         sending.extend((endpoint, row, 0.0, False) for row in group)
         return
-    step = 1.0 / endpoint.rate_limit
-    # The slots that start within the window from now go in this task.
-    start = max(endpoint.rate_cursor or now, now)
-    fits = max(0, ceil(((now - start).total_seconds() + RATE_WINDOW) / step - 1e-9))
     slots, endpoint.rate_cursor = reserve(endpoint.rate_cursor, now, endpoint.rate_limit,
-                                          min(len(group), fits))
+                                          len(group), window=RATE_WINDOW)
     for row, slot in zip(group, slots, strict=False):
         sending.append((endpoint, row, max(0.0, (slot - now).total_seconds()), False))
-    rest = group[len(slots):]
-    cursor = endpoint.rate_cursor or now
-    for i, row in enumerate(rest):
-        park([row], cursor + timedelta(seconds=step * i), wake=True)
+    # The rest go to the slots after these, as later tasks take them.
+    step = timedelta(seconds=1.0 / endpoint.rate_limit)
+    for i, row in enumerate(group[len(slots):]):
+        park([row], endpoint.rate_cursor + step * i, wake=True)
 
 
 def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, Endpoint]
@@ -214,10 +230,10 @@ def _event(row: Row[Any]) -> dict[str, Any]:
 class Recorded:
     """What settling some attempts asks of the task queue."""
 
-    retries: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # countdown (s) -> (endpoint, delivery) pairs to try again then
+    retries: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     opened: dict[str, float] = field(default_factory=dict)  # endpoint -> probe in s
     closed: list[str] = field(default_factory=list)  # endpoints with parked work to release
-    statuses: dict[str, DeliveryStatus] = field(default_factory=dict)
 
 
 def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
@@ -228,19 +244,17 @@ def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
     become due now), failures in a row open it.
     """
     out = Recorded()
-    # A delivery deleted meanwhile (its endpoint was) has no attempt log to add to.
+    if not jobs:
+        return out
+    endpoints = _lock_endpoints(session, list({j.endpoint_id for j in jobs}))
+    # A delivery deleted meanwhile (its endpoint was) has no attempt log to add to;
+    # read after the lock, which a deletion takes too.
     present = set(session.execute(select(DELIVERIES.c.id).where(
-        DELIVERIES.c.id.in_([j.delivery_id for j in jobs]))).scalars()) if jobs else set()
+        DELIVERIES.c.id.in_([j.delivery_id for j in jobs]))).scalars())
     kept = [(j, o) for j, o in zip(jobs, outcomes, strict=True) if j.delivery_id in present]
     if not kept:
         return out
     jobs, outcomes = [j for j, _ in kept], [o for _, o in kept]
-    postgres = session.get_bind().dialect.name == "postgresql"
-    equery = select(Endpoint).where(ENDPOINTS.c.id.in_({j.endpoint_id for j in jobs})
-                                    ).order_by(ENDPOINTS.c.id)
-    if postgres:
-        equery = equery.with_for_update()
-    endpoints = {e.id: e for e in session.execute(equery).scalars()}
     attempts, changes = [], []
     released: dict[str, datetime] = {}
     for job, outcome in zip(jobs, outcomes, strict=True):
@@ -252,12 +266,15 @@ def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
                          "error": outcome.error, "response_excerpt": outcome.excerpt})
         change = {"b_id": job.delivery_id, "b_attempts": tries,
                   "b_code": outcome.status, "b_at": None, "b_error": None}
-        if _accepted(job, outcome):
+        accepted = _accepted(job, outcome)
+        if endpoint is not None and (accepted or (job.probe and not _unavailable(outcome))):
+            # Any answer but "unavailable" to a probe shows the endpoint is back.
+            was_open_until = endpoint.circuit_open_until
+            if breaker.succeeded(endpoint):
+                released[endpoint.id] = max(was_open_until or now, now)
+        if accepted:
             change["b_status"] = DeliveryStatus.succeeded.value
             if endpoint is not None:
-                was_open_until = endpoint.circuit_open_until
-                if breaker.succeeded(endpoint):
-                    released[endpoint.id] = max(was_open_until or now, now)
                 endpoint.failing_since = None
         else:
             change["b_error"] = outcome.error or \
@@ -266,7 +283,8 @@ def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
             if retry_in is not None:
                 change["b_status"] = DeliveryStatus.pending.value
                 change["b_at"] = now + timedelta(seconds=retry_in)
-                out.retries[round(retry_in)].append(job.delivery_id)
+                # Never before it is due: a task that comes early finds nothing to do.
+                out.retries[ceil(retry_in)].append((job.endpoint_id, job.delivery_id))
             else:
                 # Retryable but out of tries is dead; refused (a final 4xx) is failed.
                 change["b_status"] = (DeliveryStatus.dead if retry.is_retryable(outcome.status)
@@ -277,7 +295,6 @@ def record(session: Session, jobs: Sequence[Job], outcomes: Sequence[Outcome],
                     if until is not None:
                         out.opened[endpoint.id] = (until - now).total_seconds()
                 _note_failure(endpoint, now)
-        out.statuses[job.delivery_id] = DeliveryStatus(str(change["b_status"]))
         changes.append(change)
     session.execute(insert(ATTEMPTS), attempts)
     session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id")).values(
@@ -314,8 +331,7 @@ def _accepted(job: Job, outcome: Outcome) -> bool:
 
 
 def _next_wait(job: Job, outcome: Outcome, attempts: int, now: datetime) -> float | None:
-    if not retry.is_retryable(outcome.status) and outcome.status is not None \
-            and not (200 <= outcome.status < 300):
+    if not _unavailable(outcome):
         return None  # a 4xx other than 408/429 is final
     wait = retry.parse_policy(job.policy).next_wait(attempts)
     if wait is None:
@@ -388,12 +404,8 @@ def send_test(session: Session, box: SecretBox, endpoint: Endpoint, *, allow_pri
     delivery = Delivery(tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id,
                         event_ids=[event["id"]], next_attempt_at=None)
     body = orjson.dumps([event] if endpoint.batch_size > 1 else event)
-    headers = {**endpoint.headers, "Content-Type": "application/json",
-               "User-Agent": USER_AGENT,
-               **signing.headers(signing_secrets(endpoint, box), delivery.id,
-                                 int(now.timestamp()), body)}
-    job = Job(delivery.id, endpoint.id, endpoint.url, body, headers, endpoint.timeout, 0,
-              endpoint.retry_policy, None)
+    job = _job(endpoint, signing_secrets(endpoint, box), delivery.id, body,
+               "application/json", now)
     (outcome,) = process_sender(allow_private=allow_private).send([job])
     ok = _accepted(job, outcome)
     delivery.status = DeliveryStatus.succeeded if ok else DeliveryStatus.failed

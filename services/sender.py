@@ -93,15 +93,6 @@ class Sender:
         """Send every job and wait for all the outcomes."""
         return [future.result() for future in self.submit(jobs)]
 
-    def close(self) -> None:
-        """Close the connections and stop the loop (pending sends are cancelled)."""
-        with self._lock:
-            loop, self._loop = self._loop, None
-        if loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._aclose(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-
     def _finisher(self, endpoint_id: str) -> Callable[[Future[Outcome]], None]:
         return lambda _future: self._done(endpoint_id)
 
@@ -130,12 +121,6 @@ class Sender:
         self._http = aiohttp.ClientSession(connector=connector, trust_env=False,
                                            auto_decompress=False)
 
-    async def _aclose(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-        if self._resolver is not None:
-            await self._resolver.close()  # the connector does not close a given resolver
-
     async def _send(self, job: Job) -> Outcome:
         if job.delay > 0:
             await asyncio.sleep(job.delay)
@@ -155,20 +140,22 @@ class Sender:
                 return Outcome(resp.status, (time.perf_counter() - started) * 1000, None,
                                body.decode("utf-8", "replace"),
                                resp.headers.get("Retry-After"), body)
-        except (aiohttp.ClientError, TimeoutError, OSError) as ex:
+        except Exception as ex:  # every failure is an outcome to record, never lost
             reason = "timeout" if isinstance(ex, TimeoutError) \
                 else f"{type(ex).__name__}: {ex}"
             return Outcome(None, (time.perf_counter() - started) * 1000, reason[:500],
                            None, None)
 
 
-_senders: dict[int, Sender] = {}
+_senders: dict[tuple[int, bool], Sender] = {}
+_senders_lock = threading.Lock()
 
 
 def process_sender(*, allow_private: bool) -> Sender:
     """Return this process's sender (a forked child gets its own, never its parent's)."""
-    pid = os.getpid()
-    sender = _senders.get(pid)
-    if sender is None or sender.allow_private != allow_private:
-        sender = _senders[pid] = Sender(allow_private=allow_private)
-    return sender
+    key = (os.getpid(), allow_private)
+    with _senders_lock:
+        sender = _senders.get(key)
+        if sender is None:
+            sender = _senders[key] = Sender(allow_private=allow_private)
+        return sender

@@ -11,27 +11,14 @@ from sqlalchemy.exc import OperationalError
 from models import utcnow
 from services import ingest as service
 from services import metrics
-from services import relay as relay_service
 from tasks import relay
-from tasks.app import INGEST_MANY, RELAY_QUEUE
+from tasks.app import INGEST_MANY
 from tasks.context import runtime
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 100
-# Relay tasks waiting in the broker above which the sweep leaves deliveries alone.
-SWEEP_QUEUE_LIMIT = 20
 
-
-def queue_length(app: Any, name: str) -> int:
-    """Return how many messages wait in the broker queue ``name`` (0 if unknown)."""
-    try:
-        with app.connection_for_write() as conn:
-            return int(conn.default_channel.queue_declare(queue=name, passive=True)
-                       .message_count)
-    except Exception:  # a broker that cannot tell: sweep as if the queue were empty
-        log.debug("could not read the length of queue %s", name, exc_info=True)
-        return 0
 
 def ingest(task: Any, inbox_id: str) -> None:
     """Ingest one callback from the inbox."""
@@ -62,16 +49,7 @@ def sweep(task: Any) -> int:
     ids = service.stale_pending(rt.engine, older_than=grace, now=utcnow())
     for chunk in service.chunks(ids, SWEEP_BATCH):
         task.app.send_task(INGEST_MANY, args=[chunk])
-    # A delivery due for longer than the grace lost its task (a broker restart, a
-    # killed worker past its lease): send it again. While the relay queue holds a
-    # backlog, overdue deliveries are most likely just waiting in it: leave them.
-    due: list[tuple[str, str]] = []
-    waiting = queue_length(task.app, RELAY_QUEUE)
-    if waiting < SWEEP_QUEUE_LIMIT:
-        due = relay_service.overdue(rt.engine, older_than=grace, now=utcnow())
-        relay.enqueue(task.app, due)
-    else:
-        log.info("sweep: %d relay tasks queued; overdue deliveries left to them", waiting)
+    due = relay.sweep(task.app, rt, grace)
     if ids or due:
-        log.warning("sweep: re-enqueued %d callbacks and %d deliveries", len(ids), len(due))
-    return len(ids) + len(due)
+        log.warning("sweep: re-enqueued %d callbacks and %d deliveries", len(ids), due)
+    return len(ids) + due

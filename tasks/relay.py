@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import timedelta
 from math import ceil
 from typing import Any
 
@@ -13,13 +14,17 @@ from sqlalchemy.exc import OperationalError
 from models import utcnow
 from services import dispatch
 from services import relay as service
+from services.ingest import chunks
+from services.runtime import Runtime
 from services.sender import process_sender
-from tasks.app import RELAY, RELAY_ENDPOINT
+from tasks.app import RELAY, RELAY_ENDPOINT, RELAY_QUEUE
 from tasks.context import runtime
 
 log = logging.getLogger(__name__)
 
 TASK_SIZE = 100  # deliveries per relay task
+# Relay tasks waiting in the broker above which the sweep takes only long-lost work.
+SWEEP_QUEUE_LIMIT = 20
 
 
 class CeleryQueue:
@@ -28,11 +33,9 @@ class CeleryQueue:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def later(self, countdown: int, delivery_ids: list[str]) -> None:
-        """Run the relay for these deliveries in ``countdown`` seconds."""
-        for start in range(0, len(delivery_ids), TASK_SIZE):
-            self.app.send_task(RELAY, args=[delivery_ids[start:start + TASK_SIZE]],
-                               countdown=countdown)
+    def later(self, countdown: int, planned: list[tuple[str, str]]) -> None:
+        """Run the relay for these (endpoint, delivery) pairs in ``countdown`` seconds."""
+        enqueue(self.app, planned, countdown=countdown)
 
     def wake_endpoint(self, endpoint_id: str, *, countdown: float, limit: int) -> None:
         """Run the relay for up to ``limit`` of the endpoint's due deliveries."""
@@ -58,11 +61,38 @@ def relay_endpoint(task: Any, endpoint_id: str, limit: int) -> None:
     enqueue(task.app, service.due(rt.engine, endpoint_id, utcnow(), limit=limit))
 
 
-def enqueue(app: Any, planned: Sequence[tuple[str, str]], size: int = TASK_SIZE) -> None:
+def enqueue(app: Any, planned: Sequence[tuple[str, str]], *, countdown: int = 0) -> None:
     """Hand (endpoint, delivery) pairs to the relay: each task carries one endpoint's."""
     by_endpoint: dict[str, list[str]] = defaultdict(list)
     for endpoint_id, delivery_id in planned:
         by_endpoint[endpoint_id].append(delivery_id)
     for ids in by_endpoint.values():
-        for start in range(0, len(ids), size):
-            app.send_task(RELAY, args=[ids[start:start + size]])
+        for chunk in chunks(ids, TASK_SIZE):
+            app.send_task(RELAY, args=[chunk], countdown=countdown or None)
+
+
+def sweep(app: Any, rt: Runtime, grace: timedelta) -> int:
+    """Enqueue again deliveries whose task was lost; return how many.
+
+    A delivery due for longer than the grace lost its task (a broker restart, a worker
+    killed past its lease). While 20 or more relay tasks wait in the broker, overdue
+    deliveries are most likely waiting in it: only those overdue ten times longer
+    (at least 10 min) are taken then, so a lost one is never left for good.
+    """
+    waiting = queue_length(app, RELAY_QUEUE)
+    if waiting >= SWEEP_QUEUE_LIMIT:
+        grace = max(grace * 10, timedelta(minutes=10))
+    due = service.overdue(rt.engine, older_than=grace, now=utcnow())
+    enqueue(app, due)
+    return len(due)
+
+
+def queue_length(app: Any, name: str) -> int:
+    """Return how many messages wait in the broker queue ``name`` (0 if unknown)."""
+    try:
+        with app.connection_for_write() as conn:
+            return int(conn.default_channel.queue_declare(queue=name, passive=True)
+                       .message_count)
+    except Exception:  # a broker that cannot tell: sweep as if the queue were empty
+        log.debug("could not read the length of queue %s", name, exc_info=True)
+        return 0

@@ -21,7 +21,7 @@ from api.schemas.endpoints import (
     ReplayResult,
     TestResult,
 )
-from models import utcnow
+from models import DeliveryStatus, utcnow
 from services import endpoints, relay, replay
 from services.crypto import SecretBox
 
@@ -172,7 +172,7 @@ class EndpointTest(_Base):
                                                 now=utcnow())
             session.commit()
             write(resp, TestResult(delivery_id=delivery.id,
-                                   succeeded=delivery.status == "succeeded",
+                                   succeeded=delivery.status == DeliveryStatus.succeeded,
                                    status_code=attempt.status_code,
                                    latency_ms=attempt.latency_ms, error=attempt.error,
                                    response_excerpt=attempt.response_excerpt))

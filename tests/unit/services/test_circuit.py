@@ -68,3 +68,11 @@ def test_rate_slots_are_evenly_spaced_and_never_in_the_past() -> None:
     # ...and after a quiet spell starts at once instead of catching up.
     quiet, _ = reserve(cursor, NOW + timedelta(seconds=10), 4.0, 1)
     assert quiet == [NOW + timedelta(seconds=10)]
+
+
+def test_a_window_takes_only_the_slots_that_start_within_it() -> None:
+    slots, cursor = reserve(None, NOW, 4.0, 10, window=1.0)
+    assert len(slots) == 4  # 0, 0.25, 0.5, 0.75 s
+    assert cursor == NOW + timedelta(seconds=1)
+    later, _ = reserve(cursor, NOW, 4.0, 10, window=1.0)
+    assert later == []  # the next second is already taken

@@ -141,3 +141,27 @@ def test_a_rate_limit_sends_a_second_of_slots_and_defers_the_rest_to_theirs(
     more = _claim(runtime, _deliveries(runtime, endpoint_id, 1, now), now)
     assert more.jobs == []
     assert sum(len(v) for v in more.later.values()) == 1
+
+
+def test_a_probe_refused_with_a_4xx_shows_the_endpoint_is_back(runtime: Runtime) -> None:
+    now = utcnow()
+    endpoint_id = _endpoint(runtime)
+    ids = _deliveries(runtime, endpoint_id, 3, now)
+    _record(runtime, _claim(runtime, ids, now), REFUSED, now)
+    after = now + timedelta(seconds=31)
+    parked = _deliveries(runtime, endpoint_id, 2, after)
+    probe = _claim(runtime, parked, after)
+    assert [j.probe for j in probe.jobs] == [True]
+    done = _record(runtime, probe, Outcome(400, 1.0, None, "bad", None, b"bad"), after)
+    assert done.closed == [endpoint_id]  # the parked ones are released, not stuck
+    assert {d.status for d in _rows(runtime, parked)} == {DeliveryStatus.failed,
+                                                          DeliveryStatus.pending}
+
+
+def test_a_retry_is_scheduled_no_earlier_than_it_is_due(runtime: Runtime) -> None:
+    now = utcnow()
+    endpoint_id = _endpoint(runtime, retry_policy={"waits": [4.4]})
+    ids = _deliveries(runtime, endpoint_id, 1, now)
+    done = _record(runtime, _claim(runtime, ids, now),
+                   Outcome(503, 1.0, None, "busy", None, b"busy"), now)
+    assert dict(done.retries) == {5: [(endpoint_id, ids[0])]}  # 4.4 s: the task comes at 5
