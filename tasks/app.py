@@ -43,6 +43,9 @@ def create_celery(settings: Settings) -> Celery:
     from tasks import relay as relay_tasks
 
     app = Celery("dlrhub", broker=settings.effective_broker_url, set_as_current=False)
+    if settings.embedded_broker:
+        # kombu's file-system transport, but with whole messages only (tasks/filebroker).
+        app.conf.broker_transport = "tasks.filebroker:Transport"
     app.conf.update(
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,
