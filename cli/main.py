@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from cli.supervise import WorkerRestarts
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``dlrhub`` command line."""
@@ -186,12 +188,14 @@ def _serve(args: argparse.Namespace) -> int:
     # A one-command start must give a usable admin API: the embedded default makes a
     # token once and keeps it in the data folder (the full stack sets its own).
     token = _admin_token(settings)
-    procs = [
-        # Our own interpreter and arguments built above; no user input reaches a shell.
-        subprocess.Popen(_gunicorn_cmd(settings)),  # noqa: S603
-        subprocess.Popen(_worker_cmd(settings, None, beat=True),  # noqa: S603
-                         preexec_fn=lambda: _lower_priority(settings.worker_nice)),
-    ]
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(_worker_cmd(settings, None, beat=True),  # noqa: S603
+                                preexec_fn=lambda: _lower_priority(settings.worker_nice))
+
+    # Our own interpreter and arguments built above; no user input reaches a shell.
+    procs = {"api": subprocess.Popen(_gunicorn_cmd(settings)),  # noqa: S603
+             "worker": start_worker()}
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
           f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
@@ -208,19 +212,29 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     code = 0
-    names = ["api", "worker"]
+    restarts = WorkerRestarts()
     while not stopping:
-        for name, proc in zip(names, procs, strict=True):
-            if proc.poll() is not None:
-                print(f"dlrhub: the {name} exited with {proc.returncode}; stopping",
-                      file=sys.stderr)
-                stopping, code = True, proc.returncode or 1
+        for name, proc in list(procs.items()):
+            if proc.poll() is None:
+                continue
+            # A dead worker loses nothing (the inbox and the deliveries are in the
+            # database, and unacknowledged tasks come back), so it is started again;
+            # the API, or a worker that keeps dying, stops everything.
+            if name == "worker" and restarts.allow(time.monotonic()):
+                print(f"dlrhub: the worker exited with {proc.returncode}; starting it "
+                      "again", file=sys.stderr, flush=True)
+                procs["worker"] = start_worker()
+                continue
+            print(f"dlrhub: the {name} exited with {proc.returncode}; stopping",
+                  file=sys.stderr)
+            stopping, code = True, proc.returncode or 1
+            break
         time.sleep(0.2)
-    for proc in procs:
+    for proc in procs.values():
         if proc.poll() is None:
             proc.terminate()
     deadline = time.monotonic() + 15
-    for proc in procs:
+    for proc in procs.values():
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:

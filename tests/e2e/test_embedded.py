@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,9 @@ import httpx
 import orjson
 import pytest
 
+from models import utcnow
+from services.simulate import build_callback
+from tests.catalog import cases
 from tests.fixtures import sample
 from tests.processes import DLRHUB, Process, free_port, wait_for, wait_healthy
 
@@ -34,7 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     server.start()
     try:
         wait_healthy(f"http://127.0.0.1:{port}", server, timeout=60)
-        yield full
+        yield {**full, "SERVE_PID": str(server.proc.pid) if server.proc else ""}
     finally:
         server.stop()
 
@@ -83,6 +88,100 @@ def test_a_sample_sent_twice_is_one_receipt(served: dict[str, str]) -> None:
         f"http://127.0.0.1:{served['DLRHUB_PORT']}/metrics").text, 10, "worker counters")
     assert 'dlrhub_callbacks_total{outcome="accepted",provider="ucloud"} 2.0' in metrics
     assert len(receipts(served, tenant)) == 2
+
+
+def _count(env: dict[str, str], sql: str, *args: str) -> Any:
+    with sqlite3.connect(Path(env["DLRHUB_DATA_DIR"]) / "dlrhub.sqlite3", timeout=10) as db:
+        return db.execute(sql, args).fetchall()
+
+
+def _receipts_of(env: dict[str, str], tenant: str) -> int:
+    count: int = _count(env, "SELECT count(*) FROM receipt WHERE tenant_id = ?",
+                        tenant)[0][0]
+    return count
+
+
+def _inbox_states(env: dict[str, str], tenant: str) -> dict[str, int]:
+    return dict(_count(env, "SELECT state, count(*) FROM inbound_callback "
+                       "WHERE tenant_id = ? GROUP BY state", tenant))
+
+
+def test_every_sample_becomes_its_receipts_once_even_when_sent_twice(
+        served: dict[str, str]) -> None:
+    tenant = orjson.loads(dlrhub(served, "tenant", "create", "samples", "--json"))["id"]
+    expected = 0
+    for case in cases():
+        account = orjson.loads(dlrhub(
+            served, "account", "create", "--tenant", tenant, "--provider", case.provider,
+            "--credentials", orjson.dumps(dict(case.credentials)).decode(), "--json"))
+        for _ in range(2):  # the provider retries: the same callback comes twice
+            answer = httpx.post(account["callback_url"], content=case.body,
+                                headers=case.headers(utcnow()))
+            assert answer.status_code == 200, (case.id, answer.text)
+        expected += case.records
+    wait_for(lambda: _inbox_states(served, tenant).get("pending", 0) == 0
+             and _receipts_of(served, tenant) >= expected, 30, f"{expected} receipts")
+    assert _receipts_of(served, tenant) == expected
+    assert _inbox_states(served, tenant) == {"processed": 2 * len(cases())}
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _kill_worker(serve_pid: int) -> int:
+    """SIGKILL serve's Celery worker and all its processes, as the OOM killer would."""
+    masters = [pid for pid in _children(serve_pid)
+               if b"celery" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(masters) == 1, masters
+    doomed, todo = [], list(masters)
+    while todo:
+        pid = todo.pop()
+        doomed.append(pid)
+        todo.extend(_children(pid))
+    for pid in doomed:
+        os.kill(pid, signal.SIGKILL)
+    return masters[0]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_worker_killed_mid_work_is_started_again_and_loses_nothing(
+        served: dict[str, str]) -> None:
+    tenant = orjson.loads(dlrhub(served, "tenant", "create", "crash", "--json"))["id"]
+    url = orjson.loads(dlrhub(served, "account", "create", "--tenant", tenant,
+                              "--provider", "tencent", "--json"))["callback_url"]
+    callbacks, batch = 300, 100
+    with httpx.Client(timeout=10) as client:
+        for seq in range(callbacks):
+            sim = build_callback("tencent", url, seq=seq, batch=batch, kind="status",
+                                 credentials={})
+            answer = client.post(url, content=sim.body,
+                                 headers={"Content-Type": sim.content_type})
+            assert answer.status_code == 200
+    total = callbacks * batch
+    wait_for(lambda: _receipts_of(served, tenant) > 0, 30, "the worker to start storing",
+             interval=0.01)
+    old = _kill_worker(int(served["SERVE_PID"]))
+    stored_at_kill = _receipts_of(served, tenant)
+
+    wait_for(lambda: _receipts_of(served, tenant) >= total, 120,
+             f"all {total} receipts, with no help")
+    assert stored_at_kill < total
+    assert _receipts_of(served, tenant) == total
+    wait_for(lambda: _inbox_states(served, tenant) == {"processed": callbacks}, 30,
+             "every callback processed")
+    log = (Path(served["DLRHUB_DATA_DIR"]) / "serve.log").read_text()
+    assert f"the worker exited with -{int(signal.SIGKILL)}; starting it again" in log
+    assert old not in _children(int(served["SERVE_PID"]))
 
 
 def test_serve_makes_an_admin_token_once_and_the_admin_api_takes_it(
