@@ -1,0 +1,20 @@
+"""The wheel carries every package of the source tree, not only what the tests import."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from setuptools import find_packages
+
+ROOT = Path(__file__).resolve().parents[2]
+TOP_LEVEL = ("api", "cli", "config", "models", "providers", "services", "tasks")
+
+
+def test_every_source_package_is_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packaged = set(find_packages(str(ROOT), **config["packages"]["find"]))
+    in_tree = {".".join(init.parent.relative_to(ROOT).parts)
+               for top in TOP_LEVEL for init in (ROOT / top).rglob("__init__.py")}
+    assert in_tree <= packaged, f"left out of the wheel: {sorted(in_tree - packaged)}"
+    assert not {p for p in packaged if p.split(".")[0] not in TOP_LEVEL}
