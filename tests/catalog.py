@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
+import orjson
+
 from providers import netease, nxcloud
 from tests.fixtures import sample, seed
 
@@ -48,6 +50,11 @@ def _http_body(document: str, index: int) -> bytes:
     return block.split("\n\n", 1)[1].strip().encode()
 
 
+def _between(document: str, start: str, end: str) -> bytes:
+    # seed 001 is a rendered page: the sample sits in plain text between two headings
+    return document.split(start, 1)[1].split(end, 1)[0].strip().encode()
+
+
 def _comment_value(text: bytes, key: str) -> bytes:
     for line in text.decode().splitlines():
         if line.startswith(f"# {key}="):
@@ -77,11 +84,37 @@ def _nxcloud_signer(action: str) -> Callable[[bytes, datetime], dict[str, str]]:
     return signer
 
 
-def _nxcloud_form() -> bytes:
+def _nxcloud_form(*, inbound: bool = False) -> bytes:
     # The unsigned sample is written as "key:value," pairs; send it as the real form.
     line = _body_after_comments(sample("nxcloud_did_form_unsigned.txt")).decode()
-    pairs = [item.split(":", 1) for item in line.split(",")]
-    return urlencode(dict(pairs)).encode()
+    fields = dict(item.split(":", 1) for item in line.split(","))
+    if inbound:  # type 0 is an uplink: the same fields, from the end user to the DID
+        fields.update(type="0", fromPhone=fields["toPhone"], toPhone=fields["fromPhone"])
+        fields.pop("smsStatus")
+    return urlencode(fields).encode()
+
+
+def _cloopen_reply_xml() -> bytes:
+    # The XML sample is a status report; the reply is the same document with smsType 0,
+    # the reply text in content, and the extension codes (REFERENCE §4).
+    return (sample("cloopen_dlr_xml.txt").strip()
+            .replace(b"<smsType>1</smsType>", b"<smsType>0</smsType>")
+            .replace(b"<content>smsMessageSid</content>",
+                     b"<content>\xe5\xa5\xbd\xe7\x9a\x84 TD</content><subAppend>77</subAppend>"))
+
+
+def _cloopen_reply_json() -> bytes:
+    return orjson.dumps({"Request": {
+        "action": "SMSArrived", "smsType": "0", "apiVersion": "2013-12-26",
+        "content": "好的 TD", "fromNum": "13912345678", "recvTime": "20130923010101",
+        "appendCode": "12345", "subAppend": "77"}})
+
+
+def _netease_reply() -> bytes:
+    # netease_mo.json with real values where the sample has "..." placeholders.
+    return (sample("netease_mo.json").strip()
+            .replace(b'"mobile":"..."', b'"mobile":"13800138000"')
+            .replace(b'"receiveTime":"..."', b'"receiveTime":"2024-01-02 03:04:05"'))
 
 
 def cases() -> list[Case]:
@@ -93,6 +126,9 @@ def cases() -> list[Case]:
     huawei_auth = sample("huawei_dlr_with_auth.txt").decode().split("\n\n", 1)[1].strip()
     return [
         Case("tencent-seed-000", "tencent", _fenced(seed("000_3e68b1973ff21b1c.txt"), "json"),
+             JSON, 1),
+        Case("tencent-seed-001", "tencent", _between(seed("001_105049233a113fb9.txt"),
+                                                     "Sample request:", "Response Parameters"),
              JSON, 1),
         Case("tencent-seed-003", "tencent", _http_body(seed003, 5), JSON, 1),
         Case("tencent-dlr-v2", "tencent", sample("tencent_dlr_v2.json"), JSON, 1),
@@ -111,6 +147,8 @@ def cases() -> list[Case]:
         Case("cloopen-json", "cloopen", sample("cloopen_dlr_json.json"), JSON, 1),
         Case("cloopen-xml", "cloopen", sample("cloopen_dlr_xml.txt").strip(),
              "application/xml", 1),
+        Case("cloopen-mo-json", "cloopen", _cloopen_reply_json(), JSON, 1),
+        Case("cloopen-mo-xml", "cloopen", _cloopen_reply_xml(), "application/xml", 1),
         Case("huawei-seed-003", "huawei", _http_body(seed003, 3), "", 1),
         Case("huawei-success", "huawei", sample("huawei_dlr_success.txt").strip(), FORM, 1),
         Case("huawei-failed", "huawei", sample("huawei_dlr_failed.txt").strip(), FORM, 1),
@@ -120,6 +158,8 @@ def cases() -> list[Case]:
              NETEASE_CREDS, _netease_signer),
         Case("netease-dlr", "netease", sample("netease_dlr.json").strip(), JSON, 2,
              NETEASE_CREDS, _netease_signer),
+        Case("netease-mo", "netease", _netease_reply(), JSON, 1, NETEASE_CREDS,
+             _netease_signer),
         Case("nxcloud-seed-004", "nxcloud", seed004, JSON, 1, NXCLOUD_CREDS,
              _nxcloud_signer("dr")),
         Case("nxcloud-signed-dr", "nxcloud", nx_body, JSON, 1, NXCLOUD_CREDS,
@@ -127,7 +167,5 @@ def cases() -> list[Case]:
         Case("nxcloud-signed-mo", "nxcloud", nx_body.replace(b'"type":"1"', b'"type":"0"'),
              JSON, 1, NXCLOUD_CREDS, _nxcloud_signer("mo")),
         Case("nxcloud-form-unsigned", "nxcloud", _nxcloud_form(), FORM, 1),
+        Case("nxcloud-form-unsigned-mo", "nxcloud", _nxcloud_form(inbound=True), FORM, 1),
     ]
-# netease_mo.json is left out: every value in it is a "..." placeholder (REFERENCE §6
-# has no real MO sample), so it is accepted but cannot become a receipt; the NetEase
-# unit tests cover its shape and the worker marks such a callback `failed` with why.

@@ -40,6 +40,17 @@ def test_seed_document_sample_parses() -> None:
     assert event.message_id == "xxxxxxx"
 
 
+def test_the_japanese_pages_english_sample_is_the_same_report() -> None:
+    doc = seed("001_105049233a113fb9.txt")
+    body = doc.split("Sample request:")[1].split("Response Parameters")[0].encode()
+    (event,) = events(body)
+    assert (event.type, event.status, event.message_id) == ("sms.status", "delivered",
+                                                            "xxxxxxx")
+    assert (event.provider_status, event.error_code) == ("DELIVRD", None)
+    assert event.reported_at == datetime(2015, 10, 17, 0, 3, 4, tzinfo=UTC)
+    assert event.phone == "13xxxxxxxxx"
+
+
 def test_ext_is_the_reference() -> None:
     (event,) = events(sample("tencent_dlr_v3_with_ext.json"))
     assert event.reference is not None
