@@ -54,7 +54,8 @@ REPLY_FIELDS = ("fromNum", "content")
 
 # status → status (nk MessageController: "0 = 成功接收, 其他 = 失败"). lsys's "progress" for a
 # missing dateSent is its own choice and is not followed: CloOpen sends final reports.
-DELIVERED = "0"
+# Every code not in the table is a failure.
+STATUS: Mapping[str, str] = {"0": "delivered"}
 
 OK_CODE = "000000"
 # CloOpen REST failures use six-digit codes other than 000000; which one it would expect
@@ -165,7 +166,7 @@ class CloOpen(Adapter):
                 raw=data,
             )
         code = text(data.get("status")) or ""
-        status = "delivered" if code == DELIVERED else "failed"
+        status = STATUS.get(code, "failed")
         failed = status != "delivered"
         # deliverCode is the carrier's code (e.g. DELIVRD); the XML sample lacks it.
         provider_status = text(data.get("deliverCode")) or code
@@ -224,7 +225,7 @@ class CloOpen(Adapter):
                 "action": ACTION, "smsType": "1", "apiVersion": "2013-12-26",
                 "content": f"sim-{seq}-0", "fromNum": phone, "dateSent": stamp,
                 "deliverCode": "MK:0001" if failed else "DELIVRD", "recvTime": stamp,
-                "status": "1" if failed else DELIVERED, "reqId": f"sim-ref-{seq}",
+                "status": "1" if failed else "0", "reqId": f"sim-ref-{seq}",
                 "smsCount": "1", "spCode": "10690876",
             }
         if account.options.get("answer") == "xml":

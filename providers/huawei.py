@@ -58,15 +58,19 @@ _AUTHORIZATION = re.compile(
 
 # status → status, from the "Status常见取值" table (REFERENCE §5, CONFIRMED values).
 # ACCEPTD is missing on purpose: its meaning is a GUESS, so the account option decides.
-# Every other code (UNDELIV, DELETED, E200xxx platform errors, MILIMIT, LIMIT, …) is a
-# failure, as REFERENCE §5 recommends for codes it has not seen.
 STATUS = {
     "DELIVRD": "delivered",
     "EXPIRED": "expired",
     "REJECTD": "rejected",
     "UNKNOWN": "unknown",
 }
+# The table's failures: undelivered, deleted, the E200018…E200038 platform errors, the
+# rate limits, and BEY… (truncated in our copy of the table). CONFIRMED.
+_FAILED = re.compile(r"UNDELIV|DELETED|MILIMIT|LIMIT|E2000[0-9]{2}|BEY.*")
+# A code in none of these (RTE_ERR, say) is failed by default, as REFERENCE §5 guesses;
+# the account option can make it `unknown` instead.
 ACCEPTD_OPTION = "acceptd_status"
+UNLISTED_OPTION = "unlisted_status"
 
 
 def canonical_request(method: str, path: str, query: str, headers: Mapping[str, str],
@@ -144,6 +148,12 @@ class Huawei(Adapter):
             help="Status for ACCEPTD reports. REFERENCE §5: 'accepted by the end user' in "
                  "CMPP, so delivered by default, but Huawei does not define it (GUESS).",
         ),
+        UNLISTED_OPTION: Option(
+            default="failed",
+            choices=("failed", "unknown"),
+            help="Status for a code that is not in Huawei's status table (RTE_ERR, say). "
+                 "REFERENCE §5 guesses failed; unknown keeps such reports undecided.",
+        ),
     }
 
     def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
@@ -211,7 +221,7 @@ class Huawei(Adapter):
         provider_status = str(data["status"]).strip().upper()
         status = STATUS.get(provider_status)
         if status is None:
-            status = self._acceptd(account) if provider_status == "ACCEPTD" else "failed"
+            status = self._status_of(provider_status, account)
         failed = status != "delivered"
         total = to_int(data.get("total"), "total")
         sequence = text(data.get("sequence"))
@@ -274,11 +284,14 @@ class Huawei(Adapter):
         return SimulatedCallback(body, headers, FORM, 1)
 
     @staticmethod
-    def _acceptd(account: Account) -> str:
-        """Return the account's status for ACCEPTD, falling back to the default."""
-        option = Huawei.options[ACCEPTD_OPTION]
-        value = account.options.get(ACCEPTD_OPTION, option.default)
-        # An out-of-range setting must not make every ACCEPTD report unreadable.
+    def _status_of(code: str, account: Account) -> str:
+        """Return the status of a code outside STATUS: a failure, or the options' say."""
+        if _FAILED.fullmatch(code):
+            return "failed"
+        name = ACCEPTD_OPTION if code == "ACCEPTD" else UNLISTED_OPTION
+        option = Huawei.options[name]
+        value = account.options.get(name, option.default)
+        # An out-of-range setting must not make every such report unreadable.
         return str(value) if value in option.choices else str(option.default)
 
 

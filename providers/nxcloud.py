@@ -106,7 +106,8 @@ class NXCloud(Adapter):
     content_types = frozenset({JSON, FORM})
     optional_credentials: tuple[str, ...] = ("access_key", "access_secret")
     # GUESS: NXCloud is based in China but its DID numbers are abroad, and no document
-    # names the zone of receiveTime; accounts override it.
+    # names the zone of receiveTime; an account's time zone overrides this one.
+    default_timezone = "Asia/Shanghai"
     # NXCloud sends international numbers in full (without "+"), so no default country.
     default_region: str | None = None
 

@@ -158,6 +158,28 @@ def test_acceptd_option_is_declared() -> None:
     assert option.choices == ("delivered", "pending", "failed")
 
 
+@pytest.mark.parametrize("code", ["UNDELIV", "DELETED", "E200027", "MILIMIT", "LIMIT",
+                                  "BEYOND"])
+@pytest.mark.parametrize("setting", [None, "unknown"])
+def test_the_tables_failures_are_failed_whatever_the_option(code: str,
+                                                            setting: str | None) -> None:
+    options = {} if setting is None else {"unlisted_status": setting}
+    account = Account(id="acc_h3", provider="huawei", options=options)
+    (event,) = events(f"smsMsgId=m1&status={code}".encode(), account)
+    assert (event.status, event.error_code) == ("failed", code)
+
+
+@pytest.mark.parametrize(("setting", "status"), [
+    (None, "failed"), ("failed", "failed"), ("unknown", "unknown"), ("bogus", "failed"),
+])
+def test_a_code_outside_the_table_follows_the_account_option(setting: str | None,
+                                                             status: str) -> None:
+    options = {} if setting is None else {"unlisted_status": setting}
+    account = Account(id="acc_h4", provider="huawei", options=options)
+    (event,) = events(b"smsMsgId=m1&status=RTE_ERR", account)
+    assert (event.status, event.error_code) == (status, "RTE_ERR")
+
+
 def test_each_part_of_a_long_sms_is_its_own_record() -> None:
     body = (b"sequence=2&total=3&updateTime=2018-10-31T08%3A43%3A41Z&source=2"
             b"&smsMsgId=m1&status=DELIVRD&extend=order-7&to=%2B8613800000000")
