@@ -7,9 +7,10 @@ from typing import Any
 import factory
 from sqlmodel import Session
 
-from models import Tenant
+from models import InboundCallback, ProviderAccount, Receipt, Tenant, utcnow
 from services.accounts import NewAccount, create_account
 from services.crypto import SecretBox
+from services.simulate import build_callback
 
 _bound: dict[str, Any] = {}
 
@@ -56,3 +57,71 @@ class AccountFactory(factory.Factory):  # type: ignore[misc]
         new = create_account(session, _bound["box"], **kwargs)
         session.commit()
         return new
+
+
+class _Committed(factory.Factory):  # type: ignore[misc]
+    """A row added through the bound session and committed."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: type[Any], *args: Any, **kwargs: Any) -> Any:
+        session: Session = _bound["session"]
+        kwargs.pop("account", None)
+        row = model_class(*args, **kwargs)
+        session.add(row)
+        session.commit()
+        return row
+
+    @classmethod
+    def _build(cls, model_class: type[Any], *args: Any, **kwargs: Any) -> Any:
+        kwargs.pop("account", None)
+        return model_class(*args, **kwargs)
+
+
+def _simulated_body(o: Any) -> bytes:
+    return build_callback(o.provider, "http://localhost/cb", seq=o.seq, batch=o.records,
+                          kind="status", credentials={}).body
+
+
+class InboundCallbackFactory(_Committed):
+    """A pending inbox row as the API keeps it: a simulated callback of its provider.
+
+    ``account`` (a ProviderAccount, made by AccountFactory unless given) sets the
+    tenant, account and provider; ``records`` and ``seq`` shape the simulated body.
+    """
+
+    class Meta:
+        model = InboundCallback
+
+    class Params:
+        records = 1
+        seq = factory.Sequence(lambda n: n)
+
+    account: ProviderAccount = factory.LazyFunction(lambda: AccountFactory().account)
+    tenant_id = factory.LazyAttribute(lambda o: o.account.tenant_id)
+    account_id = factory.LazyAttribute(lambda o: o.account.id)
+    provider = factory.LazyAttribute(lambda o: o.account.provider)
+    content_type = "application/json"
+    body = factory.LazyAttribute(_simulated_body)
+    received_at = factory.LazyFunction(utcnow)
+
+
+class ReceiptFactory(_Committed):
+    """A stored delivery receipt of ``account`` (made by AccountFactory unless given)."""
+
+    class Meta:
+        model = Receipt
+
+    account: ProviderAccount = factory.LazyFunction(lambda: AccountFactory().account)
+    tenant_id = factory.LazyAttribute(lambda o: o.account.tenant_id)
+    account_id = factory.LazyAttribute(lambda o: o.account.id)
+    provider = factory.LazyAttribute(lambda o: o.account.provider)
+    inbox_id = "inb_factory"
+    type = "sms.status"
+    status = "delivered"
+    message_id = factory.Sequence(lambda n: f"msg-{n}")
+    phone = factory.Sequence(lambda n: f"+86138{n:08d}")
+    received_at = factory.LazyFunction(utcnow)
+    dedupe_key = factory.Sequence(lambda n: f"key-{n}")

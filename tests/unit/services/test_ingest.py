@@ -9,28 +9,26 @@ import orjson
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from models import InboundCallback, Receipt, new_id, utcnow
+from models import InboundCallback, Receipt, utcnow
 from providers.base import Event
 from services.accounts import NewAccount
 from services.ingest import dedupe_key, ingest, stale_pending
 from services.runtime import Runtime
 from services.simulate import build_callback
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, InboundCallbackFactory
 
 
 def store_callback(session: Session, new: NewAccount, *, seq: int = 1, batch: int = 1,
                    body: bytes | None = None, received_ago: float = 0.0) -> str:
     """Put a callback in the inbox as the API would, and return its id."""
-    acc = new.account
-    if body is None:
-        body = build_callback(acc.provider, "http://localhost/cb", seq=seq, batch=batch,
-                              kind="status", credentials={}).body
-    row = InboundCallback(id=new_id("inb"), tenant_id=acc.tenant_id, account_id=acc.id,
-                          provider=acc.provider, body=body, content_type="application/json",
-                          received_at=utcnow() - timedelta(seconds=received_ago))
+    extra = {} if body is None else {"body": body}
+    # Built, then written through the caller's session: the test may hold a transaction.
+    row = InboundCallbackFactory.build(account=new.account, seq=seq, records=batch,
+                                       received_at=utcnow() - timedelta(seconds=received_ago),
+                                       **extra)
     session.add(row)
     session.commit()
-    return row.id
+    return str(row.id)
 
 
 def count(session: Session) -> int:

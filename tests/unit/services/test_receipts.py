@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
 from sqlalchemy import text, update
 
-from models import InboxState, Receipt, utcnow
+from models import InboxState, utcnow
 from services.accounts import NewAccount
 from services.errors import InvalidInput, NotFound
 from services.inbox import INBOX, get_inbox_item, list_inbox
@@ -22,7 +23,7 @@ from services.receipts import (
     stats,
 )
 from services.runtime import Runtime
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, ReceiptFactory
 from tests.unit.services.test_ingest import store_callback
 
 
@@ -133,6 +134,10 @@ def test_a_receipt_of_another_tenant_is_not_found(runtime: Runtime) -> None:
 # --- timelines --------------------------------------------------------------------------
 
 
+# An account as far as a receipt needs one, for receipts that are never stored.
+ACCOUNT_ROW = SimpleNamespace(id="acc_x", tenant_id="ten_x", provider="tencent")
+
+
 @pytest.mark.parametrize(("statuses", "current"), [
     (["delivered", "pending"], "delivered"),  # a late pending never replaces a final one
     (["pending", "delivered"], "delivered"),
@@ -145,9 +150,8 @@ def test_the_current_status_is_the_latest_final_one(statuses: list[str],
                                                     current: str) -> None:
     recipient = Recipient("+8613800000001")
     for status in statuses:
-        recipient.add(Receipt(id=f"evt_{status}", tenant_id="ten_x", account_id="acc_x",
-                              inbox_id="inb_x", type="sms.status", provider="tencent",
-                              status=status, received_at=at(10), dedupe_key="k"))
+        recipient.add(ReceiptFactory.build(account=ACCOUNT_ROW, status=status,
+                                           received_at=at(10)))
     assert recipient.status == current
     assert [e["status"] for e in recipient.events] == statuses
 
