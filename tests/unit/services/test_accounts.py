@@ -97,4 +97,3 @@ def test_secret_box_rotates_keys_and_detects_tampering() -> None:
         SecretBox("new-key").decrypt(sealed)
     with pytest.raises(ValueError, match="cannot be decrypted"):
         old.decrypt(sealed[:-4] + "AAAA")
-
