@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -190,12 +191,15 @@ def _serve(args: argparse.Namespace) -> int:
     token = _admin_token(settings)
 
     def start_worker() -> subprocess.Popen[bytes]:
+        # In a process group of its own, so that a worker whose main process died can be
+        # cleared away with its pool and beat before another one starts.
         return subprocess.Popen(_worker_cmd(settings, None, beat=True),  # noqa: S603
+                                process_group=0,
                                 preexec_fn=lambda: _lower_priority(settings.worker_nice))
 
     # Our own interpreter and arguments built above; no user input reaches a shell.
-    procs = {"api": subprocess.Popen(_gunicorn_cmd(settings)),  # noqa: S603
-             "worker": start_worker()}
+    api = subprocess.Popen(_gunicorn_cmd(settings))  # noqa: S603
+    worker = start_worker()
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
           f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
@@ -214,32 +218,40 @@ def _serve(args: argparse.Namespace) -> int:
     code = 0
     restarts = WorkerRestarts()
     while not stopping:
-        for name, proc in list(procs.items()):
-            if proc.poll() is None:
-                continue
-            # A dead worker loses nothing (the inbox and the deliveries are in the
-            # database, and unacknowledged tasks come back), so it is started again;
-            # the API, or a worker that keeps dying, stops everything.
-            if name == "worker" and restarts.allow(time.monotonic()):
-                print(f"dlrhub: the worker exited with {proc.returncode}; starting it "
-                      "again", file=sys.stderr, flush=True)
-                procs["worker"] = start_worker()
-                continue
-            print(f"dlrhub: the {name} exited with {proc.returncode}; stopping",
-                  file=sys.stderr)
-            stopping, code = True, proc.returncode or 1
-            break
+        if api.poll() is not None:
+            print(f"dlrhub: the api exited with {api.returncode}; stopping", file=sys.stderr)
+            stopping, code = True, api.returncode or 1
+        elif worker.poll() is not None:
+            # What a dead worker was doing is not lost: callbacks wait in the inbox and
+            # deliveries in the database, and the sweeper sends their tasks again. So a
+            # crashed worker is started again; one that keeps dying, or that was shut
+            # down on purpose (exit 0), stops everything.
+            died = worker.returncode
+            _signal_group(worker.pid, signal.SIGKILL)  # its pool and beat, if they live on
+            if died != 0 and restarts.allow(time.monotonic()):
+                print(f"dlrhub: the worker exited with {died}; starting it again",
+                      file=sys.stderr, flush=True)
+                worker = start_worker()
+            else:
+                print(f"dlrhub: the worker exited with {died}; stopping", file=sys.stderr)
+                stopping, code = True, died
         time.sleep(0.2)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.terminate()
+    api.terminate()
+    _signal_group(worker.pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
-    for proc in procs.values():
+    for proc in (api, worker):
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
+    _signal_group(worker.pid, signal.SIGKILL)
     return code
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    """Send ``sig`` to a process group, if any process of it is left."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
 
 
 def _exec(cmd: list[str]) -> int:

@@ -9,8 +9,9 @@ class WorkerRestarts:
     """Allow a dead worker to be started again, unless it keeps dying.
 
     A worker killed by the OOM killer or a crash loses nothing (callbacks wait in the
-    inbox, unacknowledged tasks come back), so starting it again is right; one that
-    dies ``limit`` times within ``window`` seconds has a cause a restart won't fix.
+    inbox, deliveries in the database, and the sweeper sends their tasks again), so
+    starting it again is right. It is started again ``limit`` times within ``window``
+    seconds; dying once more than that has a cause a restart won't fix.
     """
 
     def __init__(self, limit: int = 5, window: float = 60.0) -> None:

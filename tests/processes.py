@@ -83,3 +83,17 @@ def wait_healthy(base_url: str, proc: Process, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             return False
     wait_for(up, timeout, f"{base_url}/healthz")
+
+
+def post_status_reports(url: str, callbacks: int, batch: int) -> int:
+    """Post ``callbacks`` simulated Tencent callbacks of ``batch`` reports; return the total."""
+    from services.simulate import build_callback
+
+    with httpx.Client(timeout=10) as client:
+        for seq in range(callbacks):
+            sim = build_callback("tencent", url, seq=seq, batch=batch, kind="status",
+                                 credentials={})
+            answer = client.post(url, content=sim.body,
+                                 headers={"Content-Type": sim.content_type})
+            assert answer.status_code == 200, answer.text
+    return callbacks * batch

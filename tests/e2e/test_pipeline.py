@@ -12,7 +12,7 @@ from services.simulate import build_callback
 from tests.catalog import Case, cases
 from tests.e2e.conftest import Stack
 from tests.factories import AccountFactory
-from tests.processes import wait_for
+from tests.processes import post_status_reports, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 CASES = cases()
@@ -50,15 +50,8 @@ def test_a_worker_killed_mid_work_loses_and_duplicates_nothing(
     stack.worker.kill()
     # Enough work (~40,000 receipts, several seconds for one worker) that the kill below
     # lands while tasks are in flight, however fast this machine stores them.
-    callbacks, batch = 400, 100
-    with httpx.Client(timeout=10) as client:
-        for seq in range(callbacks):
-            sim = build_callback("tencent", url, seq=seq, batch=batch, kind="status",
-                                 credentials={})
-            answer = client.post(url, content=sim.body,
-                                 headers={"Content-Type": sim.content_type})
-            assert answer.status_code == 200
-    total = callbacks * batch
+    callbacks = 400
+    total = post_status_reports(url, callbacks, 100)
 
     stack.worker.start()
     wait_for(lambda: stack.receipts() > 0, 30, "the worker to start storing", interval=0.01)
