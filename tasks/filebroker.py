@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import uuid
 from pathlib import Path
 from queue import Empty
@@ -34,19 +35,20 @@ log = logging.getLogger(__name__)
 class Channel(filesystem.Channel):
     """A file-system channel whose messages appear in the queue folder only when whole."""
 
-    def _side(self, name: str) -> str:
-        # Beside the queue folder: the same file system, so that a move is a rename.
-        folder = Path(self.data_folder_in).parent / name
+    @staticmethod
+    def _beside(queue_folder: str, name: str) -> str:
+        # Beside a queue folder: the same file system, so that a move is a rename.
+        folder = Path(queue_folder).parent / name
         folder.mkdir(parents=True, exist_ok=True)
         return str(folder)
 
     @cached_property
     def _partial_folder(self) -> str:
-        return self._side("partial")
+        return self._beside(self.data_folder_out, "partial")
 
     @cached_property
     def _claimed_folder(self) -> str:
-        return self._side("claimed")
+        return self._beside(self.data_folder_in, "claimed")
 
     def _put(self, queue: Any, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
         """Write ``message`` beside the queue folder, then rename it into the queue."""
@@ -78,14 +80,18 @@ class Channel(filesystem.Channel):
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 self._set_aside(claimed, name)
                 continue
-            os.remove(claimed)
+            if self.store_processed:
+                # kept, as kombu keeps them; that folder may be on another file system
+                shutil.move(claimed, os.path.join(self.processed_folder, name))
+            else:
+                os.remove(claimed)
             return message
         raise Empty()
 
     def _set_aside(self, claimed: str, name: str) -> None:
         # Messages only wake workers up (the inbox and the deliveries are in the
         # database, and the sweeper finds what a lost message would have started).
-        bad = os.path.join(self._side("unreadable"), name)
+        bad = os.path.join(self._beside(self.data_folder_in, "unreadable"), name)
         log.warning("embedded broker: message %s is unreadable; kept as %s", name, bad)
         try:
             os.replace(claimed, bad)

@@ -61,6 +61,17 @@ def test_a_consumer_racing_two_producers_gets_every_message_once_and_whole(
     assert not list((tmp_path / "claimed").iterdir())
 
 
+def test_a_message_still_being_written_is_not_seen(tmp_path: Path) -> None:
+    with _connection(tmp_path) as conn, conn.SimpleQueue("w") as queue:
+        queue.put({"n": 1})
+        assert queue.get(timeout=2).payload == {"n": 1}
+        # A producer that stopped halfway (or is still writing) leaves its file here.
+        (tmp_path / "partial" / "1_half.w.msg").write_bytes(b'{"n": 2, "pa')
+        assert len(queue) == 0
+        with pytest.raises(queue.Empty):
+            queue.get_nowait()
+
+
 def test_an_unreadable_message_is_set_aside_and_the_next_one_is_delivered(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with _connection(tmp_path) as conn, conn.SimpleQueue("q") as queue:
@@ -74,7 +85,7 @@ def test_an_unreadable_message_is_set_aside_and_the_next_one_is_delivered(
 
 
 def test_the_embedded_celery_app_sends_tasks_through_it(tmp_path: Path) -> None:
-    app = create_celery(Settings(data_dir=tmp_path))
+    app = create_celery(Settings(data_dir=tmp_path, broker_url=None))
     app.send_task(INGEST_MANY, args=[["inb_1", "inb_2"]])
     with app.connection_for_read() as conn:
         assert isinstance(conn.transport, Transport)
