@@ -66,7 +66,7 @@ STATUS = {
 }
 # The table's failures: undelivered, deleted, the E200018…E200038 platform errors, the
 # rate limits, and BEY… (truncated in our copy of the table). CONFIRMED.
-_FAILED = re.compile(r"UNDELIV|DELETED|MILIMIT|LIMIT|E2000[0-9]{2}|BEY.*")
+_FAILED = re.compile(r"UNDELIV|DELETED|MILIMIT|LIMIT|E2000(?:1[89]|2[0-9]|3[0-8])|BEY.*")
 # A code in none of these (RTE_ERR, say) is failed by default, as REFERENCE §5 guesses;
 # the account option can make it `unknown` instead.
 ACCEPTD_OPTION = "acceptd_status"

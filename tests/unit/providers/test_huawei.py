@@ -158,8 +158,8 @@ def test_acceptd_option_is_declared() -> None:
     assert option.choices == ("delivered", "pending", "failed")
 
 
-@pytest.mark.parametrize("code", ["UNDELIV", "DELETED", "E200027", "MILIMIT", "LIMIT",
-                                  "BEYOND"])
+@pytest.mark.parametrize("code", ["UNDELIV", "DELETED", "E200018", "E200027", "E200038",
+                                  "MILIMIT", "LIMIT", "BEYOND"])
 @pytest.mark.parametrize("setting", [None, "unknown"])
 def test_the_tables_failures_are_failed_whatever_the_option(code: str,
                                                             setting: str | None) -> None:
@@ -176,8 +176,9 @@ def test_a_code_outside_the_table_follows_the_account_option(setting: str | None
                                                              status: str) -> None:
     options = {} if setting is None else {"unlisted_status": setting}
     account = Account(id="acc_h4", provider="huawei", options=options)
-    (event,) = events(b"smsMsgId=m1&status=RTE_ERR", account)
-    assert (event.status, event.error_code) == (status, "RTE_ERR")
+    for code in ("RTE_ERR", "E200017", "E200039"):  # outside the table's E200018…038
+        (event,) = events(f"smsMsgId=m1&status={code}".encode(), account)
+        assert (event.status, event.error_code) == (status, code)
 
 
 def test_each_part_of_a_long_sms_is_its_own_record() -> None:
