@@ -237,7 +237,9 @@ def _serve(args: argparse.Namespace) -> int:
                 stopping, code = True, died
         time.sleep(0.2)
     api.terminate()
-    _signal_group(worker.pid, signal.SIGTERM)
+    # The worker's main process stops its pool and beat itself (a warm shutdown);
+    # signalled too, they die under it and it waits for them until it is killed.
+    worker.terminate()
     deadline = time.monotonic() + 15
     for proc in (api, worker):
         try:
