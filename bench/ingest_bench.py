@@ -504,6 +504,57 @@ def wait_quiet(wait: float, busy_limit: float, notes: list[str], what: str,
             said = True
 
 
+def pg_url(args: argparse.Namespace, database: str, driver: str = "") -> str:
+    """Return the URL of ``database`` on the --postgres server (``driver``: for SQLAlchemy)."""
+    parts = urlsplit(args.postgres)
+    scheme = "postgresql+psycopg" if driver else "postgresql"
+    return str(urlunsplit((scheme, parts.netloc, f"/{database}", parts.query, "")))
+
+
+def stack_env(args: argparse.Namespace, data_dir: Path, port: int,
+              **extra: str) -> dict[str, str]:
+    """Return the environment of the servers: none of the caller's DLRHUB_*, ours set."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DLRHUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update({
+        "DLRHUB_DATA_DIR": str(data_dir),
+        "DLRHUB_HOST": HOST,
+        "DLRHUB_PORT": str(port),
+        "DLRHUB_LOG_LEVEL": "WARNING",
+        "DLRHUB_SECRET_KEY": secrets.token_urlsafe(32),
+        "DLRHUB_API_WORKERS": str(args.api_workers),
+        "DLRHUB_API_THREADS": str(args.api_threads),
+        "DLRHUB_WORKER_CONCURRENCY": str(args.worker_concurrency),
+        **extra,
+    })
+    if args.stack == "postgres":
+        env["DLRHUB_DATABASE_URL"] = pg_url(args, args.database, "psycopg")
+        env["DLRHUB_BROKER_URL"] = args.redis
+    return env
+
+
+def reset_stores(args: argparse.Namespace, env: dict[str, str], commands: list[str],
+                 say: Callable[[str], None]) -> None:
+    """Drop and create the bench database, flush the bench Redis database, migrate."""
+    import psycopg
+    import redis
+    from psycopg import sql
+
+    if args.database in PROTECTED_DATABASES:  # parse_args refuses it too
+        raise RuntimeError(f"refusing to drop {args.database!r}")
+    say(f"recreating database {args.database}, flushing {args.redis}")
+    with psycopg.connect(pg_url(args, "postgres"), autocommit=True) as conn:
+        name = sql.Identifier(args.database)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    client = redis.Redis.from_url(args.redis, socket_connect_timeout=5)
+    client.flushdb()
+    client.close()
+    say("migrating (dlrhub db upgrade)")
+    commands.append("dlrhub db upgrade")
+    dlrhub_json(env, "db", "upgrade")
+
+
 class Bench:
     """One benchmark run of one stack."""
 
@@ -522,32 +573,9 @@ class Bench:
         self.info: dict[str, str] = {}
         self.data_dir = work / "data"
         self.code_start = self.code_end = product_code()
-        self.env = self._env()
+        self.env = stack_env(args, self.data_dir, self.port)
 
     # -- setting up --
-
-    def _pg_url(self, database: str, driver: str = "") -> str:
-        parts = urlsplit(self.args.postgres)
-        scheme = "postgresql+psycopg" if driver else "postgresql"
-        return urlunsplit((scheme, parts.netloc, f"/{database}", parts.query, ""))
-
-    def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("DLRHUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-        env.update({
-            "DLRHUB_DATA_DIR": str(self.data_dir),
-            "DLRHUB_HOST": HOST,
-            "DLRHUB_PORT": str(self.port),
-            "DLRHUB_LOG_LEVEL": "WARNING",
-            "DLRHUB_SECRET_KEY": secrets.token_urlsafe(32),
-            "DLRHUB_API_WORKERS": str(self.args.api_workers),
-            "DLRHUB_API_THREADS": str(self.args.api_threads),
-            "DLRHUB_WORKER_CONCURRENCY": str(self.args.worker_concurrency),
-        })
-        if self.args.stack == "postgres":
-            env["DLRHUB_DATABASE_URL"] = self._pg_url(self.args.database, "psycopg")
-            env["DLRHUB_BROKER_URL"] = self.args.redis
-        return env
 
     def _say(self, message: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -564,20 +592,7 @@ class Bench:
         own rows (the unique (account_id, dedupe_key) index leads with account_id).
         """
         if self.args.stack == "postgres":
-            import psycopg
-            import redis
-            from psycopg import sql
-
-            self._say(f"recreating database {self.args.database}, flushing {self.args.redis}")
-            with psycopg.connect(self._pg_url("postgres"), autocommit=True) as conn:
-                name = sql.Identifier(self.args.database)
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-            client = redis.Redis.from_url(self.args.redis, socket_connect_timeout=5)
-            client.flushdb()
-            client.close()
-            self._say("migrating (dlrhub db upgrade)")
-            self._run_cli("db", "upgrade")
+            reset_stores(self.args, self.env, self.commands, self._say)
         tenant = self._run_cli("tenant", "create", "bench", "--json")["id"]
         self.accounts: dict[tuple[str, int], tuple[str, str]] = {}
         for batch in self.args.batch_sizes:
@@ -592,8 +607,8 @@ class Bench:
                     raise RuntimeError(f"unexpected callback_url {url}")
                 self.accounts[(phase, batch)] = (acc["id"], url)
         if self.args.stack == "postgres":
-            self.counts = PgCounts(self._pg_url(self.args.database))
-            self.baseline_url = self._pg_url(self.args.database, "psycopg")
+            self.counts = PgCounts(pg_url(self.args, self.args.database))
+            self.baseline_url = pg_url(self.args, self.args.database, "psycopg")
         else:
             db = self.data_dir / "dlrhub.sqlite3"
             self.counts = SqliteCounts(db)

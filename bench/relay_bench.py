@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 import procstat
 from ingest_bench import (
@@ -60,9 +60,11 @@ from ingest_bench import (
     _venv_python,
     _versions,
     add_stack_options,
-    dlrhub_json,
     free_port,
+    pg_url,
     product_code,
+    reset_stores,
+    stack_env,
     wait_http,
     wait_quiet,
 )
@@ -640,7 +642,10 @@ class Bench:
         self.tag = datetime.now(SHANGHAI).strftime("%Y%m%d%H%M%S")
         self.data_dir = work / "data"
         self.admin_token = secrets.token_urlsafe(24)
-        self.env = self._env()
+        self.env = stack_env(args, self.data_dir, self.port,
+                             DLRHUB_ADMIN_TOKEN=self.admin_token,
+                             # the customer is on 127.0.0.1
+                             DLRHUB_ALLOW_PRIVATE_ENDPOINTS="true")
         self.counts: PgRelayCounts | SqliteRelayCounts | None = None
         self.loader: Loader | None = None
         self.rows: list[Row] = []
@@ -656,56 +661,11 @@ class Bench:
 
     # -- setting up --
 
-    def _pg_url(self, database: str, driver: str = "") -> str:
-        parts = urlsplit(self.args.postgres)
-        scheme = "postgresql+psycopg" if driver else "postgresql"
-        return str(urlunsplit((scheme, parts.netloc, f"/{database}", parts.query, "")))
-
-    def _env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("DLRHUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-        env.update({
-            "DLRHUB_DATA_DIR": str(self.data_dir),
-            "DLRHUB_HOST": HOST,
-            "DLRHUB_PORT": str(self.port),
-            "DLRHUB_LOG_LEVEL": "WARNING",
-            "DLRHUB_SECRET_KEY": secrets.token_urlsafe(32),
-            "DLRHUB_ADMIN_TOKEN": self.admin_token,
-            "DLRHUB_ALLOW_PRIVATE_ENDPOINTS": "true",  # the customer is on 127.0.0.1
-            "DLRHUB_API_WORKERS": str(self.args.api_workers),
-            "DLRHUB_API_THREADS": str(self.args.api_threads),
-            "DLRHUB_WORKER_CONCURRENCY": str(self.args.worker_concurrency),
-        })
-        if self.args.stack == "postgres":
-            env["DLRHUB_DATABASE_URL"] = self._pg_url(self.args.database, "psycopg")
-            env["DLRHUB_BROKER_URL"] = self.args.redis
-        return env
-
     def _say(self, message: str) -> None:
         print(f"[relay {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     def _dlrhub(self) -> str:
         return str(Path(sys.executable).parent / "dlrhub")
-
-    def _reset_stores(self) -> None:
-        """Drop and create the bench database, flush the bench Redis database, migrate."""
-        import psycopg
-        import redis
-        from psycopg import sql
-
-        if self.args.database in PROTECTED_DATABASES:  # parse_args refuses it too
-            raise RuntimeError(f"refusing to drop {self.args.database!r}")
-        self._say(f"recreating database {self.args.database}, flushing {self.args.redis}")
-        with psycopg.connect(self._pg_url("postgres"), autocommit=True) as conn:
-            name = sql.Identifier(self.args.database)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-        client = redis.Redis.from_url(self.args.redis, socket_connect_timeout=5)
-        client.flushdb()
-        client.close()
-        self._say("migrating (dlrhub db upgrade)")
-        self.commands.append("dlrhub db upgrade")
-        dlrhub_json(self.env, "db", "upgrade")
 
     def prepare(self) -> None:
         """Reset the stores, start the customer and the stack, create what is measured.
@@ -716,7 +676,7 @@ class Bench:
         (and the ingest) without adding deliveries.
         """
         if self.args.stack == "postgres":
-            self._reset_stores()
+            reset_stores(self.args, self.env, self.commands, self._say)
         cmd = [sys.executable, str(BENCH / "customer_app.py"), "--port",
                str(self.customer_port)]
         self.commands.append(f"python bench/customer_app.py --port {self.customer_port}")
@@ -753,7 +713,7 @@ class Bench:
             self.setup[batch] = {"account": acc["id"], "url": acc["callback_url"],
                                  "endpoint": endpoint["id"], "tag": f"b{batch}"}
         if self.args.stack == "postgres":
-            self.counts = PgRelayCounts(self._pg_url(self.args.database))
+            self.counts = PgRelayCounts(pg_url(self.args, self.args.database))
         else:
             self.counts = SqliteRelayCounts(self.data_dir / "dlrhub.sqlite3")
         self.info["database"] = self.counts.version()
