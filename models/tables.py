@@ -72,7 +72,8 @@ class ProviderAccount(SQLModel, table=True):
     default_region: str | None = Field(default=None, max_length=2)
     ip_allowlist: list[str] = Field(default_factory=list,
                                     sa_column=Column(JSONType, nullable=False))
-    # Per-account answers to what REFERENCE.md marks as a GUESS (see each adapter).
+    # Per-account answers to what the provider's documentation leaves open (each
+    # adapter's options; docs/providers/<name>.md).
     options: dict[str, Any] = Field(default_factory=dict,
                                     sa_column=Column(JSONType, nullable=False))
     created_at: datetime = Field(default_factory=utcnow,

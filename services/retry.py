@@ -173,7 +173,7 @@ NAMED: Mapping[str, RetryPolicy] = {
         # retried together.
         RetryPolicy("standard", (0, 5, 300, 1800, 7200, 18000, 36000, 36000), jitter=0.1),
         # The providers' own semantics, for customers whose handlers expect them; no
-        # jitter, since the point is to behave as the provider does (REFERENCE.md §1-3).
+        # jitter, since the point is to behave as the provider does (docs/providers/{tencent,ucloud,aliyun}.md).
         # UCloud: "每隔1秒进行重推，累计重推3次".
         RetryPolicy("ucloud", (1, 1, 1)),
         # Aliyun: re-pushes "at 1, 5 and 10 min" after the first failure; read as the
@@ -181,7 +181,7 @@ NAMED: Mapping[str, RetryPolicy] = {
         # the first failure instead).
         RetryPolicy("aliyun", (60, 300, 600)),
         # Tencent: "会再重试2次" (2 more tries); the interval is not documented by
-        # Tencent (REFERENCE.md §1), so 5 s is ours.
+        # Tencent (docs/providers/tencent.md), so 5 s is ours.
         RetryPolicy("tencent", (5, 5)),
     )
 }
