@@ -26,6 +26,7 @@ from api.resources.health import Health, Metrics, Ready
 from api.resources.receipts import Inbox, InboxItem, Message, Receipt, Receipts, Stats
 from api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
 from config import Settings
+from config.logging import mask_tokens_in_logs
 from models import utcnow
 from services.accounts import TokenDirectory
 from services.callbacks import CallbackLimits
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
                celery: Any = None, enqueuer: Enqueuer | None = None) -> falcon.App[Any, Any]:
     """Build the WSGI app of ``settings``: engine, registry, Celery client, routes."""
+    # Whatever server runs the app logs request paths: none may show a callback token.
+    mask_tokens_in_logs()
     rt = runtime or Runtime.build(settings)
     celery = celery or create_celery(settings)
     enqueuer = enqueuer or Enqueuer(celery)

@@ -351,3 +351,27 @@ def test_a_segment_count_no_column_holds_fails_the_callback_not_the_batch(
         assert states[bad.account.id][0] == "failed"
         assert "CostCount" in str(states[bad.account.id][1])
         assert receipts(session) == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_inbox_keeps_no_callback_token_and_still_ingests(
+        client: falcon.testing.TestClient, runtime: Runtime, case: Case) -> None:
+    # Huawei's AK/SK signature covers the path as received: it is checked before the
+    # row is stored, and the worker's re-parse does not need the token.
+    new = AccountFactory(provider=case.provider, credentials=case.credentials or None)
+    url = path_of(new.token, case.provider)
+    headers = {**case.headers(utcnow()), "X-Original-URI": url}  # as a proxy passes it on
+    assert post(client, url, case.body, headers).status_code == 200
+    # Refused (401 where the provider signs, 400 elsewhere), and kept as rejected.
+    assert post(client, url, b"\x00broken", {"X-Original-URI": url}).status_code in (400, 401)
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        rows = inbox(session)
+        assert sorted(r.state for r in rows) == ["processed", "rejected"]
+        for row in rows:
+            assert row.path == f"/v1/callbacks/{case.provider}/***"
+            assert row.headers["x-original-uri"] == row.path
+            kept = orjson.dumps({c: getattr(row, c) for c in ("path", "query", "headers",
+                                                              "reason", "remote_addr")})
+            assert new.token.encode() not in kept
+        assert receipts(session) == case.records
