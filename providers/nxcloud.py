@@ -94,8 +94,9 @@ def _is_json(request: CallbackRequest) -> bool:
     media = request.content_type.split(";")[0].strip().lower()
     if media in (JSON, FORM):
         return media == JSON
-    # No usable content type: a JSON body is an object, a form never starts with "{".
-    return request.body.lstrip().startswith(b"{")
+    # No usable content type: a JSON body is an object (maybe after a UTF-8 BOM, which
+    # the JSON reader skips), a form never starts with "{".
+    return request.body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
 
 
 class NXCloud(Adapter):
