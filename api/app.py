@@ -23,9 +23,18 @@ from api.resources.endpoints import (
     EndpointTest,
 )
 from api.resources.health import Health, Metrics, Ready
-from api.resources.receipts import Inbox, InboxItem, Message, Receipt, Receipts, Stats
+from api.resources.receipts import (
+    Inbox,
+    InboxBody,
+    InboxItem,
+    Message,
+    Receipt,
+    Receipts,
+    Stats,
+)
 from api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
 from config import Settings
+from config.logging import mask_tokens_in_logs
 from models import utcnow
 from services.accounts import TokenDirectory
 from services.callbacks import CallbackLimits
@@ -42,6 +51,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
                celery: Any = None, enqueuer: Enqueuer | None = None) -> falcon.App[Any, Any]:
     """Build the WSGI app of ``settings``: engine, registry, Celery client, routes."""
+    # Whatever server runs the app logs request paths: none may show a callback token.
+    mask_tokens_in_logs()
     rt = runtime or Runtime.build(settings)
     celery = celery or create_celery(settings)
     enqueuer = enqueuer or Enqueuer(celery)
@@ -93,6 +104,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/stats", Stats(rt.sessions, body)),
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
+        Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),
         # --- tenant routes: endpoints ---
         Route("/v1/endpoints", Endpoints(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}", EndpointItem(*relay_args)),

@@ -45,18 +45,20 @@ class Operation:
     tags: tuple[str, ...] = ()
     description: str = ""
     extra_responses: dict[int, str] = field(default_factory=dict)
+    # The answer is bytes of any media type (a kept body as it was sent), not JSON.
+    raw_response: bool = False
 
 
 def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
-              description: str = "") -> Callable[[F], F]:
+              description: str = "", raw_response: bool = False) -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         fn.__operation__ = Operation(  # type: ignore[attr-defined]
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
-            description=description)
+            description=description, raw_response=raw_response)
         return fn
     return mark
 
@@ -143,6 +145,8 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
     ok: dict[str, Any] = {"description": "Success"}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(op.response, schemas)}}
+    elif op.raw_response:
+        ok["content"] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(op.status): ok}
     codes = set(op.errors)
     if op.auth != "public":

@@ -13,21 +13,26 @@ from sqlmodel import Session
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Build a pooled engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    """Build a pooled engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    ``hide_parameters``: a database error's message would otherwise carry the values of
+    its statement (callback bodies with phones and texts) into the log that reports it.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                pool_size=pool_size, max_overflow=pool_size,
-                               json_serializer=_json_text)
+                               json_serializer=_json_text, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it would cost a round trip on every request of the hot path. After a
     # database restart the first error on a stale connection invalidates the whole pool
     # (one 503, which the provider retries) and every later checkout is fresh.
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                         pool_recycle=1800, json_serializer=_json_text)
+                         pool_recycle=1800, json_serializer=_json_text,
+                         hide_parameters=True)
 
 
 def _json_text(value: Any) -> str:

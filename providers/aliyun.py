@@ -9,7 +9,7 @@ one JSON array and are told apart by their keys.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,7 @@ from providers.base import (
 )
 from providers.common import (
     JSON,
+    as_utc,
     coded_answer,
     e164,
     json_body,
@@ -37,7 +38,7 @@ from providers.common import (
     require_fields,
     require_object,
     text,
-    to_int,
+    to_count,
 )
 
 # SmsReport and SmsUp times: "yyyy-MM-dd HH:mm:ss" without a zone (101867, 60127).
@@ -100,7 +101,7 @@ def _intl_time(value: Any, field: str, tz: ZoneInfo) -> datetime | None:
     if moment.tzinfo is None:
         # No offset (or "-0000"): DESIGN §3 reads zone-less provider times in the account's.
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    return as_utc(moment, field, raw)
 
 
 def _rfc1123(moment: datetime, tz: ZoneInfo) -> str:
@@ -176,7 +177,7 @@ class Aliyun(Adapter):
             provider_status=text(data.get("err_code")),
             error_code=text(data.get("err_code")) if failed else None,
             error_message=text(data.get("err_msg")) if failed else None,
-            segments=to_int(data.get("sms_size"), "sms_size"),
+            segments=to_count(data.get("sms_size"), "sms_size"),
             submitted_at=local_time(data.get("send_time"), TIME_FORMAT, tz, "send_time"),
             reported_at=local_time(data.get("report_time"), TIME_FORMAT, tz, "report_time"),
             raw=data,
@@ -196,7 +197,7 @@ class Aliyun(Adapter):
             provider_status=code or None,
             error_code=text(data.get("ErrorCode")) if failed else None,
             error_message=text(data.get("ErrorDescription")) if failed else None,
-            segments=to_int(data.get("SmsSize"), "SmsSize"),
+            segments=to_count(data.get("SmsSize"), "SmsSize"),
             submitted_at=_intl_time(data.get("SendDate"), "SendDate", tz),
             reported_at=_intl_time(data.get("ReceiveDate"), "ReceiveDate", tz),
             raw=data,

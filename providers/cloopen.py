@@ -38,7 +38,7 @@ from providers.common import (
     require_object,
     text,
     text_answer,
-    to_int,
+    to_count,
     xml_body,
 )
 
@@ -178,7 +178,7 @@ class CloOpen(Adapter):
             phone=phone,
             provider_status=provider_status,
             error_code=provider_status if failed else None,
-            segments=to_int(data.get("smsCount"), "smsCount"),
+            segments=to_count(data.get("smsCount"), "smsCount"),
             submitted_at=local_time(data.get("dateSent"), TIME_FORMAT, tz, "dateSent"),
             reported_at=local_time(data.get("recvTime"), TIME_FORMAT, tz, "recvTime"),
             raw=data,

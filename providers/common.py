@@ -28,16 +28,41 @@ _DIALABLE = re.compile(r"\+?[0-9][0-9 ()\-.]*")
 # Mainland-China mobile numbers (11 digits, 13x-19x) are most of what these providers
 # report; formatting them needs no metadata look-up, and phonenumbers costs ~50 µs each.
 _CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# Counts (segments, parts) are stored in 32-bit integer columns.
+_INT4 = 2**31 - 1
+_BOM = b"\xef\xbb\xbf"
+# PostgreSQL's text and jsonb cannot hold U+0000: a value carrying one would stop the
+# worker from storing the receipt, so it is replaced (the raw body keeps it as sent).
+_NUL = "\x00"
+_REPLACEMENT = "\ufffd"
 
 
 def json_body(request: CallbackRequest) -> Any:
-    """Decode a JSON body, or raise ``ParseError``."""
-    if not request.body.strip():
+    """Decode a JSON body (a UTF-8 BOM is skipped), or raise ``ParseError``.
+
+    A NUL character (``\\u0000``) in a key or a string becomes U+FFFD.
+    """
+    body = request.body.removeprefix(_BOM)
+    if not body.strip():
         raise ParseError("the body is empty")
     try:
-        return orjson.loads(request.body)
+        doc = orjson.loads(body)
     except orjson.JSONDecodeError as ex:
         raise ParseError(f"the body is not valid JSON: {ex}") from ex
+    # A raw NUL is not valid JSON: only the escape can bring one in, so most bodies skip
+    # the walk.
+    return _without_nul(doc) if b"\\u0000" in body else doc
+
+
+def _without_nul(value: Any) -> Any:
+    """Return a decoded JSON value with every NUL character of its strings replaced."""
+    if isinstance(value, str):
+        return value.replace(_NUL, _REPLACEMENT)
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 def form_body(request: CallbackRequest) -> dict[str, str]:
@@ -48,6 +73,8 @@ def form_body(request: CallbackRequest) -> dict[str, str]:
                           encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError) as ex:
         raise ParseError(f"the body is not a valid form: {ex}") from ex
+    if _NUL in text or "%00" in text:
+        return {k.replace(_NUL, _REPLACEMENT): v.replace(_NUL, _REPLACEMENT) for k, v in pairs}
     return dict(pairs)
 
 
@@ -57,6 +84,11 @@ def xml_body(request: CallbackRequest) -> Element:
         root: Element = SafeET.fromstring(request.body, forbid_dtd=True)
     except (SafeET.ParseError, DefusedXmlException, ValueError) as ex:
         raise ParseError(f"the body is not valid XML: {ex}") from ex
+    except LookupError as ex:
+        # An encoding= Python does not know, or a codec that is not a text encoding
+        # ("hex", "rot13"): the sender's mistake, not ours.
+        raise ParseError(f"the body's XML declaration names an unusable encoding: "
+                         f"{ex}") from ex
     return root
 
 
@@ -97,6 +129,26 @@ def to_int(value: Any, field: str) -> int | None:
         raise ParseError(f"field '{field}' is not a whole number: {value!r}") from ex
 
 
+def to_count(value: Any, field: str) -> int | None:
+    """Read a count (segments, parts) that must fit the 32-bit column it is stored in."""
+    number = to_int(value, field)
+    if number is not None and not -_INT4 <= number <= _INT4:
+        raise ParseError(f"field '{field}' is out of range: {value!r}")
+    return number
+
+
+def as_utc(moment: datetime, field: str, raw: str) -> datetime:
+    """Return an aware time in UTC, or raise ``ParseError`` when UTC cannot hold it.
+
+    ``0001-01-01 00:00`` east of Greenwich (or ``9999-12-31 23:59`` west of it) has
+    no UTC time.
+    """
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as ex:
+        raise ParseError(f"field '{field}' is out of range: {raw!r}") from ex
+
+
 def local_time(value: Any, fmt: str, tz: ZoneInfo, field: str) -> datetime | None:
     """Read a zone-less provider time in the account's zone and return it in UTC."""
     raw = text(value)
@@ -109,7 +161,7 @@ def local_time(value: Any, fmt: str, tz: ZoneInfo, field: str) -> datetime | Non
             naive = datetime.strptime(raw, fmt)  # noqa: DTZ007 - the zone is attached below
     except ValueError as ex:
         raise ParseError(f"field '{field}' is not a time of the form {fmt}: {raw!r}") from ex
-    return naive.replace(tzinfo=tz).astimezone(UTC)
+    return as_utc(naive.replace(tzinfo=tz), field, raw)
 
 
 def unix_time(value: Any, field: str) -> datetime | None:
@@ -175,7 +227,8 @@ def check_skew(moment: datetime, now: datetime, max_skew: int, header: str) -> N
 def epoch_header(request: CallbackRequest, name: str) -> datetime:
     """Read a signed Unix-time header (seconds or milliseconds), or raise ``AuthError``."""
     value = request.header(name)
-    if value is None or not value.strip().isdigit():
+    # isascii: "²" is a digit to isdigit(), but not to int().
+    if value is None or not (value.strip().isascii() and value.strip().isdigit()):
         raise AuthError(f"the {name} header is missing or not a Unix time")
     number = int(value.strip())
     if number > 10**11:

@@ -34,6 +34,7 @@ from providers.base import (
 )
 from providers.common import (
     FORM,
+    as_utc,
     check_skew,
     coded_answer,
     e164,
@@ -42,7 +43,7 @@ from providers.common import (
     require_fields,
     same_secret,
     text,
-    to_int,
+    to_count,
 )
 
 ALGORITHM = "SDK-HMAC-SHA256"
@@ -129,7 +130,7 @@ def _utc_time(value: Any, account: Account, field: str) -> datetime | None:
                          f"{raw!r}") from ex
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=account.timezone)
-    return moment.astimezone(UTC)
+    return as_utc(moment, field, raw)
 
 
 
@@ -223,7 +224,7 @@ class Huawei(Adapter):
         if status is None:
             status = self._status_of(provider_status, account)
         failed = status != "delivered"
-        total = to_int(data.get("total"), "total")
+        total = to_count(data.get("total"), "total")
         sequence = text(data.get("sequence"))
         return Event(
             type="sms.status",

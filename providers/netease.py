@@ -39,6 +39,7 @@ from providers.common import (
     require_object,
     same_secret,
     text,
+    to_count,
     to_int,
 )
 
@@ -147,7 +148,7 @@ class NetEase(Adapter):
             provider_status=result,
             error_code=result if failed else None,
             error_message=text(data.get("reason")) if failed else None,
-            segments=to_int(data.get("spliced"), "spliced"),
+            segments=to_count(data.get("spliced"), "spliced"),
             submitted_at=local_time(data.get("sendTime"), TIME_FORMAT, account.timezone,
                                     "sendTime"),
             reported_at=local_time(data.get("reportTime"), TIME_FORMAT, account.timezone,

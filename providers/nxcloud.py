@@ -47,7 +47,7 @@ from providers.common import (
     same_secret,
     text,
     text_answer,
-    to_int,
+    to_count,
 )
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -94,8 +94,9 @@ def _is_json(request: CallbackRequest) -> bool:
     media = request.content_type.split(";")[0].strip().lower()
     if media in (JSON, FORM):
         return media == JSON
-    # No usable content type: a JSON body is an object, a form never starts with "{".
-    return request.body.lstrip().startswith(b"{")
+    # No usable content type: a JSON body is an object (maybe after a UTF-8 BOM, which
+    # the JSON reader skips), a form never starts with "{".
+    return request.body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
 
 
 class NXCloud(Adapter):
@@ -177,7 +178,7 @@ class NXCloud(Adapter):
             phone=self._phone(data.get("toPhone"), account),
             provider_status=sms_status,
             error_code=sms_status if status == "failed" else None,
-            segments=to_int(data.get("size"), "size"),
+            segments=to_count(data.get("size"), "size"),
             price=text(data.get("price")),
             # For a receipt receiveTime is the send time (REFERENCE §7).
             submitted_at=local_time(data.get("receiveTime"), TIME_FORMAT, account.timezone,

@@ -31,6 +31,7 @@ from providers.common import (
     require_fields,
     require_object,
     text,
+    to_count,
     to_int,
     unix_time,
 )
@@ -133,7 +134,7 @@ class UCloud(Adapter):
             provider_status=code or result,
             error_code=code if failed else None,
             error_message=text(data.get("ReceiptDesc")) if failed else None,
-            segments=to_int(data.get("CostCount"), "CostCount"),
+            segments=to_count(data.get("CostCount"), "CostCount"),
             reported_at=unix_time(data.get("ReceiptTime"), "ReceiptTime"),
             raw=data,
         )

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from config.redaction import mask_callback_tokens
 from models import InboundCallback, InboxState, new_id
 from providers.base import Answer, CallbackError, CallbackRequest, Provider
 from services.accounts import CallbackTarget, TokenDirectory
@@ -140,10 +141,14 @@ def _row(inbox_id: str, target: CallbackTarget, request: CallbackRequest, now: d
         "received_at": now,
         "remote_addr": request.remote_addr[:64],
         "method": request.method,
-        "path": request.path,
+        # The token is the account's credential (the only one of unsigned providers):
+        # it is checked against a hash and never kept in clear.
+        "path": mask_callback_tokens(request.path),
         "query": request.query,
         "content_type": request.content_type[:200],
-        "headers": {k: v for k, v in request.headers.items() if k not in _DROPPED_HEADERS},
+        # A proxy may pass the original URL on (X-Original-URI, X-Forwarded-Uri).
+        "headers": {k: mask_callback_tokens(v) for k, v in request.headers.items()
+                    if k not in _DROPPED_HEADERS},
         "body": request.body if keep_body else b"",
         "state": state.value,
         "reason": reason,

@@ -61,21 +61,22 @@ class Page:
 
 
 def newest_first(session: Session, query: Select[Any], table: Table, *, limit: int,
-                 after: str | None) -> tuple[list[Any], str | None]:
+                 after: str | None, scalars: bool = True) -> tuple[list[Any], str | None]:
     """Run ``query`` newest first, one page after the cursor ``after``.
 
     The cursor is the (received_at, id) of the last row: rows inserted while a client
     pages arrive with a later received_at, so they never shift the pages not yet read.
-    ``table`` must have ``received_at`` and ``id`` columns.
+    ``table`` must have ``received_at`` and ``id`` columns; a query of columns rather
+    than of one entity passes ``scalars=False`` and must select those two.
     """
     check_limit(limit)
     if after:
         stamp, last_id = _decode(after)
         query = query.where(or_(table.c.received_at < stamp,
                                 and_(table.c.received_at == stamp, table.c.id < last_id)))
-    rows = list(session.execute(
-        query.order_by(table.c.received_at.desc(), table.c.id.desc()).limit(limit + 1)
-    ).scalars())
+    result = session.execute(
+        query.order_by(table.c.received_at.desc(), table.c.id.desc()).limit(limit + 1))
+    rows = list(result.scalars() if scalars else result.all())
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = encode_cursor(rows[-1].received_at.isoformat(), rows[-1].id) if more else None

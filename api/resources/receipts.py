@@ -1,4 +1,4 @@
-"""Tenant routes: ``/v1/receipts[/{id}]``, ``/v1/messages/{id}``, ``/v1/stats``, ``/v1/inbox``.
+"""Tenant routes: receipts, ``/v1/messages/{id}``, ``/v1/stats``, ``/v1/inbox[/{id}[/body]]``.
 
 The tenant comes from the API key (``req.context.tenant_id``, set by the auth
 middleware); every service call is scoped by it, so another tenant's ids are 404.
@@ -95,7 +95,10 @@ class Inbox(_Base):
     @operation("List raw callbacks", auth="tenant", query=schemas.InboxQuery,
                response=schemas.InboxPage, tag="inbox",
                description="The callbacks the tenant's providers sent, newest first; "
-                           "`?state=rejected` shows what was refused and why.")
+                           "`?state=rejected` shows what was refused and why. Each body is "
+                           "an excerpt (its first 2 KiB) with its size: the whole body is "
+                           "on `GET /v1/inbox/{inbox_id}` and, as sent, on "
+                           "`GET /v1/inbox/{inbox_id}/body`.")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List the tenant's raw callbacks, newest first."""
         q = read_query(req, schemas.InboxQuery)
@@ -109,10 +112,32 @@ class Inbox(_Base):
 class InboxItem(_Base):
     """``/v1/inbox/{inbox_id}``."""
 
-    @operation("Read a raw callback", auth="tenant", response=schemas.InboxItem, tag="inbox")
+    @operation("Read a raw callback", auth="tenant", response=schemas.InboxItem, tag="inbox",
+               description="With its whole body, as text (where it is UTF-8) and base64.")
     def on_get(self, req: falcon.Request, resp: falcon.Response, inbox_id: str) -> None:
         """Return one of the tenant's raw callbacks."""
         with self._sessions() as session:
             item = inbox.get_inbox_item(session, tenant_id=req.context.tenant_id,
                                         inbox_id=inbox_id)
             write(resp, schemas.InboxItem.model_validate(item))
+
+
+class InboxBody(_Base):
+    """``/v1/inbox/{inbox_id}/body``."""
+
+    @operation("Download a raw callback's body", auth="tenant", tag="inbox", raw_response=True,
+               description="The body byte for byte, with the Content-Type it was sent with, "
+                           "as an attachment.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, inbox_id: str) -> None:
+        """Stream one of the tenant's raw callback bodies as it was sent."""
+        tenant_id = req.context.tenant_id
+        with self._sessions() as session:
+            body = inbox.raw_body(session, tenant_id=tenant_id, inbox_id=inbox_id)
+        resp.content_type = body.content_type
+        # Whatever a provider (or anyone holding its URL) sent must not run in a browser
+        # on our origin: a download, never sniffed, sandboxed if opened anyway.
+        resp.downloadable_as = f"{inbox_id}.body"
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Content-Security-Policy", "sandbox")
+        resp.set_stream(inbox.body_chunks(self._sessions, tenant_id=tenant_id, body=body),
+                        body.size)

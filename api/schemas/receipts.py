@@ -129,8 +129,8 @@ class InboxQuery(PageQuery):
     account_id: str | None = Field(default=None, max_length=40)
 
 
-class InboxItem(Output):
-    """A raw provider callback as kept, and what became of it."""
+class _InboxMeta(Output):
+    """What an inbox list and an inbox item share."""
 
     id: str
     account_id: str
@@ -144,13 +144,29 @@ class InboxItem(Output):
     receipts: int = Field(description="receipts stored from it")
     processed_at: datetime | None
     headers: dict[str, str]
+    body_size: int = Field(description="the body's size in bytes")
+
+
+class InboxSummary(_InboxMeta):
+    """A raw provider callback in a list: its body as an excerpt."""
+
+    reason: str | None = Field(description="why it was rejected or failed (its first "
+                                           "1000 characters)")
+    body_excerpt: str = Field(description="the body's first 2 KiB as text, for reading "
+                                          "(bytes that are not UTF-8 show as U+FFFD); the "
+                                          "whole body is on `GET /v1/inbox/{id}`")
+    body_truncated: bool = Field(description="whether the body is longer than the excerpt")
+
+
+class InboxItem(_InboxMeta):
+    """A raw provider callback as kept, and what became of it."""
+
     body: str | None = Field(description="the body as text, or null where it is not UTF-8")
     body_base64: str = Field(description="the body, byte for byte")
-    body_size: int = Field(description="the body's size in bytes")
 
 
 class InboxPage(Output):
     """A page of inbox items."""
 
-    data: list[InboxItem]
+    data: list[InboxSummary]
     next: str | None

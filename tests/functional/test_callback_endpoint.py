@@ -276,3 +276,102 @@ def test_unknown_routes_and_methods_are_problem_documents(
         404, "application/problem+json")
     assert (wrong.status_code, wrong.headers["content-type"]) == (405, "application/problem+json")
     assert "POST" in wrong.headers["allow"]
+
+
+@pytest.mark.parametrize("encoding", ["x-unknown", "hex", "rot13"])
+def test_cloopen_xml_in_an_unknown_encoding_is_400_in_xml_and_kept_as_rejected(
+        client: falcon.testing.TestClient, runtime: Runtime, encoding: str) -> None:
+    new = AccountFactory(provider="cloopen")
+    body = (f'<?xml version="1.0" encoding="{encoding}"?><Request><action>SMSArrived'
+            "</action></Request>").encode()
+    result = post(client, path_of(new.token, "cloopen"), body,
+                  {"Content-Type": "application/xml"})
+    assert result.status_code == 400, result.text
+    assert result.headers["content-type"] == "application/xml"
+    assert "<statuscode>111111</statuscode>" in result.text
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert (row.state, row.body) == ("rejected", body)
+        assert row.reason is not None
+        assert "encoding" in row.reason
+
+
+def test_a_nul_character_in_a_record_still_becomes_a_receipt(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    # PostgreSQL's text and jsonb refuse U+0000: it must not stop the worker.
+    new = AccountFactory(provider="tencent")
+    body = orjson.dumps([{"user_receive_time": "2015-10-17 08:03:04", "nationcode": "86",
+                          "mobile": "13800138000", "report_status": "SUCCESS",
+                          "errmsg": "DELIVRD", "description": "ok\u0000", "sid": "s\u00001"}])
+    result = post(client, path_of(new.token, "tencent"), body, TENCENT.headers(utcnow()))
+    assert result.status_code == 200, result.text
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert (row.state, row.body) == ("processed", body)
+        stored = session.execute(select(Receipt)).scalar_one()
+        assert stored.message_id == "s\ufffd1"
+        assert stored.raw["description"] == "ok\ufffd"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("user_receive_time", "0001-01-01 00:00:00"),  # no UTC time east of Greenwich
+])
+def test_a_value_out_of_range_fails_the_callback_with_its_reason(
+        client: falcon.testing.TestClient, runtime: Runtime, field: str, value: str) -> None:
+    new = AccountFactory(provider="tencent")
+    record = {"user_receive_time": "2015-10-17 08:03:04", "nationcode": "86",
+              "mobile": "13800138000", "report_status": "SUCCESS", "sid": "s1"}
+    body = orjson.dumps([{**record, field: value}])
+    assert post(client, path_of(new.token, "tencent"), body,
+                TENCENT.headers(utcnow())).status_code == 200
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert row.state == "failed"
+        assert row.reason is not None
+        assert field in row.reason
+        assert "out of range" in row.reason
+
+
+def test_a_segment_count_no_column_holds_fails_the_callback_not_the_batch(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    # The column is 32-bit: PostgreSQL's binary COPY would store 10**12 wrapped around.
+    good, bad = (AccountFactory(provider="ucloud") for _ in range(2))
+    record = {"SessionNo": "s1", "Phone": "13800138000", "ReceiptTime": 1563867000,
+              "ReceiptResult": "ok", "ReceiptCode": "Delivrd", "UserId": "u1"}
+    for new, count in ((good, 1), (bad, 10**12)):
+        body = orjson.dumps({"MsgType": 2, "Data": [{**record, "CostCount": count}]})
+        assert post(client, path_of(new.token, "ucloud"), body,
+                    {"Content-Type": "application/json"}).status_code == 200
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        states = {row.account_id: (row.state, row.reason) for row in inbox(session)}
+        assert states[good.account.id] == ("processed", None)
+        assert states[bad.account.id][0] == "failed"
+        assert "CostCount" in str(states[bad.account.id][1])
+        assert receipts(session) == 1
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_the_inbox_keeps_no_callback_token_and_still_ingests(
+        client: falcon.testing.TestClient, runtime: Runtime, case: Case) -> None:
+    # Huawei's AK/SK signature covers the path as received: it is checked before the
+    # row is stored, and the worker's re-parse does not need the token.
+    new = AccountFactory(provider=case.provider, credentials=case.credentials or None)
+    url = path_of(new.token, case.provider)
+    headers = {**case.headers(utcnow()), "X-Original-URI": url}  # as a proxy passes it on
+    assert post(client, url, case.body, headers).status_code == 200
+    # Refused (401 where the provider signs, 400 elsewhere), and kept as rejected.
+    assert post(client, url, b"\x00broken", {"X-Original-URI": url}).status_code in (400, 401)
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        rows = inbox(session)
+        assert sorted(r.state for r in rows) == ["processed", "rejected"]
+        for row in rows:
+            assert row.path == f"/v1/callbacks/{case.provider}/***"
+            assert row.headers["x-original-uri"] == row.path
+            kept = orjson.dumps({c: getattr(row, c) for c in ("path", "query", "headers",
+                                                              "reason", "remote_addr")})
+            assert new.token.encode() not in kept
+        assert receipts(session) == case.records

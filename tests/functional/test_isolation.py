@@ -62,6 +62,7 @@ def two_tenants(settings: Settings, runtime: Runtime) -> dict[str, Any]:
         "ids": {"account_id": a.account.id, "receipt_id": receipt_id,
                 "message_id": message_id, "inbox_id": inbox_id,
                 "endpoint_id": endpoint_id, "delivery_id": delivery_id},
+        "body": sim.body,
         "a": {"Authorization": f"Bearer {key_a}"},
         "b": {"Authorization": f"Bearer {key_b}"},
     }
@@ -79,7 +80,8 @@ def fill(path: str, ids: dict[str, str]) -> str:
 
 def snapshot(client: falcon.testing.TestClient, ops: list[tuple[str, str]],
              ids: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
-    return {path: client.simulate_get(fill(path, ids), headers=headers).json
+    # Bytes, not JSON: the raw body download answers whatever the provider sent.
+    return {path: client.simulate_get(fill(path, ids), headers=headers).content
             for method, path in ops if method == "get"}
 
 
@@ -88,7 +90,10 @@ def test_another_tenants_key_gets_404_on_every_route_and_changes_nothing(
     client, ids = two_tenants["client"], two_tenants["ids"]
     ops = tenant_operations(client)
     assert len(ops) >= 6, ops  # accounts, rotation, receipts, messages, inbox at least
+    assert ("get", "/v1/inbox/{inbox_id}/body") in ops  # the raw download, streamed
     before = snapshot(client, ops, ids, two_tenants["a"])
+    own = client.simulate_get(f"/v1/inbox/{ids['inbox_id']}/body", headers=two_tenants["a"])
+    assert (own.status_code, own.content) == (200, two_tenants["body"])
 
     for method, path in ops:
         body = BODIES.get((method, path))

@@ -359,13 +359,13 @@ def test_the_inbox_shows_a_rejected_callback_with_its_reason_and_raw_body(
     binary, broken = rejected.json["data"]  # newest first
     assert broken["state"] == "rejected"
     assert "JSON" in broken["reason"]
-    assert (broken["body"], broken["body_size"]) == ('[{"sid": ', 9)
-    assert base64.b64decode(broken["body_base64"]) == b'[{"sid": '
+    assert (broken["body_excerpt"], broken["body_truncated"], broken["body_size"]) == (
+        '[{"sid": ', False, 9)
     assert broken["content_type"] == JSON
     assert broken["headers"]["content-type"] == JSON
     assert (broken["account_id"], broken["provider"]) == (new.account.id, "tencent")
-    assert (binary["body"], base64.b64decode(binary["body_base64"])) == (None, b"\xff\xfe[")
-    assert "path" not in broken  # it holds the account's secret callback token
+    assert (binary["body_excerpt"], binary["body_size"]) == ("\ufffd\ufffd[", 3)
+    assert "path" not in broken  # it held the account's secret callback token
 
     processed = get(client, "/v1/inbox", headers, state="processed").json["data"]
     assert [(i["state"], i["receipts"], i["attempts"]) for i in processed] == [
@@ -376,9 +376,70 @@ def test_the_inbox_shows_a_rejected_callback_with_its_reason_and_raw_body(
     assert get(client, "/v1/inbox", headers, account_id=other.account.id).json["data"] == []
 
     item = get(client, f"/v1/inbox/{broken['id']}", headers)
-    assert (item.status_code, item.json) == (200, broken)
+    assert item.status_code == 200
+    assert item.json == {**{k: v for k, v in broken.items() if not k.startswith("body_")},
+                         "body": '[{"sid": ', "body_size": 9,
+                         "body_base64": base64.b64encode(b'[{"sid": ').decode()}
+    whole = get(client, f"/v1/inbox/{binary['id']}", headers).json
+    assert (whole["body"], base64.b64decode(whole["body_base64"])) == (None, b"\xff\xfe[")
     assert get(client, "/v1/inbox/inb_nope", headers).status_code == 404
     assert get(client, "/v1/inbox", headers, state="lost").json["field"] == "state"
+
+
+def test_a_large_inbox_is_listed_in_a_small_answer_and_each_body_downloads_whole(
+        client: Client, runtime: Runtime) -> None:
+    # 50 refused bodies of 1 MiB (the largest kept): a list once answered each twice.
+    new = AccountFactory(provider="tencent")
+    bodies = {}
+    for n in range(50):
+        body = (f'{{"n": {n}, "text": "'.encode() + "短信".encode() * 174762)[:1024 * 1024]
+        bodies[n] = body
+        assert post_callback(client, new, body, "application/json; charset=utf-8") \
+            .status_code == 400
+    headers = key_for(runtime, new.account.tenant_id)
+
+    listed = get(client, "/v1/inbox", headers, limit=200)
+
+    assert listed.status_code == 200, listed.text[:500]
+    assert len(listed.content) < 300_000
+    items = listed.json["data"]
+    assert len(items) == 50
+    for item in items:
+        assert (item["body_size"], item["body_truncated"]) == (1024 * 1024, True)
+        assert len(item["body_excerpt"].encode()) <= 2048
+        assert "\ufffd" not in item["body_excerpt"]  # a character cut in two is left out
+        n = int(item["body_excerpt"].split(",")[0].removeprefix('{"n": '))
+        assert bodies[n].startswith(item["body_excerpt"].encode())
+    for item in items[:3]:
+        n = int(item["body_excerpt"].split(",")[0].removeprefix('{"n": '))
+        whole = get(client, f"/v1/inbox/{item['id']}", headers).json
+        assert base64.b64decode(whole["body_base64"]) == bodies[n]
+        text = bodies[n].decode(errors="replace")
+        # null where the cut at 1 MiB fell inside a character: then it is not UTF-8
+        assert whole["body"] == (None if "\ufffd" in text else text)
+    raw = get(client, f"/v1/inbox/{items[0]['id']}/body", headers)
+    n = int(items[0]["body_excerpt"].split(",")[0].removeprefix('{"n": '))
+    assert raw.status_code == 200
+    assert raw.content == bodies[n]
+    assert raw.headers["content-type"] == "application/json; charset=utf-8"
+    assert raw.headers["content-length"] == str(1024 * 1024)
+    assert raw.headers["content-disposition"] == f'attachment; filename="{items[0]["id"]}.body"'
+    assert raw.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_raw_body_of_a_binary_or_empty_callback_is_exact(
+        client: Client, runtime: Runtime) -> None:
+    new = AccountFactory(provider="huawei")
+    form = b"smsMsgId=m1&status=DELIVRD&extend=\xd6\xd0"  # raw GBK: refused, but kept
+    assert post_callback(client, new, form, FORM).status_code == 400
+    assert post_callback(client, new, b"", FORM).status_code == 400
+    headers = key_for(runtime, new.account.tenant_id)
+    empty, sent = get(client, "/v1/inbox", headers).json["data"]
+    raw = get(client, f"/v1/inbox/{sent['id']}/body", headers)
+    assert (raw.status_code, raw.content, raw.headers["content-type"]) == (200, form, FORM)
+    nothing = get(client, f"/v1/inbox/{empty['id']}/body", headers)
+    assert (nothing.status_code, nothing.content) == (200, b"")
+    assert get(client, "/v1/inbox/inb_nope/body", headers).status_code == 404
 
 
 def test_inbox_pages_are_newest_first_and_complete(client: Client, runtime: Runtime) -> None:
@@ -425,6 +486,7 @@ def test_another_tenants_key_sees_nothing_of_it(client: Client, runtime: Runtime
     assert (stats["total"], stats["by_status"], stats["by_hour"]) == (0, {}, [])
     assert get(client, "/v1/stats", b).json["total"] == 0
     for path in (f"/v1/receipts/{event['id']}", "/v1/messages/m-a",
-                 *(f"/v1/inbox/{i['id']}" for i in items)):
+                 *(f"/v1/inbox/{i['id']}" for i in items),
+                 *(f"/v1/inbox/{i['id']}/body" for i in items)):
         result = get(client, path, b)
         assert (result.status_code, result.json["type"]) == (404, "urn:dlrhub:problem:not-found")

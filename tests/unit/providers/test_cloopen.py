@@ -245,3 +245,22 @@ def test_simulated_xml_account_gets_xml_and_replies_round_trip() -> None:
     sim = provider.simulate(ACCOUNT, count=1, seq=4, now=now, kind="inbound")
     (event,) = events(sim.body, sim.content_type)
     assert (event.type, event.text) == ("sms.inbound", "reply 4")
+
+
+@pytest.mark.parametrize("encoding", ["x-unknown", "hex", "rot13", "base64", "mbcs"])
+def test_an_unusable_xml_encoding_is_a_parse_error(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><Request/>'.encode()
+    with pytest.raises(ParseError, match="encoding"):
+        events(body, "application/xml")
+
+
+def test_a_time_utc_cannot_hold_is_a_parse_error() -> None:
+    body = orjson.loads(sample("cloopen_dlr_json.json"))
+    body["Request"]["dateSent"] = "00010101000000"  # 8 h before year 1 in UTC
+    with pytest.raises(ParseError, match="dateSent"):
+        events(orjson.dumps(body), "application/json")
+
+
+def test_a_json_body_with_a_utf8_bom_is_read() -> None:
+    (event,) = events(b"\xef\xbb\xbf" + sample("cloopen_dlr_json.json"), "application/json")
+    check_json_sample(event)

@@ -303,3 +303,10 @@ def test_simulate_needs_credentials() -> None:
     with pytest.raises(ValueError, match="app_secret"):
         provider.simulate(Account(id="x", provider="netease"), count=1, seq=1,
                           now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("cur_time", ["²", "1440570500855²", "¹²³"])
+def test_a_cur_time_of_non_ascii_digits_fails_as_unauthorized(cur_time: str) -> None:
+    # isdigit() accepts "²" (a Latin-1 header byte), int() does not: a 401, not a crash.
+    with pytest.raises(AuthError, match="CurTime"):
+        provider.authenticate(signed(vector_body(), CurTime=cur_time), ACCOUNT, NOW, 300)

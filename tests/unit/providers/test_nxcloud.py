@@ -312,3 +312,9 @@ def test_simulated_unsigned_push_round_trips() -> None:
     (event,) = events(request)
     assert (event.status, event.error_code) == ("failed", "UNDELIVR")
     assert event.submitted_at == now
+
+
+def test_a_json_body_after_a_utf8_bom_without_content_type_is_read_as_json() -> None:
+    plain = CallbackRequest(body=vector_body(), headers={"action": "dr"})
+    with_bom = CallbackRequest(body=b"\xef\xbb\xbf" + vector_body(), headers={"action": "dr"})
+    assert events(with_bom) == events(plain)

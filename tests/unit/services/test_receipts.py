@@ -214,7 +214,7 @@ def test_stats_ranges_default_to_a_day_and_are_checked(runtime: Runtime) -> None
 # --- the inbox --------------------------------------------------------------------------
 
 
-def test_the_inbox_lists_a_tenants_callbacks_newest_first_with_their_bodies(
+def test_the_inbox_lists_a_tenants_callbacks_newest_first_with_body_excerpts(
         runtime: Runtime) -> None:
     new, other = AccountFactory(provider="tencent"), AccountFactory(provider="tencent")
     tenant = new.account.tenant_id
@@ -232,9 +232,11 @@ def test_the_inbox_lists_a_tenants_callbacks_newest_first_with_their_bodies(
         assert ([r["id"] for r in rest], end) == ([good], None)
 
         (failed,) = list_inbox(session, tenant_id=tenant, state=InboxState.failed)[0]
-        assert (failed["id"], failed["body"], failed["body_base64"], failed["body_size"]) == (
-            binary, None, "/1s=", 2)
+        assert (failed["id"], failed["body_excerpt"], failed["body_truncated"],
+                failed["body_size"]) == (binary, "\ufffd[", False, 2)
         assert failed["reason"]
+        whole = get_inbox_item(session, tenant_id=tenant, inbox_id=binary)
+        assert (whole["body"], whole["body_base64"], whole["body_size"]) == (None, "/1s=", 2)
         item = get_inbox_item(session, tenant_id=tenant, inbox_id=good)
         assert (item["state"], item["receipts"]) == ("processed", 2)
         assert item["body"] is not None

@@ -1,0 +1,36 @@
+"""Migrations that rewrite stored data: what they leave behind, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from models import InboundCallback, utcnow
+from models.migrate import alembic_config, upgrade
+from services.runtime import Runtime
+from tests.factories import AccountFactory
+
+INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+
+
+def test_masking_the_token_rewrites_every_stored_path(db_url: str, runtime: Runtime) -> None:
+    from alembic import command
+
+    new = AccountFactory(provider="tencent")
+    account = new.account
+    # Rows as the inbox kept them before 0006: the token in clear, more than one batch.
+    rows = [{"id": f"inb_{i:06d}", "tenant_id": account.tenant_id, "account_id": account.id,
+             "provider": "tencent", "received_at": utcnow(), "remote_addr": "10.0.0.1",
+             "method": "POST", "path": f"/v1/callbacks/tencent/{new.token}", "query": "",
+             "content_type": "application/json", "headers": {}, "body": b"[]",
+             "state": "processed", "reason": None, "attempts": 1, "receipts": 0}
+            for i in range(5001)]
+    command.downgrade(alembic_config(db_url), "0006_inbox_mask_token-1")
+    try:
+        with runtime.engine.begin() as conn:
+            conn.execute(insert(INBOX), rows)
+    finally:
+        upgrade(db_url)
+    with runtime.engine.connect() as conn:
+        paths = conn.execute(select(INBOX.c.path)).scalars().all()
+    assert len(paths) == 5001
+    assert set(paths) == {"/v1/callbacks/tencent/***"}
