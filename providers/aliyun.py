@@ -1,6 +1,6 @@
 """Aliyun SMS (Dysms) HTTP batch push: status reports, replies and international reports.
 
-Sources: seed 003 (SmsReport body), REFERENCE.md §3 (help.aliyun.com 101867 SmsReport,
+Sources: seed 003 (SmsReport body), docs/providers/aliyun.md (help.aliyun.com 101867 SmsReport,
 60127 SmsUp, 414224 SendMessage variant, ``smsreport-http-intl``; the answer and retry
 rules; Aliyun does not sign its HTTP push). All three record kinds arrive as elements of
 one JSON array and are told apart by their keys.
@@ -210,7 +210,7 @@ class Aliyun(Adapter):
         return coded_answer(ok, status, reason, code="code", message="msg", ok_message="接收成功")
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
-        """Accept HTTP 200 with a numeric ``code``: all Aliyun checks (REFERENCE §3)."""
+        """Accept HTTP 200 with a numeric ``code``: all Aliyun checks (docs/providers/aliyun.md)."""
         code = json_field(body, "code")
         return status == 200 and isinstance(code, int) and not isinstance(code, bool)
 

@@ -1,6 +1,6 @@
 """CloOpen (Ronglian, 容联云通讯) SMSArrived: one status report or reply, in JSON or XML.
 
-Sources: seed 003 (JSON status report), REFERENCE.md §4 (all CONFIRMED-2nd: shanliu/lsys
+Sources: seed 003 (JSON status report), docs/providers/cloopen.md (all CONFIRMED-2nd: shanliu/lsys
 ``sender_cloopen.rs`` for the JSON form, the ifrabbit "nk" MessageController for the XML
 form and the field meanings; the answer is a GUESS, hence the ``answer`` option; CloOpen
 documents no signature).
@@ -42,11 +42,11 @@ from providers.common import (
     xml_body,
 )
 
-# dateSent/recvTime are "YYYYMMDDHHMMSS" without a zone (REFERENCE §4 field table).
+# dateSent/recvTime are "YYYYMMDDHHMMSS" without a zone (docs/providers/cloopen.md field table).
 TIME_FORMAT = "%Y%m%d%H%M%S"
 XML = "application/xml"
 ACTION = "SMSArrived"
-# smsType: "1" = 手机接收状态报告, "0" = 上行短信 (nk MessageController, REFERENCE §4).
+# smsType: "1" = 手机接收状态报告, "0" = 上行短信 (nk MessageController, docs/providers/cloopen.md).
 KINDS: Mapping[str, Literal["status", "inbound"]] = {"1": "status", "0": "inbound"}
 # For a status report `content` is the smsMessageSid of the downlink message.
 STATUS_FIELDS = ("content", "fromNum", "status")
@@ -59,7 +59,7 @@ STATUS: Mapping[str, str] = {"0": "delivered"}
 
 OK_CODE = "000000"
 # CloOpen REST failures use six-digit codes other than 000000; which one it would expect
-# from us is unknown (REFERENCE §4: GUESS), any non-000000 code says "not received".
+# from us is unknown (docs/providers/cloopen.md: GUESS), any non-000000 code says "not received".
 FAIL_CODE = "111111"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 

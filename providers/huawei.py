@@ -1,9 +1,9 @@
 """Huawei Cloud SMS (MSGSMS): form-encoded status reports and uplink messages.
 
-Sources: seed 003 (status report), REFERENCE.md §5 (fields, status table, ACCEPTD doubt,
-uplink messages, answer, optional AK/SK push authentication) and Huawei's APIG signing
-guide (devg-apisign api-sign-algorithm-001/002), whose worked example is the sample
-``huawei_apig_signature_vector.txt``.
+Sources: seed 003 (status report), docs/providers/huawei.md (fields, status table,
+ACCEPTD doubt, uplink messages, answer, optional AK/SK push authentication) and Huawei's
+APIG signing guide (devg-apisign api-sign-algorithm-001/002), whose worked example is the
+sample ``huawei_apig_signature_vector.txt``.
 
 Huawei pushes unauthenticated by default ("免鉴权"); the callback token and the IP
 allow-list, checked before the adapter runs, are then the only check. When the account
@@ -50,14 +50,14 @@ ALGORITHM = "SDK-HMAC-SHA256"
 SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # The headers simulate() signs; Huawei's own pushes also sign connection and
-# content-length (REFERENCE §5), which an HTTP client sets itself.
+# content-length (docs/providers/huawei.md), which an HTTP client sets itself.
 SIMULATED_SIGNED_HEADERS = ("content-type", "host", "x-sdk-date")
 
 # Huawei's official pattern (推送AKSK验证, sms_05_0064), anchored so that nothing trails it.
 _AUTHORIZATION = re.compile(
     r"SDK-HMAC-SHA256\s+Access=([^,]+),\s?SignedHeaders=([^,]+),\s?Signature=(\w+)")
 
-# status → status, from the "Status常见取值" table (REFERENCE §5, CONFIRMED values).
+# status → status, from the "Status常见取值" table (docs/providers/huawei.md, CONFIRMED values).
 # ACCEPTD is missing on purpose: its meaning is a GUESS, so the account option decides.
 STATUS = {
     "DELIVRD": "delivered",
@@ -68,7 +68,7 @@ STATUS = {
 # The table's failures: undelivered, deleted, the E200018…E200038 platform errors, the
 # rate limits, and BEY… (truncated in our copy of the table). CONFIRMED.
 _FAILED = re.compile(r"UNDELIV|DELETED|MILIMIT|LIMIT|E2000(?:1[89]|2[0-9]|3[0-8])|BEY.*")
-# A code in none of these (RTE_ERR, say) is failed by default, as REFERENCE §5 guesses;
+# A code in none of these (RTE_ERR, say) is failed by default, as docs/providers/huawei.md guesses;
 # the account option can make it `unknown` instead.
 ACCEPTD_OPTION = "acceptd_status"
 UNLISTED_OPTION = "unlisted_status"
@@ -146,14 +146,14 @@ class Huawei(Adapter):
         ACCEPTD_OPTION: Option(
             default="delivered",
             choices=("delivered", "pending", "failed"),
-            help="Status for ACCEPTD reports. REFERENCE §5: 'accepted by the end user' in "
-                 "CMPP, so delivered by default, but Huawei does not define it (GUESS).",
+            help="Status for ACCEPTD reports: 'accepted by the end user' in CMPP, so "
+                 "delivered by default, but Huawei does not define it (a guess).",
         ),
         UNLISTED_OPTION: Option(
             default="failed",
             choices=("failed", "unknown"),
             help="Status for a code that is not in Huawei's status table (RTE_ERR, say). "
-                 "REFERENCE §5 guesses failed; unknown keeps such reports undecided.",
+                 "Failed is a guess; unknown keeps such reports undecided.",
         ),
     }
 

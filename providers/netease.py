@@ -1,6 +1,6 @@
 """NetEase Yunxin SMS 抄送 (CC) callbacks: status receipts and uplink replies.
 
-Sources: seed 003 (status receipt body and headers), REFERENCE.md §6 (headers and the
+Sources: seed 003 (status receipt body and headers), docs/providers/netease.md (headers and the
 ``CheckSum`` algorithm, corroborated by several independent implementations; eventType
 11 and 12; the ``reason`` field; the answer). The sample
 ``netease_signature_vector_partial.txt`` holds our own, self-computed signature vector:
@@ -44,12 +44,12 @@ from providers.common import (
 )
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-# eventType values (REFERENCE §6): 11 is the SMS receipt (CONFIRMED-2nd), 12 the uplink
+# eventType values (docs/providers/netease.md): 11 is the SMS receipt (CONFIRMED-2nd), 12 the uplink
 # reply (one third-party source). Types 1-10 are IM events sharing the same 抄送 URL.
 STATUS_EVENT = 11
 INBOUND_EVENT = 12
 
-# result → status: "DELIVRD = delivered, else failed" (REFERENCE §6, seed 003).
+# result → status: "DELIVRD = delivered, else failed" (docs/providers/netease.md, seed 003).
 STATUS = {"DELIVRD": "delivered"}
 
 
@@ -100,7 +100,7 @@ class NetEase(Adapter):
         doc = require_object(json_body(request), "the body")
         if doc.get("eventType") is None:
             raise ParseError("the body has no eventType")
-        # The doc shows "11"; live callbacks send 11 (REFERENCE §6): accept both.
+        # The doc shows "11"; live callbacks send 11 (docs/providers/netease.md): accept both.
         event_type = to_int(doc["eventType"], "eventType")
         kind: Literal["status", "inbound"]
         fields: tuple[str, ...]

@@ -1,6 +1,6 @@
 """NXCloud DID SMS pushes: delivery receipts (``dr``) and uplink messages (``mo``).
 
-Sources: seed 004 (signed push: headers, fields, answer) and REFERENCE.md §7 (the exact
+Sources: seed 004 (signed push: headers, fields, answer) and docs/providers/nxcloud.md (the exact
 sign algorithm and the ``algorithm`` header from NXCloud's WhatsApp verify page, the
 unsigned form variant, field meanings). The vector in ``nxcloud_did_signed_dr.txt`` is
 our own, self-computed one: NXCloud publishes none with its secret.
@@ -73,7 +73,7 @@ def sign(access_key: str, action: str, biz_type: str, ts: str, body: bytes,
     if body:
         signed += b"&body=" + body
     signed += f"&accessSecret={access_secret}".encode()
-    # "algorithm=sha256(忽略大小写)时使用SHA-256，其它值默认MD5" (REFERENCE §7).
+    # "algorithm=sha256(忽略大小写)时使用SHA-256，其它值默认MD5" (docs/providers/nxcloud.md).
     if (algorithm or "").strip().lower() == "sha256":
         return hashlib.sha256(signed).hexdigest()
     # NXCloud fixes MD5; usedforsecurity=False only lets it run under FIPS.
@@ -174,13 +174,13 @@ class NXCloud(Adapter):
             type="sms.status",
             status=status,
             message_id=text(data.get("messageId")),
-            # For a receipt toPhone is the end user (REFERENCE §7).
+            # For a receipt toPhone is the end user (docs/providers/nxcloud.md).
             phone=self._phone(data.get("toPhone"), account),
             provider_status=sms_status,
             error_code=sms_status if status == "failed" else None,
             segments=to_count(data.get("size"), "size"),
             price=text(data.get("price")),
-            # For a receipt receiveTime is the send time (REFERENCE §7).
+            # For a receipt receiveTime is the send time (docs/providers/nxcloud.md).
             submitted_at=local_time(data.get("receiveTime"), TIME_FORMAT, account.timezone,
                                     "receiveTime"),
             raw=data,

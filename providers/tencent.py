@@ -1,6 +1,6 @@
 """Tencent Cloud SMS: status reports (a JSON array) and replies (one JSON object).
 
-Sources: seeds 000/001 (status report, answer), REFERENCE.md §1 (``ext``, replies,
+Sources: seeds 000/001 (status report, answer), docs/providers/tencent.md (``ext``, replies,
 IP allow-list; Tencent does not sign its callbacks).
 """
 

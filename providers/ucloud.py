@@ -1,6 +1,6 @@
 """UCloud USMS: status reports (MsgType 2) and replies (MsgType 0) in one JSON envelope.
 
-Sources: seed 002 (status report, answer, retry), REFERENCE.md §2 (UCloudDoc-Team/usms
+Sources: seed 002 (status report, answer, retry), docs/providers/ucloud.md (UCloudDoc-Team/usms
 ``retStatus.md``, ``upMes.md``, ``usmsUp.md``: the reply shape, the English result values;
 UCloud does not sign its callbacks).
 """
@@ -36,14 +36,14 @@ from providers.common import (
     unix_time,
 )
 
-# MsgType values (seed 002: "2代表 回执状态报告"; REFERENCE §2 / upMes.md: 0 = reply).
+# MsgType values (seed 002: "2代表 回执状态报告"; docs/providers/ucloud.md / upMes.md: 0 = reply).
 STATUS_REPORT = 2
 REPLY = 0
 STATUS_FIELDS = ("SessionNo", "Phone", "ReceiptResult")
 REPLY_FIELDS = ("Phone", "ReplyContent")
 
 # ReceiptResult → status, keys lower-cased. Seed 002 shows 发送成功/发送失败; retStatus.md
-# (REFERENCE §2) adds Success/Fail and 状态未知/Unknow (sic: the carrier sent no report,
+# (docs/providers/ucloud.md) adds Success/Fail and 状态未知/Unknow (sic: the carrier sent no report,
 # so it is final `unknown`, not `pending`). "Unknown" is accepted in case UCloud fixes the
 # spelling. Values not listed here are kept as `unknown` too.
 STATUS = {

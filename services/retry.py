@@ -173,7 +173,8 @@ NAMED: Mapping[str, RetryPolicy] = {
         # retried together.
         RetryPolicy("standard", (0, 5, 300, 1800, 7200, 18000, 36000, 36000), jitter=0.1),
         # The providers' own semantics, for customers whose handlers expect them; no
-        # jitter, since the point is to behave as the provider does (docs/providers/{tencent,ucloud,aliyun}.md).
+        # jitter, since the point is to behave as the provider does (docs/providers/:
+        # tencent.md, ucloud.md, aliyun.md).
         # UCloud: "每隔1秒进行重推，累计重推3次".
         RetryPolicy("ucloud", (1, 1, 1)),
         # Aliyun: re-pushes "at 1, 5 and 10 min" after the first failure; read as the

@@ -96,7 +96,7 @@ def _nxcloud_form(*, inbound: bool = False) -> bytes:
 
 def _cloopen_reply_xml() -> bytes:
     # The XML sample is a status report; the reply is the same document with smsType 0,
-    # the reply text in content, and the extension codes (REFERENCE §4).
+    # the reply text in content, and the extension codes (docs/providers/cloopen.md).
     return (sample("cloopen_dlr_xml.txt").strip()
             .replace(b"<smsType>1</smsType>", b"<smsType>0</smsType>")
             .replace(b"<content>smsMessageSid</content>",
