@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from cli.reaper import RUN_VARIABLE, dying_with, kill_run, wait_group_gone
+from cli.reaper import RUN_VARIABLE, Watchdog, dying_with, kill_run, wait_group_gone
 from cli.runlock import AlreadyServing, ServeLock
 from cli.supervise import WorkerRestarts
 
@@ -197,36 +197,31 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _serve_locked(settings: Any, lock: ServeLock) -> int:
-    # Every process of this run inherits the run id (see cli.reaper); the watchdog,
-    # started first and in a session of its own, kills them all once serve is gone,
-    # however it went (SIGKILL of serve, or of its whole process group).
     run = secrets.token_hex(8)
-    watchdog = subprocess.Popen([sys.executable, "-m", "cli.reaper", run],  # noqa: S603
-                                stdin=subprocess.PIPE, start_new_session=True)
-    os.environ[RUN_VARIABLE] = run
-    groups: list[int] = []
     _clear_leftovers(lock.previous)
-    lock.record(run, groups)
+    # Every process of this run inherits the run id (see cli.reaper); the watchdog,
+    # started first, kills them all once serve is gone, however it went (SIGKILL of
+    # serve, or of its whole process group).
+    watchdog = Watchdog(run)
+    os.environ[RUN_VARIABLE] = run
+    lock.record(run, watchdog.groups)
     _reset_metrics()
     try:
-        return _supervise(settings, lock, run, watchdog, groups)
+        return _supervise(settings, lock, watchdog)
     finally:
         # Whatever the way out (an exception too), nothing of this run stays behind.
-        for pgid in groups:
+        for pgid in watchdog.groups:
             _signal_group(pgid, signal.SIGKILL)
-        kill_run(run, groups)
-        assert watchdog.stdin is not None
-        watchdog.stdin.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            watchdog.wait(timeout=5)
+        kill_run(run, watchdog.groups)
+        watchdog.close()
 
 
 def _clear_leftovers(previous: dict[str, Any] | None) -> None:
     """Kill what a serve that was killed left running (its watchdog was killed too)."""
     if not previous or not isinstance(previous.get("run"), str):
         return
-    groups = [g for g in previous.get("groups", []) if isinstance(g, int)]
-    killed = kill_run(previous["run"], groups)
+    # By run id only: the groups it recorded may be someone else's by now.
+    killed = kill_run(previous["run"])
     if killed:
         print(f"dlrhub: killed {killed} processes left by a serve (pid "
               f"{previous.get('serve')}) that did not stop cleanly",
@@ -240,14 +235,11 @@ def _reset_metrics() -> None:
     metrics_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _supervise(settings: Any, lock: ServeLock, run: str,
-               watchdog: subprocess.Popen[bytes], groups: list[int]) -> int:
+def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     _migrate(settings)
     # A one-command start must give a usable admin API: the embedded default makes a
     # token once and keeps it in the data folder (the full stack sets its own).
     token = _admin_token(settings)
-    assert watchdog.stdin is not None
-    to_watchdog = watchdog.stdin
     serve_pid = os.getpid()
 
     def start(cmd: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
@@ -263,20 +255,16 @@ def _supervise(settings: Any, lock: ServeLock, run: str,
 
         # Our own interpreter and arguments; no user input reaches a shell.
         proc = subprocess.Popen(cmd, process_group=0, preexec_fn=preexec)  # noqa: S603
-        groups.append(proc.pid)
-        to_watchdog.write(f"group {proc.pid}\n".encode())
-        to_watchdog.flush()
-        lock.record(run, groups)
+        watchdog.started(proc.pid)
+        lock.record(watchdog.run, watchdog.groups)
         return proc
 
     def start_worker() -> subprocess.Popen[bytes]:
         return start(_worker_cmd(settings, None, beat=True), settings.worker_nice)
 
     def forget(pgid: int) -> None:
-        groups.remove(pgid)
-        to_watchdog.write(f"ended {pgid}\n".encode())
-        to_watchdog.flush()
-        lock.record(run, groups)
+        watchdog.ended(pgid)
+        lock.record(watchdog.run, watchdog.groups)
 
     api = start(_gunicorn_cmd(settings))
     worker = start_worker()
@@ -298,6 +286,7 @@ def _supervise(settings: Any, lock: ServeLock, run: str,
     code = 0
     restarts = WorkerRestarts()
     while not stopping:
+        watchdog.keep_alive()
         if api.poll() is not None:
             print(f"dlrhub: the api exited with {api.returncode}; stopping", file=sys.stderr)
             stopping, code = True, api.returncode or 1

@@ -24,6 +24,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -78,6 +79,11 @@ def wait_group_gone(pgid: int, timeout: float = 10.0) -> bool:
     """Wait until no process of group ``pgid`` is left; tell whether none is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        # Should they be our children (serve as a container's PID 1 inherits orphans),
+        # dead members stay zombies, still in the group, until we reap them.
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-pgid, os.WNOHANG)[0]:
+                pass
         try:
             os.killpg(pgid, 0)
         except ProcessLookupError:
@@ -108,6 +114,59 @@ def dying_with(parent: int) -> Callable[[], None]:
             os._exit(1)
 
     return preexec
+
+
+class Watchdog:
+    """The watchdog of one serve run, told of each process group serve starts."""
+
+    def __init__(self, run: str) -> None:
+        self.run = run
+        self.groups: list[int] = []
+        self._proc = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        # A session of its own: a kill of serve's process group, or Ctrl-C, misses it.
+        env = {k: v for k, v in os.environ.items() if k != RUN_VARIABLE}
+        return subprocess.Popen([sys.executable, "-m", "cli.reaper", self.run],  # noqa: S603
+                                stdin=subprocess.PIPE, start_new_session=True, env=env)
+
+    def started(self, pgid: int) -> None:
+        """Record a process group serve started."""
+        self.groups.append(pgid)
+        self._tell(f"group {pgid}")
+
+    def ended(self, pgid: int) -> None:
+        """Forget a process group serve cleared away (its id may be used again)."""
+        self.groups.remove(pgid)
+        self._tell(f"ended {pgid}")
+
+    def keep_alive(self) -> None:
+        """Start the watchdog again if it died (someone killed it), telling it all."""
+        if self._proc.poll() is None:
+            return
+        self._close()
+        self._proc = self._start()
+        for pgid in self.groups:
+            self._tell(f"group {pgid}")
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Let the watchdog go: it checks that nothing is left, and exits."""
+        self._close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout)
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+
+    def _tell(self, line: str) -> None:
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(f"{line}\n".encode())
+            self._proc.stdin.flush()
+        except BrokenPipeError:  # it died: a new one is told everything
+            self.keep_alive()
 
 
 def watch(run: str, lines: Iterable[str]) -> int:
