@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from cli.reaper import RUN_VARIABLE, Watchdog, dying_with, kill_run, wait_group_gone
+from cli.runlock import AlreadyServing, ServeLock
 from cli.supervise import WorkerRestarts
 
 
@@ -110,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # --- processes -------------------------------------------------------------------------
 
-def _prepare(args: argparse.Namespace, *, fresh_metrics: bool = False) -> Any:
+def _prepare(args: argparse.Namespace) -> Any:
     """Apply --host/--port, make the data folder, point the metrics at it."""
     if getattr(args, "host", None):
         os.environ["DLRHUB_HOST"] = args.host
@@ -126,8 +128,6 @@ def _prepare(args: argparse.Namespace, *, fresh_metrics: bool = False) -> Any:
     # that /metrics shows them all; set before prometheus_client is first imported.
     metrics_dir = Path(os.environ.setdefault(
         "PROMETHEUS_MULTIPROC_DIR", str((settings.data_dir / "metrics").resolve())))
-    if fresh_metrics and metrics_dir.exists():
-        shutil.rmtree(metrics_dir)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     settings.warn_if_insecure()
     return settings
@@ -184,21 +184,89 @@ def _admin_token(settings: Any) -> str:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _prepare(args, fresh_metrics=True)
+    settings = _prepare(args)
+    try:
+        lock = ServeLock.take(settings.data_dir)
+    except AlreadyServing as ex:
+        print(f"dlrhub: {ex}", file=sys.stderr)
+        return 1
+    try:
+        return _serve_locked(settings, lock)
+    finally:
+        lock.release()
+
+
+def _serve_locked(settings: Any, lock: ServeLock) -> int:
+    run = secrets.token_hex(8)
+    _clear_leftovers(lock.previous)
+    # Every process of this run inherits the run id (see cli.reaper); the watchdog,
+    # started first, kills them all once serve is gone, however it went (SIGKILL of
+    # serve, or of its whole process group).
+    watchdog = Watchdog(run)
+    os.environ[RUN_VARIABLE] = run
+    lock.record(run, watchdog.groups)
+    _reset_metrics()
+    try:
+        return _supervise(settings, lock, watchdog)
+    finally:
+        # Whatever the way out (an exception too), nothing of this run stays behind.
+        for pgid in watchdog.groups:
+            _signal_group(pgid, signal.SIGKILL)
+        kill_run(run, watchdog.groups)
+        watchdog.close()
+
+
+def _clear_leftovers(previous: dict[str, Any] | None) -> None:
+    """Kill what a serve that was killed left running (its watchdog was killed too)."""
+    if not previous or not isinstance(previous.get("run"), str):
+        return
+    # By run id only: the groups it recorded may be someone else's by now.
+    killed = kill_run(previous["run"])
+    if killed:
+        print(f"dlrhub: killed {killed} processes left by a serve (pid "
+              f"{previous.get('serve')}) that did not stop cleanly",
+              file=sys.stderr, flush=True)
+
+
+def _reset_metrics() -> None:
+    # Counters of the processes of a run before (now gone) would add to this run's.
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     _migrate(settings)
     # A one-command start must give a usable admin API: the embedded default makes a
     # token once and keeps it in the data folder (the full stack sets its own).
     token = _admin_token(settings)
+    serve_pid = os.getpid()
+
+    def start(cmd: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
+        # Each child in a process group of its own: a child whose main process died
+        # can be cleared away with its own children (an API server's workers, the
+        # worker's pool and beat) before another one starts, and Ctrl-C reaches serve
+        # alone, which then stops the children in order.
+        die_with_serve = dying_with(serve_pid)
+
+        def preexec() -> None:
+            die_with_serve()
+            _lower_priority(nice)
+
+        # Our own interpreter and arguments; no user input reaches a shell.
+        proc = subprocess.Popen(cmd, process_group=0, preexec_fn=preexec)  # noqa: S603
+        watchdog.started(proc.pid)
+        lock.record(watchdog.run, watchdog.groups)
+        return proc
 
     def start_worker() -> subprocess.Popen[bytes]:
-        # In a process group of its own, so that a worker whose main process died can be
-        # cleared away with its pool and beat before another one starts.
-        return subprocess.Popen(_worker_cmd(settings, None, beat=True),  # noqa: S603
-                                process_group=0,
-                                preexec_fn=lambda: _lower_priority(settings.worker_nice))
+        return start(_worker_cmd(settings, None, beat=True), settings.worker_nice)
 
-    # Our own interpreter and arguments built above; no user input reaches a shell.
-    api = subprocess.Popen(_gunicorn_cmd(settings))  # noqa: S603
+    def forget(pgid: int) -> None:
+        watchdog.ended(pgid)
+        lock.record(watchdog.run, watchdog.groups)
+
+    api = start(_gunicorn_cmd(settings))
     worker = start_worker()
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
@@ -218,6 +286,7 @@ def _serve(args: argparse.Namespace) -> int:
     code = 0
     restarts = WorkerRestarts()
     while not stopping:
+        watchdog.keep_alive()
         if api.poll() is not None:
             print(f"dlrhub: the api exited with {api.returncode}; stopping", file=sys.stderr)
             stopping, code = True, api.returncode or 1
@@ -227,7 +296,11 @@ def _serve(args: argparse.Namespace) -> int:
             # crashed worker is started again; one that keeps dying, or that was shut
             # down on purpose (exit 0), stops everything.
             died = worker.returncode
-            _signal_group(worker.pid, signal.SIGKILL)  # its pool and beat, if they live on
+            # Its pool and beat, if they live on, go before another worker starts: there
+            # is never a second beat.
+            _signal_group(worker.pid, signal.SIGKILL)
+            wait_group_gone(worker.pid)
+            forget(worker.pid)
             if died != 0 and restarts.allow(time.monotonic()):
                 print(f"dlrhub: the worker exited with {died}; starting it again",
                       file=sys.stderr, flush=True)
@@ -246,7 +319,6 @@ def _serve(args: argparse.Namespace) -> int:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
-    _signal_group(worker.pid, signal.SIGKILL)
     return code
 
 

@@ -4,6 +4,7 @@ import gc
 from typing import Any
 
 from celery.signals import (
+    beat_init,
     setup_logging,
     worker_init,
     worker_process_init,
@@ -12,6 +13,7 @@ from celery.signals import (
 
 from config import configure_logging, get_settings
 from tasks.app import create_celery
+from tasks.beatlock import hold_beat_lock
 
 app = create_celery(get_settings())
 
@@ -29,6 +31,11 @@ def _serve_metrics(**_: Any) -> None:
         from services.metrics import serve_worker_metrics
 
         serve_worker_metrics(port)
+
+
+@beat_init.connect  # type: ignore[untyped-decorator]
+def _be_the_only_beat(**_: Any) -> None:
+    hold_beat_lock((get_settings().data_dir / "celerybeat.lock").resolve())
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
