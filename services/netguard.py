@@ -63,6 +63,11 @@ def forbidden_reason(ip: IPAddress) -> str | None:
             inner = forbidden_reason(embedded)
             if inner is not None:
                 return f"{form} form of {embedded}, {inner}"
+        # A 6to4 address is delivered to its embedded IPv4 address, judged just above.
+        # Python 3.12.4+ and 3.13 list all of 2002::/16 as private (IANA gives it no
+        # "globally reachable" of its own), so asking ipaddress would refuse every one.
+        if ip.sixtofour is not None:
+            return None
     if ip.is_unspecified:
         return "unspecified"
     if ip.is_loopback:

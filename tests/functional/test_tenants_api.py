@@ -6,11 +6,11 @@ from typing import Any
 
 import falcon.testing
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from api.app import create_app
 from config import Settings
-from models import utcnow
+from models import ProviderAccount, utcnow
 from services.runtime import Runtime
 from services.simulate import build_callback
 from tests.factories import AccountFactory
@@ -78,7 +78,8 @@ def test_deleting_a_tenant_with_accounts_is_refused(client: falcon.testing.TestC
     assert client.simulate_get(path, headers=ADMIN).status_code == 200
     # once its accounts are deleted, the tenant goes with everything it had
     with runtime.engine.begin() as conn:
-        conn.execute(text("UPDATE provider_account SET deleted_at = :now"), {"now": utcnow()})
+        # Through the typed column: sqlite3's default datetime adapter is deprecated.
+        conn.execute(update(ProviderAccount).values(deleted_at=utcnow()))
     assert client.simulate_delete(path, headers=ADMIN).status_code == 204
     with runtime.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM provider_account")).scalar_one() == 0

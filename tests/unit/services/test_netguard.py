@@ -217,7 +217,9 @@ def test_malformed_ipv6_literals_are_refused() -> None:
 )
 def test_ip_literals_are_checked_without_a_lookup(url: str, address: str) -> None:
     # no_lookup proves the injected resolver cannot be used to wave a literal through
-    assert f"resolves to {address} (" in refusal(url)
+    # str() of an IPv4-mapped address changed in Python 3.13 (::ffff:7f00:1 became
+    # ::ffff:127.0.0.1): expect whatever this Python prints for it.
+    assert f"resolves to {ipaddress.ip_address(address)} (" in refusal(url)
 
 
 def test_a_public_ip_literal_is_accepted() -> None:
