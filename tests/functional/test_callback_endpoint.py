@@ -226,9 +226,11 @@ def test_bad_or_stale_signatures_are_401_and_kept_as_rejected(
 def test_database_down_is_a_503_in_the_providers_form(tmp_path: Any) -> None:
     down = Settings(data_dir=tmp_path,
                     database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
-    client = falcon.testing.TestClient(create_app(down))
+    rt = Runtime.build(down)
+    client = falcon.testing.TestClient(create_app(down, runtime=rt))
     result = post(client, path_of("any-token", "tencent"), TENCENT.body,
                   TENCENT.headers(utcnow()))
+    rt.close()
     assert_tencent_failure(result, 503)
 
 
