@@ -12,13 +12,14 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, String, TextualSelect, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
+from models.types import UTCDateTime
 from providers.base import Account, CallbackError, CallbackRequest, Event
 from providers.registry import PROVIDERS
 from services import planning
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
 INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+# Ingest tasks waiting in the broker from which the sweep treats the inbox as a backlog.
+QUEUE_BACKLOG = 20
 # The database is away (or cancelled us): nothing a callback did; the task tries again.
 DB_AWAY = (OperationalError, psycopg.OperationalError)
 
@@ -189,7 +192,8 @@ def _retry_or_fail(session: Session, row: InboundCallback, now: datetime, reason
     """Count a failed attempt: ``failed`` at ``max_attempts``, else left for the sweep."""
     attempts = row.attempts + 1
     state = InboxState.failed if attempts >= max_attempts else InboxState.pending
-    _finish(session, row, state, now, reason=reason, attempts=attempts)
+    _finish(session, row, state, now, reason=reason, attempts=attempts,
+            enqueued_at=now if state is InboxState.pending else None)
     report.failed += state is InboxState.failed
     report.retried += state is InboxState.pending
 
@@ -344,14 +348,17 @@ def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _finish(session: Session, row: InboundCallback, state: InboxState, now: datetime, *,
-            reason: str | None = None, receipts: int = 0, attempts: int | None = None) -> None:
-    session.execute(
-        update(INBOX).where(INBOX.c.id == row.id).values(
-            state=state.value, reason=None if reason is None else clean_text(reason),
-            receipts=receipts, processed_at=now,
-            attempts=row.attempts + 1 if attempts is None else attempts,
-        )
-    )
+            reason: str | None = None, receipts: int = 0, attempts: int | None = None,
+            enqueued_at: datetime | None = None) -> None:
+    values: dict[str, Any] = {
+        "state": state.value, "reason": None if reason is None else clean_text(reason),
+        "receipts": receipts, "processed_at": now,
+        "attempts": row.attempts + 1 if attempts is None else attempts,
+    }
+    if enqueued_at is not None:
+        # A failed attempt is as good as an enqueue: the sweep waits a grace from it.
+        values["enqueued_at"] = enqueued_at
+    session.execute(update(INBOX).where(INBOX.c.id == row.id).values(**values))
 
 
 class _AccountCache:
@@ -371,14 +378,62 @@ class _AccountCache:
 
 def stale_pending(engine: Engine, *, older_than: timedelta, now: datetime,
                   limit: int = 10_000) -> list[str]:
-    """Return ids of inbox rows still pending after ``older_than``: lost or killed work."""
-    with engine.connect() as conn:
-        result = conn.execute(
-            select(INBOX.c.id).where(INBOX.c.state == InboxState.pending.value,
-                                     INBOX.c.received_at < now - older_than)
-            .order_by(INBOX.c.received_at).limit(limit)
-        )
-        return list(result.scalars().all())
+    """Claim the inbox rows whose work was lost, and return their ids, oldest first.
+
+    A row is lost when it is still pending and was neither enqueued nor left by a failed
+    attempt within ``older_than``: rows waiting in a backlog were enqueued recently and
+    are spared. The rows claimed are marked enqueued ``now``, so each is sent again once
+    per grace, not at every sweep; on PostgreSQL, rows a worker is ingesting are locked
+    and skipped (its transaction is their lease).
+    """
+    cutoff = now - older_than
+    pending = INBOX.c.state == InboxState.pending.value
+    with engine.begin() as conn:
+        found = [tuple(r) for sql in _lost_queries(conn.dialect.name)
+                 for r in conn.execute(sql, {"cutoff": cutoff, "limit": limit}).all()]
+        found.sort(key=lambda r: r[1])
+        ids = [str(r[0]) for r in found[:limit]]
+        for chunk in chunks(ids, 1000):
+            conn.execute(update(INBOX).where(INBOX.c.id.in_(chunk), pending)
+                         .values(enqueued_at=now))
+    return ids
+
+
+def _lost_queries(dialect: str) -> list[TextualSelect]:
+    """Return the sweep's two scans of the partial index of pending rows.
+
+    Written out because each database must be steered to that index: its WHERE is a
+    literal a parameter would not match, SQLite (without statistics) prefers the
+    (state, received_at) index and a sort over the whole backlog unless told, and on
+    PostgreSQL the rows a worker is ingesting are locked and skipped.
+    """
+    hint = " INDEXED BY ix_inbox_pending_enqueued" if dialect == "sqlite" else ""
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    scans = (
+        ("enqueued_at", "enqueued_at < :cutoff"),
+        # Rows stored before enqueued_at existed count from their arrival.
+        ("received_at", "enqueued_at IS NULL AND received_at < :cutoff"),
+    )
+    # Built from the constants above only; the values are bound parameters.
+    return [
+        text(f"SELECT id, {column} FROM inbound_callback{hint} "  # noqa: S608
+             f"WHERE state = 'pending' AND {where} ORDER BY {column} LIMIT :limit{lock}")
+        .bindparams(bindparam("cutoff", type_=UTCDateTime()))
+        .columns(id=String(), **{column: UTCDateTime()})
+        for column, where in scans
+    ]
+
+
+def sweep_grace(grace: timedelta, queued_tasks: int) -> timedelta:
+    """Return how long a pending row may go unenqueued before the sweep sends it again.
+
+    While ``QUEUE_BACKLOG`` or more ingest tasks wait in the broker, the rows are most
+    likely waiting in it: only those enqueued ten times the grace ago (at least 10 min)
+    are taken then, so a backlog is not fed its own copies and a lost row is still found.
+    """
+    if queued_tasks >= QUEUE_BACKLOG:
+        return max(grace * 10, timedelta(minutes=10))
+    return grace
 
 
 def chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:

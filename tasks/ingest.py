@@ -11,7 +11,7 @@ from services import ingest as service
 from services import metrics
 from services.runtime import Runtime
 from tasks import relay
-from tasks.app import INGEST_MANY
+from tasks.app import INGEST_MANY, INGEST_QUEUE
 from tasks.context import runtime
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def sweep(task: Any) -> int:
     """Enqueue again inbox rows and deliveries left pending too long; return how many."""
     rt = runtime()
     grace = timedelta(seconds=rt.settings.sweep_grace)
-    ids = service.stale_pending(rt.engine, older_than=grace, now=utcnow())
+    inbox_grace = service.sweep_grace(grace, relay.queue_length(task.app, INGEST_QUEUE))
+    ids = service.stale_pending(rt.engine, older_than=inbox_grace, now=utcnow())
     for chunk in service.chunks(ids, SWEEP_BATCH):
         task.app.send_task(INGEST_MANY, args=[chunk])
     due = relay.sweep(task.app, rt, grace)

@@ -16,16 +16,19 @@ from sqlmodel import Session
 from models import InboundCallback, Receipt, utcnow
 from providers.base import Event
 from services.accounts import NewAccount
-from services.ingest import dedupe_key, ingest, ingest_each, stale_pending
+from services.ingest import dedupe_key, ingest, ingest_each, stale_pending, sweep_grace
 from services.runtime import Runtime
 from services.simulate import build_callback
 from tests.factories import AccountFactory, InboundCallbackFactory
 
 
 def store_callback(session: Session, new: NewAccount, *, seq: int = 1, batch: int = 1,
-                   body: bytes | None = None, received_ago: float = 0.0) -> str:
+                   body: bytes | None = None, received_ago: float = 0.0,
+                   enqueued_ago: float | None = None) -> str:
     """Put a callback in the inbox as the API would, and return its id."""
-    extra = {} if body is None else {"body": body}
+    extra: dict[str, object] = {} if body is None else {"body": body}
+    if enqueued_ago is not None:
+        extra["enqueued_at"] = utcnow() - timedelta(seconds=enqueued_ago)
     # Built, then written through the caller's session: the test may hold a transaction.
     row = InboundCallbackFactory.build(account=new.account, seq=seq, records=batch,
                                        received_at=utcnow() - timedelta(seconds=received_ago),
@@ -361,3 +364,59 @@ def test_a_batch_that_fails_outside_the_receipts_is_ingested_row_by_row(
         assert (row.state, row.attempts) == ("failed", 1)
         assert row.reason is not None
         assert "refused by a test constraint" in row.reason
+
+
+# --- the sweep re-sends lost work, not a backlog ---------------------------------------
+
+GRACE = timedelta(seconds=60)
+
+
+def test_the_sweep_spares_a_backlog_enqueued_recently_and_resends_lost_rows(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        # Arrived 10 minutes ago, enqueued again 10 s ago: waiting in the broker.
+        backlog = [store_callback(session, new, seq=n, received_ago=600, enqueued_ago=10)
+                   for n in range(30)]
+        # Enqueued 2 minutes ago and still pending: that message was lost.
+        lost = [store_callback(session, new, seq=100 + n, received_ago=600, enqueued_ago=120)
+                for n in range(3)]
+    now = utcnow()
+    assert sorted(stale_pending(runtime.engine, older_than=GRACE, now=now)) == sorted(lost)
+    # Sent again: the next sweeps leave them to that message for a grace of its own.
+    assert stale_pending(runtime.engine, older_than=GRACE, now=now + timedelta(seconds=30)) == []
+    later = stale_pending(runtime.engine, older_than=GRACE, now=now + timedelta(seconds=61))
+    assert sorted(later) == sorted(backlog + lost)
+
+
+def test_while_a_backlog_is_queued_only_long_lost_rows_are_resent(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        queued = store_callback(session, new, seq=1, received_ago=900, enqueued_ago=300)
+        lost = store_callback(session, new, seq=2, received_ago=900, enqueued_ago=700)
+    assert sweep_grace(GRACE, queued_tasks=0) == GRACE
+    grace = sweep_grace(GRACE, queued_tasks=500)
+    assert stale_pending(runtime.engine, older_than=grace, now=utcnow()) == [lost]
+    # Once the queue is drained, the normal grace applies again.
+    assert stale_pending(runtime.engine, older_than=GRACE, now=utcnow()) == [queued]
+
+
+def test_a_failed_attempt_waits_a_grace_before_the_sweep_sends_it_again(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with refused_by_database(runtime.engine, "receipt", "INSERT",
+                             "NEW.message_id = 'poison'"), runtime.sessions() as session:
+        poison = store_callback(session, new, received_ago=600, enqueued_ago=600,
+                                body=orjson.dumps([{**TENCENT_RECORD, "sid": "poison"}]))
+        ingest(session, runtime.box, [poison], now=utcnow())
+        session.commit()
+    assert state_of(runtime, poison) == ("pending", 1)
+    assert stale_pending(runtime.engine, older_than=GRACE, now=utcnow()) == []
+    assert stale_pending(runtime.engine, older_than=GRACE,
+                         now=utcnow() + timedelta(seconds=61)) == [poison]
+
+
+def state_of(runtime: Runtime, inbox_id: str) -> tuple[str, int]:
+    with runtime.sessions() as session:
+        row = state(session, inbox_id)
+        return row.state, row.attempts
