@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import orjson
 import pytest
+import redis
 from sqlalchemy import select
 
 from models import InboundCallback, utcnow
@@ -140,3 +141,21 @@ def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(
         reason = conn.execute(select(table.c.reason).where(table.c.state == "failed")
                               ).scalar_one()
     assert "segments" in reason
+
+
+def test_callbacks_whose_wake_ups_the_broker_lost_are_swept_once_each(
+        stack: Stack, accounts: Runtime, redis_url: str) -> None:
+    new = AccountFactory(provider="tencent")
+    url = f"{stack.base_url}/v1/callbacks/tencent/{new.token}"
+    stack.worker.kill()
+    total = post_status_reports(url, 20, 5)
+    redis.Redis.from_url(redis_url).flushdb()  # a broker restart without persistence
+    stack.worker.start()
+
+    wait_for(lambda: stack.settled() and stack.receipts() == total, 60,
+             f"the sweeper to enqueue the {total} receipts again")
+    assert stack.states() == {"processed": 20}
+    table = InboundCallback.__table__  # type: ignore[attr-defined]
+    with stack.engine.connect() as conn:
+        attempts = conn.execute(select(table.c.attempts)).scalars().all()
+    assert set(attempts) == {1}
