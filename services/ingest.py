@@ -125,12 +125,13 @@ def ingest(
             continue
         seen: set[str] = set()
         count = 0
+        base = _row_base(row)
         for event in events:
             key = dedupe_key(event)
             if key in seen:
                 continue
             seen.add(key)
-            receipts.append(_receipt_row(row, event, key))
+            receipts.append(_receipt_row(base, event, key))
             count += 1
         done.append((row, count))
     inserted, refused = _store(session, receipts)
@@ -264,14 +265,13 @@ def _events(row: InboundCallback, account: Account) -> list[Event]:
             for record in adapter.extract(request, account)]
 
 
-def _receipt_row(row: InboundCallback, event: Event, key: str) -> dict[str, Any]:
+def _receipt_row(base: dict[str, Any], event: Event, key: str) -> dict[str, Any]:
+    """Build a receipt row from its inbox row's ``base`` (see ``_row_base``) and an event."""
+    raw = event.raw
     return {
+        **base,
         "id": new_id("evt"),
-        "tenant_id": row.tenant_id,
-        "account_id": row.account_id,
-        "inbox_id": row.id,
         "type": event.type,
-        "provider": row.provider,
         "message_id": _cut(event.message_id, 200),
         "reference": _cut(event.reference, 200),
         "phone": _cut(event.phone, 64),
@@ -283,11 +283,16 @@ def _receipt_row(row: InboundCallback, event: Event, key: str) -> dict[str, Any]
         "price": _cut(event.price, 40),
         "submitted_at": event.submitted_at,
         "reported_at": event.reported_at,
-        "received_at": row.received_at,
         "text": event.text,
-        "raw": dict(event.raw),
+        "raw": raw if raw.__class__ is dict else dict(raw),
         "dedupe_key": key,
     }
+
+
+def _row_base(row: InboundCallback) -> dict[str, Any]:
+    """Return what every receipt of ``row`` shares (read once: ORM attributes cost)."""
+    return {"tenant_id": row.tenant_id, "account_id": row.account_id, "inbox_id": row.id,
+            "provider": row.provider, "received_at": row.received_at}
 
 
 def _cut(value: str | None, size: int) -> str | None:

@@ -49,23 +49,33 @@ def storable(event: Event) -> Event:
         raise ParseError(f"event type {event.type!r} is not one dlrhub stores")
     if event.status not in _STATUSES:
         raise ParseError(f"status {event.status!r} is not one dlrhub stores")
+    segments = event.segments
+    if segments is not None and (segments > INT_MAX or segments < INT_MIN):
+        raise ParseError(f"field 'segments' is out of range: {segments}")
+    if event.reported_at is not None and event.reported_at.tzinfo is None:
+        raise ParseError("field 'reported_at' has no time zone")
+    if event.submitted_at is not None and event.submitted_at.tzinfo is None:
+        raise ParseError("field 'submitted_at' has no time zone")
+    # Unrolled, and only "in" and isascii (which CPython answers from a flag): the
+    # regular expression and the copies run only for a field that may need them.
+    for value in (event.message_id, event.reference, event.phone, event.provider_status,
+                  event.error_code, event.error_message, event.price, event.text,
+                  event.part):
+        if value and ("\x00" in value or not value.isascii()):
+            _clean_fields(event)
+            break
+    if not _plain(event.raw):
+        event.raw = _clean_json(event.raw)
+    return event
+
+
+def _clean_fields(event: Event) -> None:
     for name in _TEXT_FIELDS:
         value = getattr(event, name)
         if value is not None and value.__class__ is str:
             cleaned = clean_text(value)
             if cleaned is not value:
                 setattr(event, name, cleaned)
-    segments = event.segments
-    if segments is not None and not INT_MIN <= segments <= INT_MAX:
-        raise ParseError(f"field 'segments' is out of range: {segments}")
-    for name in ("submitted_at", "reported_at"):
-        moment = getattr(event, name)
-        if moment is not None and moment.tzinfo is None:
-            raise ParseError(f"field '{name}' has no time zone")
-    raw = event.raw
-    if not _plain(raw):
-        event.raw = _clean_json(raw)
-    return event
 
 
 def _plain(raw: Mapping[str, Any]) -> bool:
@@ -78,7 +88,7 @@ def _plain(raw: Mapping[str, Any]) -> bool:
             if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
                 return False
         elif kind is int:
-            if not _RAW_INT_MIN <= value <= _RAW_INT_MAX:
+            if value > _RAW_INT_MAX or value < _RAW_INT_MIN:
                 return False
         elif value is not None and kind is not bool:
             return False  # a float, a nested object or list: the full walk decides
