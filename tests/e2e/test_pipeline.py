@@ -10,7 +10,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from models import InboundCallback, utcnow
+from models import InboundCallback, Receipt, utcnow
 from providers.registry import PROVIDERS
 from services.runtime import Runtime
 from services.simulate import build_callback
@@ -141,6 +141,9 @@ def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(
         reason = conn.execute(select(table.c.reason).where(table.c.state == "failed")
                               ).scalar_one()
     assert "segments" in reason
+    with stack.engine.connect() as conn:
+        raws = conn.execute(select(Receipt.raw)).scalars().all()
+    assert {"GSM @ is \ufffd"} <= {r["ReceiptDesc"] for r in raws}
 
 
 def test_callbacks_whose_wake_ups_the_broker_lost_are_swept_once_each(
