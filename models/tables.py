@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -113,6 +114,10 @@ class InboundCallback(SQLModel, table=True):
         # The sweeper's scan and the tenant's inbox listing.
         Index("ix_inbox_state_received", "state", "received_at"),
         Index("ix_inbox_tenant_state", "tenant_id", "state", "received_at"),
+        # The sweep's scan for lost work: pending rows by when they were last enqueued.
+        Index("ix_inbox_pending_enqueued", "enqueued_at", "received_at",
+              postgresql_where=sql_text("state = 'pending'"),
+              sqlite_where=sql_text("state = 'pending'")),
     )
 
     id: str = Field(default_factory=lambda: new_id("inb"), primary_key=True, max_length=40)
@@ -135,6 +140,11 @@ class InboundCallback(SQLModel, table=True):
     attempts: int = 0
     receipts: int = 0
     processed_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # When a wake-up for the row last went to the broker (the API at arrival, the sweep
+    # when it re-sends) or a failed attempt left it pending: the sweep re-sends only
+    # rows neither enqueued nor worked within its grace. None: as old as received_at.
+    enqueued_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 

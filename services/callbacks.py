@@ -154,4 +154,6 @@ def _row(inbox_id: str, target: CallbackTarget, request: CallbackRequest, now: d
         "reason": reason,
         "attempts": 0,
         "receipts": 0,
+        # The caller enqueues a pending row right after storing it (the sweep's clock).
+        "enqueued_at": now if state is InboxState.pending else None,
     }

@@ -12,21 +12,29 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, String, TextualSelect, bindparam, select, text, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
+from models.types import UTCDateTime
 from providers.base import Account, CallbackError, CallbackRequest, Event
 from providers.registry import PROVIDERS
 from services import planning
 from services.accounts import adapter_account
 from services.crypto import SecretBox
+from services.storable import clean_text, storable
 
 log = logging.getLogger(__name__)
 
 RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
 INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+# Ingest tasks waiting in the broker from which the sweep treats the inbox as a backlog.
+QUEUE_BACKLOG = 20
+# The database is away (or cancelled us): nothing a callback did; the task tries again.
+DB_AWAY = (OperationalError, psycopg.OperationalError)
 
 
 @dataclass
@@ -43,6 +51,17 @@ class IngestReport:
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
     deliveries: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, other: IngestReport) -> None:
+        """Count ``other``'s run into this one."""
+        self.processed += other.processed
+        self.failed += other.failed
+        self.retried += other.retried
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.by_status.update(other.by_status)
+        self.lags.extend(other.lags)
+        self.deliveries.extend(other.deliveries)
 
 
 def dedupe_key(event: Event) -> str:
@@ -101,26 +120,28 @@ def ingest(
             continue
         except Exception as ex:  # a bug in an adapter must not block the other rows
             log.exception("ingest of %s failed", row.id)
-            attempts = row.attempts + 1
-            state = InboxState.failed if attempts >= max_attempts else InboxState.pending
-            _finish(session, row, state, now, reason=f"{type(ex).__name__}: {ex}",
-                    attempts=attempts)
-            report.failed += state is InboxState.failed
-            report.retried += state is InboxState.pending
+            _retry_or_fail(session, row, now, f"{type(ex).__name__}: {ex}", max_attempts,
+                           report)
             continue
         seen: set[str] = set()
         count = 0
+        base = _row_base(row)
         for event in events:
             key = dedupe_key(event)
             if key in seen:
                 continue
             seen.add(key)
-            receipts.append(_receipt_row(row, event, key))
+            receipts.append(_receipt_row(base, event, key))
             count += 1
         done.append((row, count))
-    inserted = _insert_receipts(session, receipts)
+    inserted, refused = _store(session, receipts)
+    if refused:
+        receipts = [r for r in receipts if r["inbox_id"] not in refused]
     inserted_by_inbox = Counter(r["inbox_id"] for r in receipts if r["id"] in inserted)
     for row, _count in done:
+        if row.id in refused:
+            _retry_or_fail(session, row, now, refused[row.id], max_attempts, report)
+            continue
         _finish(session, row, InboxState.processed, now, receipts=inserted_by_inbox[row.id])
         report.processed += 1
         report.lags.append((now - row.received_at).total_seconds())
@@ -134,23 +155,123 @@ def ingest(
     return report
 
 
+def ingest_each(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    inbox_ids: Sequence[str],
+    *,
+    now: datetime,
+    max_attempts: int = 5,
+) -> IngestReport:
+    """Ingest each inbox row in a transaction of its own: the fallback of a failed batch.
+
+    A row that still cannot be ingested alone has the attempt counted and its reason
+    kept (``failed`` at ``max_attempts``, else ``pending`` for the sweep), in a third
+    transaction, so that it neither blocks its neighbours nor returns for ever.
+    """
+    report = IngestReport()
+    for inbox_id in inbox_ids:
+        try:
+            with sessions() as session:
+                report.add(ingest(session, box, [inbox_id], now=now,
+                                  max_attempts=max_attempts))
+                session.commit()
+        except DB_AWAY:
+            raise
+        except Exception as ex:
+            log.warning("ingest of %s failed alone (%s)", inbox_id, type(ex).__name__)
+            with sessions() as session:
+                row = session.get(InboundCallback, inbox_id)
+                if row is not None and row.state == InboxState.pending:
+                    _retry_or_fail(session, row, now, _reason(ex), max_attempts, report)
+                    session.commit()
+    return report
+
+
+def _retry_or_fail(session: Session, row: InboundCallback, now: datetime, reason: str,
+                   max_attempts: int, report: IngestReport) -> None:
+    """Count a failed attempt: ``failed`` at ``max_attempts``, else left for the sweep."""
+    attempts = row.attempts + 1
+    state = InboxState.failed if attempts >= max_attempts else InboxState.pending
+    _finish(session, row, state, now, reason=reason, attempts=attempts,
+            enqueued_at=now if state is InboxState.pending else None)
+    report.failed += state is InboxState.failed
+    report.retried += state is InboxState.pending
+
+
+def _store(session: Session, receipts: list[dict[str, Any]]) -> tuple[set[str], dict[str, str]]:
+    """Insert the receipts in bulk; if the batch fails, callback by callback.
+
+    Return the ids inserted and, by inbox id, why a callback's receipts were refused.
+    A savepoint around the batch keeps the normal path at one statement while a value
+    the database still refuses costs only its own callback.
+    """
+    if not receipts:
+        return set(), {}
+    _open_transaction(session)
+    try:
+        with session.begin_nested():
+            return _insert_receipts(session, receipts), {}
+    except DB_AWAY:
+        raise
+    except Exception as ex:
+        log.warning("a batch of %d receipts failed (%s): storing callback by callback",
+                    len(receipts), type(ex).__name__)
+    by_inbox: dict[str, list[dict[str, Any]]] = {}
+    for r in receipts:
+        by_inbox.setdefault(r["inbox_id"], []).append(r)
+    inserted: set[str] = set()
+    refused: dict[str, str] = {}
+    for inbox_id, rows in by_inbox.items():
+        try:
+            with session.begin_nested():
+                inserted |= _insert_receipts(session, rows)
+        except DB_AWAY:
+            raise
+        except Exception as ex:
+            # The type only: a database's message may quote the phone or the text.
+            log.warning("receipts of %s could not be stored (%s)", inbox_id,
+                        type(ex).__name__)
+            refused[inbox_id] = _reason(ex)
+    return inserted, refused
+
+
+def _open_transaction(session: Session) -> None:
+    # pysqlite opens its transaction at the first write, and a SAVEPOINT issued before
+    # that would open (and its RELEASE commit) a transaction of its own.
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            raw.execute("BEGIN")
+
+
+def _reason(ex: Exception) -> str:
+    """Say why a callback's receipts were refused, without SQLAlchemy's statement dump."""
+    orig = getattr(ex, "orig", None) or ex
+    lines = str(orig).strip().splitlines()
+    detail = f"{type(orig).__name__}: {lines[0]}" if lines else type(orig).__name__
+    return clean_text(f"its receipts could not be stored: {detail}")[:500]
+
+
 def _events(row: InboundCallback, account: Account) -> list[Event]:
     adapter = PROVIDERS[row.provider]
     request = CallbackRequest(
         body=row.body, headers=row.headers, content_type=row.content_type,
         method=row.method, path=row.path, query=row.query, remote_addr=row.remote_addr,
     )
-    return [adapter.normalize(record, account) for record in adapter.extract(request, account)]
+    # Bounded here, once for every adapter: a value a database refuses never reaches it.
+    return [storable(adapter.normalize(record, account))
+            for record in adapter.extract(request, account)]
 
 
-def _receipt_row(row: InboundCallback, event: Event, key: str) -> dict[str, Any]:
+def _receipt_row(base: dict[str, Any], event: Event, key: str) -> dict[str, Any]:
+    """Build a receipt row from its inbox row's ``base`` (see ``_row_base``) and an event."""
+    raw = event.raw
     return {
+        **base,
         "id": new_id("evt"),
-        "tenant_id": row.tenant_id,
-        "account_id": row.account_id,
-        "inbox_id": row.id,
         "type": event.type,
-        "provider": row.provider,
         "message_id": _cut(event.message_id, 200),
         "reference": _cut(event.reference, 200),
         "phone": _cut(event.phone, 64),
@@ -162,11 +283,16 @@ def _receipt_row(row: InboundCallback, event: Event, key: str) -> dict[str, Any]
         "price": _cut(event.price, 40),
         "submitted_at": event.submitted_at,
         "reported_at": event.reported_at,
-        "received_at": row.received_at,
         "text": event.text,
-        "raw": dict(event.raw),
+        "raw": raw if raw.__class__ is dict else dict(raw),
         "dedupe_key": key,
     }
+
+
+def _row_base(row: InboundCallback) -> dict[str, Any]:
+    """Return what every receipt of ``row`` shares (read once: ORM attributes cost)."""
+    return {"tenant_id": row.tenant_id, "account_id": row.account_id, "inbox_id": row.id,
+            "provider": row.provider, "received_at": row.received_at}
 
 
 def _cut(value: str | None, size: int) -> str | None:
@@ -227,13 +353,17 @@ def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _finish(session: Session, row: InboundCallback, state: InboxState, now: datetime, *,
-            reason: str | None = None, receipts: int = 0, attempts: int | None = None) -> None:
-    session.execute(
-        update(INBOX).where(INBOX.c.id == row.id).values(
-            state=state.value, reason=reason, receipts=receipts, processed_at=now,
-            attempts=row.attempts + 1 if attempts is None else attempts,
-        )
-    )
+            reason: str | None = None, receipts: int = 0, attempts: int | None = None,
+            enqueued_at: datetime | None = None) -> None:
+    values: dict[str, Any] = {
+        "state": state.value, "reason": None if reason is None else clean_text(reason),
+        "receipts": receipts, "processed_at": now,
+        "attempts": row.attempts + 1 if attempts is None else attempts,
+    }
+    if enqueued_at is not None:
+        # A failed attempt is as good as an enqueue: the sweep waits a grace from it.
+        values["enqueued_at"] = enqueued_at
+    session.execute(update(INBOX).where(INBOX.c.id == row.id).values(**values))
 
 
 class _AccountCache:
@@ -253,14 +383,62 @@ class _AccountCache:
 
 def stale_pending(engine: Engine, *, older_than: timedelta, now: datetime,
                   limit: int = 10_000) -> list[str]:
-    """Return ids of inbox rows still pending after ``older_than``: lost or killed work."""
-    with engine.connect() as conn:
-        result = conn.execute(
-            select(INBOX.c.id).where(INBOX.c.state == InboxState.pending.value,
-                                     INBOX.c.received_at < now - older_than)
-            .order_by(INBOX.c.received_at).limit(limit)
-        )
-        return list(result.scalars().all())
+    """Claim the inbox rows whose work was lost, and return their ids, oldest first.
+
+    A row is lost when it is still pending and was neither enqueued nor left by a failed
+    attempt within ``older_than``: rows waiting in a backlog were enqueued recently and
+    are spared. The rows claimed are marked enqueued ``now``, so each is sent again once
+    per grace, not at every sweep; on PostgreSQL, rows a worker is ingesting are locked
+    and skipped (its transaction is their lease).
+    """
+    cutoff = now - older_than
+    pending = INBOX.c.state == InboxState.pending.value
+    with engine.begin() as conn:
+        found = [tuple(r) for sql in _lost_queries(conn.dialect.name)
+                 for r in conn.execute(sql, {"cutoff": cutoff, "limit": limit}).all()]
+        found.sort(key=lambda r: r[1])
+        ids = [str(r[0]) for r in found[:limit]]
+        for chunk in chunks(ids, 1000):
+            conn.execute(update(INBOX).where(INBOX.c.id.in_(chunk), pending)
+                         .values(enqueued_at=now))
+    return ids
+
+
+def _lost_queries(dialect: str) -> list[TextualSelect]:
+    """Return the sweep's two scans of the partial index of pending rows.
+
+    Written out because each database must be steered to that index: its WHERE is a
+    literal a parameter would not match, SQLite (without statistics) prefers the
+    (state, received_at) index and a sort over the whole backlog unless told, and on
+    PostgreSQL the rows a worker is ingesting are locked and skipped.
+    """
+    hint = " INDEXED BY ix_inbox_pending_enqueued" if dialect == "sqlite" else ""
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+    scans = (
+        ("enqueued_at", "enqueued_at < :cutoff"),
+        # Rows stored before enqueued_at existed count from their arrival.
+        ("received_at", "enqueued_at IS NULL AND received_at < :cutoff"),
+    )
+    # Built from the constants above only; the values are bound parameters.
+    return [
+        text(f"SELECT id, {column} FROM inbound_callback{hint} "  # noqa: S608
+             f"WHERE state = 'pending' AND {where} ORDER BY {column} LIMIT :limit{lock}")
+        .bindparams(bindparam("cutoff", type_=UTCDateTime()))
+        .columns(id=String(), **{column: UTCDateTime()})
+        for column, where in scans
+    ]
+
+
+def sweep_grace(grace: timedelta, queued_tasks: int) -> timedelta:
+    """Return how long a pending row may go unenqueued before the sweep sends it again.
+
+    While ``QUEUE_BACKLOG`` or more ingest tasks wait in the broker, the rows are most
+    likely waiting in it: only those enqueued ten times the grace ago (at least 10 min)
+    are taken then, so a backlog is not fed its own copies and a lost row is still found.
+    """
+    if queued_tasks >= QUEUE_BACKLOG:
+        return max(grace * 10, timedelta(minutes=10))
+    return grace
 
 
 def chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:

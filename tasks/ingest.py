@@ -6,13 +6,12 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
-
 from models import utcnow
 from services import ingest as service
 from services import metrics
+from services.runtime import Runtime
 from tasks import relay
-from tasks.app import INGEST_MANY
+from tasks.app import INGEST_MANY, INGEST_QUEUE
 from tasks.context import runtime
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,8 @@ def ingest_many(task: Any, inbox_ids: list[str]) -> None:
     """Ingest several callbacks in one transaction (the API coalesces them under load)."""
     rt = runtime()
     try:
-        with rt.sessions() as session:
-            report = service.ingest(session, rt.box, inbox_ids, now=utcnow(),
-                                    max_attempts=rt.settings.ingest_max_attempts)
-            session.commit()
-    except OperationalError as ex:
+        report = _ingest(rt, inbox_ids)
+    except service.DB_AWAY as ex:
         # The database is away: try again soon; the inbox still holds the rows.
         raise task.retry(exc=ex, countdown=min(60, 2 ** min(task.request.retries, 6))) from ex
     relay.enqueue(task.app, report.deliveries)  # after the commit, never inside it
@@ -42,11 +38,32 @@ def ingest_many(task: Any, inbox_ids: list[str]) -> None:
              report.processed, report.stored, report.duplicates, report.failed)
 
 
+def _ingest(rt: Runtime, inbox_ids: list[str]) -> service.IngestReport:
+    """Ingest the rows in one transaction, or each alone if that one fails."""
+    max_attempts = rt.settings.ingest_max_attempts
+    try:
+        with rt.sessions() as session:
+            report = service.ingest(session, rt.box, inbox_ids, now=utcnow(),
+                                    max_attempts=max_attempts)
+            session.commit()
+            return report
+    except service.DB_AWAY:
+        raise
+    except Exception as ex:
+        # Any other error (DataError, IntegrityError, a bug) rolled the whole batch back:
+        # each row alone, so one poison row is counted and its neighbours are stored.
+        log.warning("ingest of %d callbacks failed (%s): one by one", len(inbox_ids),
+                    type(ex).__name__)
+    return service.ingest_each(rt.sessions, rt.box, inbox_ids, now=utcnow(),
+                               max_attempts=max_attempts)
+
+
 def sweep(task: Any) -> int:
     """Enqueue again inbox rows and deliveries left pending too long; return how many."""
     rt = runtime()
     grace = timedelta(seconds=rt.settings.sweep_grace)
-    ids = service.stale_pending(rt.engine, older_than=grace, now=utcnow())
+    inbox_grace = service.sweep_grace(grace, relay.queue_length(task.app, INGEST_QUEUE))
+    ids = service.stale_pending(rt.engine, older_than=inbox_grace, now=utcnow())
     for chunk in service.chunks(ids, SWEEP_BATCH):
         task.app.send_task(INGEST_MANY, args=[chunk])
     due = relay.sweep(task.app, rt, grace)

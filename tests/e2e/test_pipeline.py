@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
-import pytest
+from concurrent.futures import ThreadPoolExecutor
 
-from models import utcnow
+import httpx
+import orjson
+import pytest
+import redis
+from sqlalchemy import select
+
+from models import InboundCallback, Receipt, utcnow
 from providers.registry import PROVIDERS
 from services.runtime import Runtime
 from services.simulate import build_callback
@@ -106,3 +111,54 @@ def test_the_worker_yields_the_cpu_to_the_api(stack: Stack) -> None:
     assert stack.api.proc is not None
     assert os.getpriority(os.PRIO_PROCESS, stack.worker.proc.pid) == 10
     assert os.getpriority(os.PRIO_PROCESS, stack.api.proc.pid) == 0
+
+
+def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(
+        stack: Stack, accounts: Runtime) -> None:
+    new = AccountFactory(provider="ucloud")
+    url = f"{stack.base_url}/v1/callbacks/ucloud/{new.token}"
+
+    def body(seq: int, **change: object) -> bytes:
+        doc = orjson.loads(build_callback("ucloud", url, seq=seq, batch=2, kind="status",
+                                          credentials={}).body)
+        doc["Data"][0].update(change)
+        return orjson.dumps(doc)
+
+    bodies = [body(n) for n in range(40)]
+    bodies.insert(13, body(40, ReceiptDesc="GSM @ is \x00"))  # stored, NUL replaced
+    bodies.insert(27, body(41, CostCount="18446744073709551616"))  # no column holds it
+    with httpx.Client(timeout=10) as client, ThreadPoolExecutor(8) as pool:
+        # Posted together, so the poison shares its ingest task with good callbacks.
+        answers = list(pool.map(lambda b: client.post(
+            url, content=b, headers={"Content-Type": "application/json"}), bodies))
+    assert all(a.status_code == 200 for a in answers)
+
+    wait_for(lambda: stack.settled(), 60, "every callback processed or failed")
+    assert stack.states() == {"processed": 41, "failed": 1}
+    assert stack.receipts() == 41 * 2
+    table = InboundCallback.__table__  # type: ignore[attr-defined]
+    with stack.engine.connect() as conn:
+        reason = conn.execute(select(table.c.reason).where(table.c.state == "failed")
+                              ).scalar_one()
+    assert "segments" in reason
+    with stack.engine.connect() as conn:
+        raws = conn.execute(select(Receipt.raw)).scalars().all()
+    assert {"GSM @ is \ufffd"} <= {r["ReceiptDesc"] for r in raws}
+
+
+def test_callbacks_whose_wake_ups_the_broker_lost_are_swept_once_each(
+        stack: Stack, accounts: Runtime, redis_url: str) -> None:
+    new = AccountFactory(provider="tencent")
+    url = f"{stack.base_url}/v1/callbacks/tencent/{new.token}"
+    stack.worker.kill()
+    total = post_status_reports(url, 20, 5)
+    redis.Redis.from_url(redis_url).flushdb()  # a broker restart without persistence
+    stack.worker.start()
+
+    wait_for(lambda: stack.settled() and stack.receipts() == total, 60,
+             f"the sweeper to enqueue the {total} receipts again")
+    assert stack.states() == {"processed": 20}
+    table = InboundCallback.__table__  # type: ignore[attr-defined]
+    with stack.engine.connect() as conn:
+        attempts = conn.execute(select(table.c.attempts)).scalars().all()
+    assert set(attempts) == {1}

@@ -245,6 +245,19 @@ def test_broker_down_still_accepts_and_keeps_the_callback_pending(
         assert [r.state for r in inbox(session)] == ["pending"]  # the sweeper's to pick up
 
 
+def test_an_accepted_callback_is_marked_enqueued_for_the_sweep(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    before = utcnow()
+    result = post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
+    assert result.status_code == 200
+    with runtime.sessions() as session:
+        [row] = inbox(session)
+        # The sweep counts a grace from here, not from the arrival of a long backlog.
+        assert row.enqueued_at is not None
+        assert row.enqueued_at >= before
+
+
 def test_health_and_readiness(client: falcon.testing.TestClient) -> None:
     assert client.simulate_get("/healthz").json == {"status": "ok"}
     ready = client.simulate_get("/readyz")

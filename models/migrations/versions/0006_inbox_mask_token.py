@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_inbox_mask_token"
-down_revision = "0004"
+down_revision = "0005_inbox_enqueued"
 branch_labels = None
 depends_on = None
 

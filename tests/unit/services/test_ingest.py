@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
 import orjson
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from models import InboundCallback, Receipt, utcnow
 from providers.base import Event
 from services.accounts import NewAccount
-from services.ingest import dedupe_key, ingest, stale_pending
+from services.ingest import dedupe_key, ingest, ingest_each, stale_pending, sweep_grace
 from services.runtime import Runtime
 from services.simulate import build_callback
 from tests.factories import AccountFactory, InboundCallbackFactory
 
 
 def store_callback(session: Session, new: NewAccount, *, seq: int = 1, batch: int = 1,
-                   body: bytes | None = None, received_ago: float = 0.0) -> str:
+                   body: bytes | None = None, received_ago: float = 0.0,
+                   enqueued_ago: float | None = None) -> str:
     """Put a callback in the inbox as the API would, and return its id."""
-    extra = {} if body is None else {"body": body}
+    extra: dict[str, object] = {} if body is None else {"body": body}
+    if enqueued_ago is not None:
+        extra["enqueued_at"] = utcnow() - timedelta(seconds=enqueued_ago)
     # Built, then written through the caller's session: the test may hold a transaction.
     row = InboundCallbackFactory.build(account=new.account, seq=seq, records=batch,
                                        received_at=utcnow() - timedelta(seconds=received_ago),
@@ -228,3 +235,188 @@ def test_a_suspended_tenants_receipts_are_stored_but_not_planned(runtime: Runtim
                         now=utcnow())
         session.commit()
         assert (report.stored, report.deliveries) == (3, [])
+
+
+# --- a value the database cannot hold never strands its neighbours ---------------------
+
+TENCENT_RECORD = {"user_receive_time": "2024-01-01 10:00:00", "nationcode": "86",
+                  "mobile": "13800138000", "report_status": "SUCCESS", "errmsg": "DELIVRD",
+                  "description": "ok", "sid": "s-1"}
+
+
+def _ucloud_body(seq: int, cost_count: object) -> bytes:
+    doc = orjson.loads(build_callback("ucloud", "http://x/", seq=seq, batch=2, kind="status",
+                                      credentials={}).body)
+    doc["Data"][0]["CostCount"] = cost_count
+    return orjson.dumps(doc)
+
+
+def _goods(session: Session, new: NewAccount, count: int, start: int = 100) -> list[str]:
+    return [store_callback(session, new, seq=start + n, batch=2) for n in range(count)]
+
+
+def test_nul_characters_are_stored_replaced_beside_their_neighbours(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    record = {**TENCENT_RECORD, "sid": "s-\x00-1", "errmsg": "DELIV\x00RD",
+              "description": "user@example", "nested": {"k\x00": ["a\x00b"]}}
+    with runtime.sessions() as session:
+        goods = _goods(session, new, 6)
+        nul = store_callback(session, new, body=orjson.dumps([record]))
+        report = ingest(session, runtime.box, [*goods[:3], nul, *goods[3:]], now=utcnow())
+        session.commit()
+        assert (report.processed, report.failed) == (7, 0)
+        assert count(session) == 6 * 2 + 1
+        stored = session.execute(select(Receipt).where(Receipt.inbox_id == nul)).scalar_one()
+        assert stored.message_id == "s-\ufffd-1"
+        assert stored.provider_status == "DELIV\ufffdRD"
+        assert stored.raw["nested"] == {"k\ufffd": ["a\ufffdb"]}
+        assert b"\\u0000" in state(session, nul).body  # the raw body keeps every byte
+
+
+def test_segments_a_column_cannot_hold_fail_their_callback_alone(runtime: Runtime) -> None:
+    new = AccountFactory(provider="ucloud")
+    with runtime.sessions() as session:
+        goods = _goods(session, new, 9)
+        poison = [store_callback(session, new, seq=n, body=_ucloud_body(n, value))
+                  for n, value in enumerate(("18446744073709551616", "9223372036854775808",
+                                             "3000000000"))]
+        ids = [*goods[:3], poison[0], *goods[3:6], poison[1], *goods[6:], poison[2]]
+        report = ingest(session, runtime.box, ids, now=utcnow())
+        session.commit()
+        assert (report.processed, report.failed, report.stored) == (9, 3, 18)
+        assert count(session) == 18
+        for inbox_id in poison:
+            row = state(session, inbox_id)
+            assert row.state == "failed"
+            assert row.reason is not None
+            assert "segments" in row.reason
+        assert all(state(session, g).state == "processed" for g in goods)
+        assert session.execute(select(func.max(Receipt.segments))).scalar_one() == 1
+
+
+@contextmanager
+def refused_by_database(engine: Engine, table: str, event: str, when: str) -> Iterator[None]:
+    """Make the real database refuse writes of ``table`` matching ``when``, as a constraint."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        if postgres:
+            conn.execute(text(
+                "CREATE OR REPLACE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'refused by a test constraint' "
+                "USING ERRCODE = 'check_violation'; END $$"))
+            conn.execute(text(f"CREATE TRIGGER test_refuse BEFORE {event} ON {table} "
+                              f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION test_refuse()"))
+        else:
+            conn.execute(text(f"CREATE TRIGGER test_refuse BEFORE {event} ON {table} "
+                              f"WHEN {when} BEGIN "
+                              "SELECT RAISE(ABORT, 'refused by a test constraint'); END"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP TRIGGER test_refuse{' ON ' + table if postgres else ''}"))
+            if postgres:
+                conn.execute(text("DROP FUNCTION test_refuse()"))
+
+
+def test_a_callback_the_database_refuses_fails_alone_and_counts_its_attempts(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with refused_by_database(runtime.engine, "receipt", "INSERT",
+                             "NEW.message_id = 'poison'"), runtime.sessions() as session:
+        goods = _goods(session, new, 40)
+        poison = store_callback(session, new, body=orjson.dumps(
+            [{**TENCENT_RECORD, "sid": "poison"}]))
+        ids = [*goods[:20], poison, *goods[20:]]
+        report = ingest(session, runtime.box, ids, now=utcnow(), max_attempts=2)
+        session.commit()
+        assert (report.processed, report.retried, report.stored) == (40, 1, 80)
+        assert all(state(session, g).state == "processed" for g in goods)
+        row = state(session, poison)
+        assert (row.state, row.attempts) == ("pending", 1)  # the sweep tries it again
+        assert row.reason is not None
+        assert "refused by a test constraint" in row.reason
+
+        again = ingest(session, runtime.box, [poison], now=utcnow(), max_attempts=2)
+        session.commit()
+        assert (again.failed, again.retried) == (1, 0)
+        row = state(session, poison)
+        assert (row.state, row.attempts) == ("failed", 2)
+        assert count(session) == 80
+
+
+def test_a_batch_that_fails_outside_the_receipts_is_ingested_row_by_row(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        goods = _goods(session, new, 5)
+        poison = store_callback(session, new, seq=1)
+    when = f"NEW.id = '{poison}' AND NEW.state = 'processed'"
+    with refused_by_database(runtime.engine, "inbound_callback", "UPDATE", when):
+        with runtime.sessions() as session, pytest.raises(DBAPIError):
+            ingest(session, runtime.box, [*goods, poison], now=utcnow())
+        report = ingest_each(runtime.sessions, runtime.box, [*goods, poison], now=utcnow(),
+                             max_attempts=1)
+    assert (report.processed, report.failed, report.stored) == (5, 1, 10)
+    with runtime.sessions() as session:
+        assert all(state(session, g).state == "processed" for g in goods)
+        row = state(session, poison)
+        assert (row.state, row.attempts) == ("failed", 1)
+        assert row.reason is not None
+        assert "refused by a test constraint" in row.reason
+
+
+# --- the sweep re-sends lost work, not a backlog ---------------------------------------
+
+GRACE = timedelta(seconds=60)
+
+
+def test_the_sweep_spares_a_backlog_enqueued_recently_and_resends_lost_rows(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        # Arrived 10 minutes ago, enqueued again 10 s ago: waiting in the broker.
+        backlog = [store_callback(session, new, seq=n, received_ago=600, enqueued_ago=10)
+                   for n in range(30)]
+        # Enqueued 2 minutes ago and still pending: that message was lost.
+        lost = [store_callback(session, new, seq=100 + n, received_ago=600, enqueued_ago=120)
+                for n in range(3)]
+    now = utcnow()
+    assert sorted(stale_pending(runtime.engine, older_than=GRACE, now=now)) == sorted(lost)
+    # Sent again: the next sweeps leave them to that message for a grace of its own.
+    assert stale_pending(runtime.engine, older_than=GRACE, now=now + timedelta(seconds=30)) == []
+    later = stale_pending(runtime.engine, older_than=GRACE, now=now + timedelta(seconds=61))
+    assert sorted(later) == sorted(backlog + lost)
+
+
+def test_while_a_backlog_is_queued_only_long_lost_rows_are_resent(runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        queued = store_callback(session, new, seq=1, received_ago=900, enqueued_ago=300)
+        lost = store_callback(session, new, seq=2, received_ago=900, enqueued_ago=700)
+    assert sweep_grace(GRACE, queued_tasks=0) == GRACE
+    grace = sweep_grace(GRACE, queued_tasks=500)
+    assert stale_pending(runtime.engine, older_than=grace, now=utcnow()) == [lost]
+    # Once the queue is drained, the normal grace applies again.
+    assert stale_pending(runtime.engine, older_than=GRACE, now=utcnow()) == [queued]
+
+
+def test_a_failed_attempt_waits_a_grace_before_the_sweep_sends_it_again(
+        runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    with refused_by_database(runtime.engine, "receipt", "INSERT",
+                             "NEW.message_id = 'poison'"), runtime.sessions() as session:
+        poison = store_callback(session, new, received_ago=600, enqueued_ago=600,
+                                body=orjson.dumps([{**TENCENT_RECORD, "sid": "poison"}]))
+        ingest(session, runtime.box, [poison], now=utcnow())
+        session.commit()
+    assert state_of(runtime, poison) == ("pending", 1)
+    assert stale_pending(runtime.engine, older_than=GRACE, now=utcnow()) == []
+    assert stale_pending(runtime.engine, older_than=GRACE,
+                         now=utcnow() + timedelta(seconds=61)) == [poison]
+
+
+def state_of(runtime: Runtime, inbox_id: str) -> tuple[str, int]:
+    with runtime.sessions() as session:
+        row = state(session, inbox_id)
+        return row.state, row.attempts
