@@ -31,16 +31,13 @@ _CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 # Counts (segments, parts) are stored in 32-bit integer columns.
 _INT4 = 2**31 - 1
 _BOM = b"\xef\xbb\xbf"
-# PostgreSQL's text and jsonb cannot hold U+0000: a value carrying one would stop the
-# worker from storing the receipt, so it is replaced (the raw body keeps it as sent).
-_NUL = "\x00"
-_REPLACEMENT = "\ufffd"
 
 
 def json_body(request: CallbackRequest) -> Any:
     """Decode a JSON body (a UTF-8 BOM is skipped), or raise ``ParseError``.
 
-    A NUL character (``\\u0000``) in a key or a string becomes U+FFFD.
+    Characters a database refuses (NUL) are left in: ``services.storable`` makes every
+    adapter's output storable in one place.
     """
     body = request.body.removeprefix(_BOM)
     if not body.strip():
@@ -49,20 +46,7 @@ def json_body(request: CallbackRequest) -> Any:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as ex:
         raise ParseError(f"the body is not valid JSON: {ex}") from ex
-    # A raw NUL is not valid JSON: only the escape can bring one in, so most bodies skip
-    # the walk.
-    return _without_nul(doc) if b"\\u0000" in body else doc
-
-
-def _without_nul(value: Any) -> Any:
-    """Return a decoded JSON value with every NUL character of its strings replaced."""
-    if isinstance(value, str):
-        return value.replace(_NUL, _REPLACEMENT)
-    if isinstance(value, list):
-        return [_without_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    return value
+    return doc
 
 
 def form_body(request: CallbackRequest) -> dict[str, str]:
@@ -73,8 +57,6 @@ def form_body(request: CallbackRequest) -> dict[str, str]:
                           encoding="utf-8", errors="strict")
     except (UnicodeDecodeError, ValueError) as ex:
         raise ParseError(f"the body is not a valid form: {ex}") from ex
-    if _NUL in text or "%00" in text:
-        return {k.replace(_NUL, _REPLACEMENT): v.replace(_NUL, _REPLACEMENT) for k, v in pairs}
     return dict(pairs)
 
 

@@ -1,7 +1,7 @@
 """mask the callback token in the request path of stored inbox rows
 
 Revision ID: 0006_inbox_mask_token
-Revises: 0004 (to be re-chained onto 0005_inbox_enqueued when merged)
+Revises: 0005_inbox_enqueued
 Create Date: 2026-12-02 04:20:00
 
 The inbox kept ``/v1/callbacks/{provider}/{token}`` as received; the token is the

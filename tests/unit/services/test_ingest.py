@@ -289,7 +289,8 @@ def test_segments_a_column_cannot_hold_fail_their_callback_alone(runtime: Runtim
             row = state(session, inbox_id)
             assert row.state == "failed"
             assert row.reason is not None
-            assert "segments" in row.reason
+            # named by the provider's field (the adapter refuses it) or by ours
+            assert "out of range" in row.reason
         assert all(state(session, g).state == "processed" for g in goods)
         assert session.execute(select(func.max(Receipt.segments))).scalar_one() == 1
 
