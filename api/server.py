@@ -1,0 +1,58 @@
+"""Run the API: uvicorn's event loop reads requests, a thread pool runs the WSGI app.
+
+``python -m api.server`` serves ``api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
+``DLRHUB_API_WORKERS`` processes; ``dlrhub api`` and ``dlrhub serve`` start it.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+
+from api.http_protocol import GuardedHttpToolsProtocol
+from config import Settings, configure_logging, get_settings
+
+
+def config_of(settings: Settings) -> uvicorn.Config:
+    """Return the uvicorn configuration of ``settings``."""
+    return uvicorn.Config(
+        "api.asgi:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.api_workers,
+        loop="uvloop",
+        http=GuardedHttpToolsProtocol,
+        # The bridge answers HTTP only; websockets would bypass its body limits.
+        ws="none",
+        lifespan="on",
+        # Logging is dlrhub's own (configure_logging); uvicorn's loggers propagate to it.
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        # An access line per request costs ~10% of the API's CPU; DEBUG turns it on.
+        access_log=settings.log_level.upper() == "DEBUG",
+        timeout_keep_alive=settings.keep_alive_timeout,
+        # Requests in flight get this long to finish after SIGTERM.
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        # The client address is the socket's: no proxy in front is trusted by default.
+        proxy_headers=False,
+    )
+
+
+def main() -> None:
+    """Serve the API until SIGTERM or SIGINT."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    config = config_of(settings)
+    if config.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's own code for a failed start
+
+
+if __name__ == "__main__":
+    main()
