@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
+
 import uvicorn
 
 from api.http_protocol import GuardedHttpToolsProtocol
 from config import Settings, configure_logging, get_settings
 
 
-def config_of(settings: Settings) -> uvicorn.Config:
-    """Return the uvicorn configuration of ``settings``."""
+def config_of(settings: Settings, app: str = "api.asgi:app") -> uvicorn.Config:
+    """Return the uvicorn configuration of ``settings``, serving the ASGI ``app``."""
     return uvicorn.Config(
-        "api.asgi:app",
+        app,
         host=settings.host,
         port=settings.port,
         workers=settings.api_workers,
@@ -38,11 +41,18 @@ def config_of(settings: Settings) -> uvicorn.Config:
     )
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Serve the API until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m api.server", description=__doc__)
+    # The ingest benchmark serves its baseline app on exactly this server.
+    parser.add_argument("--app", default="api.asgi:app", help="the ASGI app, module:name")
+    parser.add_argument("--app-dir", help="a folder to import the app's module from")
+    args = parser.parse_args(argv)
+    if args.app_dir:
+        sys.path.insert(0, args.app_dir)
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    config = config_of(settings)
+    config = config_of(settings, args.app)
     if config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
