@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -115,3 +116,16 @@ def test_repeated_headers_are_joined(headers: list[tuple[bytes, bytes]],
     _call(WsgiBridge(app, max_body=10, body_timeout=5, threads=1), _scope(*headers), [b""])
 
     assert {k: app.calls[0][k] for k in expected} == expected
+
+
+def test_the_access_log_masks_callback_tokens() -> None:
+    from api.access_log import MaskCallbackTokens
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:1", "POST", "/v1/callbacks/tencent/s3cr3t?x=1",
+                                "1.1", 200), None)
+    MaskCallbackTokens().filter(record)
+
+    assert "s3cr3t" not in record.getMessage()
+    assert "/v1/callbacks/tencent/***?x=1" in record.getMessage()
