@@ -122,8 +122,10 @@ async def _slow_client(port: int, path: str, kind: str, stop: asyncio.Event) -> 
     try:
         # EOF (b"" or a last answer) means the server closed the connection.
         return await asyncio.wait_for(reader.read(), timeout=30)
-    except (ConnectionResetError, TimeoutError):
-        return b"<reset>" if not stop.is_set() else b"<still open>"
+    except ConnectionResetError:  # closed while a trickled byte was on its way
+        return b"<reset>"
+    except TimeoutError:
+        return b"<still open>"
     finally:
         sender.cancel()
         writer.close()
@@ -154,11 +156,13 @@ def test_a_callback_is_answered_while_hundreds_of_slow_clients_hold_connections(
     assert status == 200
     assert server.stored("tencent") == before + 1
     # Every slow connection was closed by the server's timeouts, not left open: the
-    # trickling ones with a 408, the silent ones without a word.
+    # trickling ones with a 408 (unless a byte sent meanwhile made the close a reset),
+    # the silent ones without a word.
     for kind in ("headers", "body"):
-        assert all(r.startswith(b"HTTP/1.1 408") for r in results[kind]), \
-            {r[:40] for r in results[kind]}
-    assert set(results["silent"]) == {b""}
+        assert all(r.startswith(b"HTTP/1.1 408") or r == b"<reset>"
+                   for r in results[kind]), {r[:40] for r in results[kind]}
+        assert any(r.startswith(b"HTTP/1.1 408") for r in results[kind])
+    assert set(results["silent"]) <= {b"", b"<reset>"}
 
 
 # --- chunked bodies ------------------------------------------------------------------------
