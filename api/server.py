@@ -2,6 +2,9 @@
 
 ``python -m api.server`` serves ``api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
 ``DLRHUB_API_WORKERS`` processes; ``dlrhub api`` and ``dlrhub serve`` start it.
+gunicorn's gthread workers spent a thread per client still sending, so a few dozen
+slow clients stopped the API; granian, the other event-loop server considered, has a
+header read timeout but none for bodies.
 """
 
 from __future__ import annotations
