@@ -54,7 +54,7 @@ def _case(name: str) -> Case:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Server]:
     """Start ``dlrhub api`` (2 processes) on SQLite or PostgreSQL, with two accounts."""
-    db_url: str = request.getfixturevalue(f"{request.param}_url" if request.param == "sqlite"
+    db_url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite"
                                           else "pg_url")
     data: Path = tmp_path_factory.mktemp("http")
     port = free_port()
