@@ -1,4 +1,4 @@
-"""The WSGI entry point: ``gunicorn api.wsgi:app``."""
+"""The WSGI app of the API; ``api.asgi`` serves it (``dlrhub api``)."""
 
 import gc
 

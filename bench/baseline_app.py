@@ -2,13 +2,13 @@
 
 One POST route reads the raw body, INSERTs it as one row of a table of its own with
 SQLAlchemy Core on a pooled engine, commits, and answers a constant body. No parsing,
-no validation, no broker. ``bench/ingest`` runs it under the same gunicorn gthread
-command (workers, threads, keep-alive) as ``dlrhub api``, against the same database as
-the product: PostgreSQL through psycopg for ``--stack postgres``, the SQLite file with
-the product's pragmas for ``--stack embedded``.
+no validation, no broker. ``bench/ingest`` serves it with ``dlrhub api``'s own server
+command (workers, threads, the body-reading bridge: ``baseline_asgi.py``), against the
+same database as the product: PostgreSQL through psycopg for ``--stack postgres``, the
+SQLite file with the product's pragmas for ``--stack embedded``.
 
     BASELINE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/dlrhub_bench \\
-        gunicorn --pythonpath bench 'baseline_app:create_app()' -k gthread ...
+        .venv/bin/python -m api.server --app-dir bench --app baseline_asgi:app
 
 ``GET /healthz`` (no database) exists only so that the benchmark knows it is up.
 """

@@ -2,7 +2,7 @@
 
 For one stack it starts the product (``dlrhub api`` + ``dlrhub worker`` on PostgreSQL
 and Redis, or ``dlrhub serve`` on the embedded SQLite + file broker) and the baseline
-(``baseline_app.py`` under the same gunicorn command), loads both with wrk at each
+(``baseline_app.py`` under the same server command), loads both with wrk at each
 batch size, and reports accepted callbacks/s, stored receipts/s (end to end, sustained:
 from the first POST until the receipt count reaches the records accepted), p50/p99, the
 baseline's requests/s and the product/baseline ratio, beside the targets.
@@ -58,9 +58,9 @@ def _env_int(name: str, default: int) -> int:
 def add_stack_options(p: argparse.ArgumentParser, servers: str = "dlrhub") -> None:
     """Add the options both benchmarks share: process counts and the stores to use."""
     p.add_argument("--api-workers", type=int, default=_env_int("DLRHUB_API_WORKERS", 2),
-                   help=f"gunicorn workers of {servers} (DLRHUB_API_WORKERS, else 2)")
+                   help=f"API server processes of {servers} (DLRHUB_API_WORKERS, else 2)")
     p.add_argument("--api-threads", type=int, default=_env_int("DLRHUB_API_THREADS", 8),
-                   help="gthread threads per gunicorn worker (DLRHUB_API_THREADS, else 8)")
+                   help="app threads per API process (DLRHUB_API_THREADS, else 8)")
     p.add_argument("--worker-concurrency", type=int,
                    default=_env_int("DLRHUB_WORKER_CONCURRENCY", 4),
                    help="Celery worker processes (DLRHUB_WORKER_CONCURRENCY, else 4)")
@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="bench/ingest", formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Measure dlrhub's callback ingest (Tencent status reports, batches of 1 and\n"
-            "100 records) against a minimal Falcon baseline on the same gunicorn stack.\n"
+            "100 records) against a minimal Falcon baseline on the same server stack.\n"
             "Starts and stops every server itself; see bench/README.md.\n\n"
             "Targets: >= 1,000 accepted callbacks/s at batch 1, with p99 < 50 ms at that\n"
             "load (a second, paced run checks it), and\n"
@@ -197,7 +197,7 @@ class Processes:
             proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout)
-        if _group_alive(proc.pid):  # gunicorn/celery children of a leader that hung
+        if _group_alive(proc.pid):  # server/celery children of a leader that hung
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -658,13 +658,14 @@ class Bench:
         return Cpu(seconds, by, procstat.machine_busy(before, after))
 
     def run_baseline(self) -> None:
-        """Run the baseline app under the product's gunicorn command, every batch."""
+        """Run the baseline app under the product's server command, every batch."""
         sys.path.insert(0, str(BENCH))
         import baseline_app
 
         baseline_app.create_table(self.baseline_url)
-        cmd = self._gunicorn_cmd()
-        env = dict(self.env, BASELINE_DATABASE_URL=self.baseline_url)
+        cmd = self._server_cmd()
+        env = dict(self.env, BASELINE_DATABASE_URL=self.baseline_url,
+                   DLRHUB_PORT=str(self.baseline_port))
         self.commands.append(" ".join(cmd))
         self._say(f"starting the baseline on port {self.baseline_port}")
         self.procs.start("baseline", cmd, env)
@@ -693,29 +694,17 @@ class Bench:
                       f"p50 {w.p50:.1f} ms, p99 {w.p99:.1f} ms, non-200 {w.bad}")
         self.procs.stop("baseline")
 
-    def _gunicorn_cmd(self) -> list[str]:
-        """Return ``dlrhub api``'s own gunicorn command, serving the baseline app instead."""
+    def _server_cmd(self) -> list[str]:
+        """Return ``dlrhub api``'s own server command, serving the baseline app instead."""
         from types import SimpleNamespace
 
-        from cli.main import _gunicorn_cmd
+        from cli.main import _api_cmd
 
-        settings = SimpleNamespace(host=HOST, port=self.baseline_port,
-                                   api_workers=self.args.api_workers,
-                                   api_threads=self.args.api_threads, log_level="WARNING")
-        cmd: list[str] = _gunicorn_cmd(settings)
-        if "api.wsgi:app" not in cmd:
-            raise RuntimeError(f"dlrhub's gunicorn command changed shape: {cmd}")
-        cmd[cmd.index("api.wsgi:app")] = "baseline_app:create_app()"
-        cmd += ["--pythonpath", str(BENCH)]
-        # gunicorn ≥ 23 opens a control socket at one fixed path per user; unless
-        # dlrhub's command turns it off, the baseline gets its own (idle either way).
-        if "--no-control-socket" not in cmd:
-            with contextlib.suppress(Exception):
-                from gunicorn.config import Config
-
-                if "control_socket" in Config().settings:
-                    cmd += ["--control-socket", str(self.work / "baseline-gunicorn.ctl")]
-        return cmd
+        cmd: list[str] = _api_cmd(SimpleNamespace())
+        if cmd[-2:] != ["-m", "api.server"]:
+            raise RuntimeError(f"dlrhub's server command changed shape: {cmd}")
+        # The same server, bridge, workers and threads; only the app differs.
+        return [*cmd, "--app", "baseline_asgi:app", "--app-dir", str(BENCH)]
 
     def _row(self, batch: int) -> Row:
         for row in self.rows:
@@ -875,7 +864,7 @@ def _n(value: float | None, digits: int = 0) -> str:
 
 
 def _versions() -> str:
-    names = ("falcon", "gunicorn", "SQLAlchemy", "psycopg", "celery")
+    names = ("falcon", "uvicorn", "SQLAlchemy", "psycopg", "celery")
     found = []
     for name in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
@@ -924,8 +913,8 @@ def report(bench: Bench, started: datetime) -> str:
         f"connections over {a.wrk_threads} wrk threads"
         + (f", each pausing {a.pace_ms} ms before every request (paced: latency at an "
            "offered load, not at saturation)" if a.pace_ms else " at full speed")
-        + "; gunicorn gthread "
-        f"{a.api_workers} workers × {a.api_threads} threads for the product and the "
+        + "; uvicorn "
+        f"{a.api_workers} workers × {a.api_threads} app threads for the product and the "
         f"baseline" + (f"; Celery worker concurrency {a.worker_concurrency}"
                        if a.stack == "postgres" else
                        f"; dlrhub serve's worker concurrency {a.worker_concurrency}") + ".",

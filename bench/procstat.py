@@ -1,8 +1,9 @@
 """Where the CPU went during a run: per-component CPU seconds read from ``/proc`` (Linux).
 
 Processes started by the benchmark are known by their process group and told apart by
-their command line (gunicorn → the HTTP server, celery → the worker); PostgreSQL and
-Redis, which run outside, by their process names. Read-only; nothing is signalled.
+their command line (api.server and the processes it spawns → the HTTP server, celery →
+the worker); PostgreSQL and Redis, which run outside, by their process names.
+Read-only; nothing is signalled.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def _label(pid: int, comm: str, group: str) -> str:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         cmdline = comm
-    if "gunicorn" in cmdline:
-        return "baseline" if group == "baseline" else "api"
     if "celery" in cmdline:
         return "worker"
+    # The server's supervisor, and its worker processes (spawned by multiprocessing).
+    if "api.server" in cmdline or "multiprocessing.spawn" in cmdline:
+        return "baseline" if group == "baseline" else "api"
     return group
 
 

@@ -894,7 +894,7 @@ class Bench:
             self.start_worker("ingest,relay")
             if probe is None:
                 # Embedded: the API restarted with the relay. Its first callbacks pay
-                # for imports and caches in each gunicorn process: not the drain's cost.
+                # for imports and caches in each API process: not the drain's cost.
                 self._loader().run(self._loader().post_many(
                     self.probe_url, run=f"{self.tag}-b{row.batch}-apiwarm",
                     count=4 * self.args.api_workers * self.args.api_threads, records=1,
@@ -1132,7 +1132,7 @@ def report(bench: Bench, started: datetime) -> str:
         f"(callbacks of {a.records} records), relay off while built; API probe "
         f"{a.probe_rate:g} callbacks/s × 1 record ({a.probe_seconds:g}s idle, then during "
         f"the drain); latency run {a.half_duration:g}s at {a.half_load:.0%} of the target "
-        f"after a {a.half_warmup:g}s warm-up; gunicorn {a.api_workers} workers × "
+        f"after a {a.half_warmup:g}s warm-up; uvicorn {a.api_workers} workers × "
         f"{a.api_threads} threads, worker concurrency {a.worker_concurrency}.",
         f"dlrhub sources (api, cli, config, models, providers, services, tasks): sha256 "
         f"{bench.code_start[0]}" + ("" if bench.code_end[0] == bench.code_start[0] else
@@ -1243,7 +1243,7 @@ def report(bench: Bench, started: datetime) -> str:
             lines += ["", *(f"- {note}" for note in r.notes)]
         lines.append("")
     lines += [
-        "CPU components: `api` (gunicorn), `worker` (Celery), `customer` (the endpoint), "
+        "CPU components: `api` (the API server), `worker` (Celery), `customer` (the endpoint), "
         "`bench` (this script: the load client and its polling), `postgres`, `redis`, "
         "`serve` (its supervisor), `other` (the rest of the machine's busy time).",
         "", "Commands (environment: DLRHUB_* as set by bench/relay, including "

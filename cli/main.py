@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run API, worker and sweeper together (embedded default)")
     server_args(p)
     p.set_defaults(run=_serve)
-    p = sub.add_parser("api", help="run the HTTP API (gunicorn)")
+    p = sub.add_parser("api", help="run the HTTP API (uvicorn)")
     server_args(p)
     p.set_defaults(run=_api)
     p = sub.add_parser("worker", help="run a Celery worker")
@@ -133,17 +133,10 @@ def _prepare(args: argparse.Namespace) -> Any:
     return settings
 
 
-def _gunicorn_cmd(settings: Any) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "api.wsgi:app",
-            "--bind", f"{settings.host}:{settings.port}",
-            "--worker-class", "gthread",
-            "--workers", str(settings.api_workers), "--threads", str(settings.api_threads),
-            # gunicorn's control socket sits at one path per user: a second server on
-            # the machine (tests, benchmarks, a second instance) would take it over.
-            "--no-control-socket",
-            "--keep-alive", "30", "--graceful-timeout", "10",
-            # An access line per request costs ~10% of the API's CPU; DEBUG turns it on.
-            *(["--access-logfile", "-"] if settings.log_level.upper() == "DEBUG" else [])]
+def _api_cmd(settings: Any) -> list[str]:
+    """Return the command of the API server (settings reach it through the environment)."""
+    del settings
+    return [sys.executable, "-m", "api.server"]
 
 
 def _celery_cmd(settings: Any, *parts: str) -> list[str]:
@@ -266,7 +259,7 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
         watchdog.ended(pgid)
         lock.record(watchdog.run, watchdog.groups)
 
-    api = start(_gunicorn_cmd(settings))
+    api = start(_api_cmd(settings))
     worker = start_worker()
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
@@ -337,7 +330,7 @@ def _api(args: argparse.Namespace) -> int:
     settings = _prepare(args)
     if settings.database_url is None:
         _migrate(settings)  # the embedded default migrates itself; full stacks use `db`
-    return _exec(_gunicorn_cmd(settings))
+    return _exec(_api_cmd(settings))
 
 
 def _lower_priority(nice: int) -> None:

@@ -40,7 +40,7 @@ def mask_tokens_in_logs() -> None:
     """Mask callback tokens in every log record of this process, whoever logs it.
 
     A record factory, not a handler filter: servers log their access lines through
-    handlers of their own (gunicorn's ``gunicorn.access`` logs the request path), and
+    handlers of their own (uvicorn's ``uvicorn.access`` logs the request path), and
     the factory is the one step every record of every logger goes through.
     """
     current = logging.getLogRecordFactory()

@@ -53,7 +53,18 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     api_workers: int = Field(default=2, gt=0)
+    # Threads per API process that run requests once their bodies are read whole (the
+    # event loop reads them): slow clients wait in the loop and never hold one.
     api_threads: int = Field(default=8, gt=0)
+    # A request's headers must arrive within header_timeout seconds of the connection
+    # (or of the request's first byte on a kept-alive one) and its body within
+    # body_timeout seconds of its headers: 408, and the connection is closed.
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=30.0, gt=0)
+    # Request headers past this many bytes get 431 and the connection is closed.
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    # An idle kept-alive connection is closed after this many seconds.
+    keep_alive_timeout: int = Field(default=30, gt=0)
     # Tasks wait on the database and on endpoints about half the time: 4 processes
     # keep 2 cores busy, and an ingest task need not wait for a relay task to end.
     worker_concurrency: int = Field(default=4, gt=0)

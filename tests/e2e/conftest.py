@@ -1,4 +1,4 @@
-"""The PostgreSQL + Redis stack the end-to-end tests share: real gunicorn, real Celery."""
+"""The PostgreSQL + Redis stack the end-to-end tests share: the real API server, real Celery."""
 
 from __future__ import annotations
 

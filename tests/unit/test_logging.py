@@ -18,7 +18,7 @@ PATH = f"/v1/callbacks/huawei/{TOKEN}"
 
 @pytest.fixture
 def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    """Return a logger with a handler and formatter of its own, as gunicorn's access log."""
+    """Return a logger with a handler and formatter of its own, as a server's access log."""
     mask_tokens_in_logs()
     out = io.StringIO()
     handler = logging.StreamHandler(out)

@@ -1,0 +1,12 @@
+"""The ASGI entry point that ``dlrhub api`` serves: the WSGI app behind a body-reading bridge."""
+
+from api.bridge import WsgiBridge
+from api.wsgi import app as wsgi_app
+from config import configure_logging, get_settings
+
+_settings = get_settings()
+# Each server worker is a fresh interpreter: it logs as the `dlrhub` command does.
+configure_logging(_settings.log_level, json=_settings.log_json)
+
+app = WsgiBridge(wsgi_app, max_body=_settings.max_body_bytes,
+                 body_timeout=_settings.body_timeout, threads=_settings.api_threads)

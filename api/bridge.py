@@ -1,0 +1,198 @@
+"""Serve a WSGI app from an ASGI event loop, reading each whole body before a thread runs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+_TIMEOUT_BODY = (b'{"type":"about:blank","title":"Request Timeout","status":408,'
+                 b'"detail":"the request body did not arrive in time"}')
+
+
+@dataclass(frozen=True)
+class Buffered:
+    """A request body read whole, or the reason it was not."""
+
+    body: bytes
+    # The length the app is told: the body's own, or past the limit when it was too
+    # large (the app then answers 413 in its own form without reading anything).
+    length: int
+    too_large: bool = False
+
+
+class WsgiBridge:
+    """Run ``app`` for every HTTP request, in a bounded pool, once its body is in memory.
+
+    A thread is taken only when the request is complete, so clients that send slowly,
+    or never finish, wait in the event loop and cost a socket, not a thread. A body
+    that is not complete within ``body_timeout`` seconds gets 408 and the connection
+    is closed; one past ``max_body`` is not read on: the app is called with an empty
+    body and a ``Content-Length`` past the limit, so that it answers 413 in its own form
+    (the provider's, on the callback route).
+    """
+
+    def __init__(self, app: WsgiApp, *, max_body: int, body_timeout: float,
+                 threads: int) -> None:
+        self._app = app
+        self._max_body = max_body
+        self._body_timeout = body_timeout
+        self._threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def pool(self) -> ThreadPoolExecutor:
+        """Return the thread pool, made on first use (after the server forked)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="wsgi")
+        return self._pool
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one ASGI connection event: a lifespan or an HTTP request."""
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":  # websockets: nothing here speaks them
+            return
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                got = await self._read_body(scope, receive)
+        except TimeoutError:
+            await _answer(send, 408, [(b"content-type", b"application/problem+json"),
+                                      (b"connection", b"close")], _TIMEOUT_BODY)
+            return
+        if got is None:  # the client went away
+            return
+        environ = wsgi_environ(scope, got)
+        loop = asyncio.get_running_loop()
+        status, headers, body = await loop.run_in_executor(
+            self.pool, _run_wsgi, self._app, environ)
+        if got.too_large:
+            # The rest of the body is still on its way: the connection cannot carry
+            # another request.
+            headers = [h for h in headers if h[0] != b"connection"]
+            headers.append((b"connection", b"close"))
+        await _answer(send, status, headers, body)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> Buffered | None:
+        declared = _content_length(scope)
+        if declared is not None and declared > self._max_body:
+            return Buffered(b"", declared, too_large=True)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > self._max_body:
+                    return Buffered(b"", size, too_large=True)
+                parts.append(chunk)
+            if not message.get("more_body", False):
+                body = b"".join(parts)
+                return Buffered(body, len(body))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._pool is not None:
+                    # Requests already running finish; the server waited for them.
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, self._pool.shutdown)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the HTTP parser refuses these before we see them
+    return None
+
+
+def wsgi_environ(scope: Scope, got: Buffered) -> dict[str, Any]:
+    """Build the PEP 3333 environ of an ASGI HTTP ``scope`` and its buffered body."""
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    # PEP 3333: native strings holding the request's bytes as latin-1; the path is
+    # the percent-decoded one, as WSGI servers (gunicorn included) give it.
+    path_info = scope["path"].encode("utf-8").decode("latin-1")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": scope.get("root_path", "").encode("utf-8").decode("latin-1"),
+        "PATH_INFO": path_info,
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] or 80),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0] if client else "",
+        "REMOTE_PORT": str(client[1]) if client else "",
+        "CONTENT_LENGTH": str(got.length),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(got.body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
+        if name in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            continue  # the body is whole: its length is what the app is told
+        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
+        # Repeated headers are joined, as RFC 9110 allows and WSGI servers do.
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _run_wsgi(app: WsgiApp, environ: dict[str, Any]
+              ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Call ``app`` and collect its whole answer (every answer of this API is small)."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
+        started[:] = [status, headers]
+        return lambda _data: None  # the legacy write(): unused by Falcon
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = started
+    return (int(status.split(" ", 1)[0]),
+            [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers], body)
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]],
+                  body: bytes) -> None:
+    if not any(name == b"content-length" for name, _ in headers):
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,71 @@
+"""Run the API: uvicorn's event loop reads requests, a thread pool runs the WSGI app.
+
+``python -m api.server`` serves ``api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
+``DLRHUB_API_WORKERS`` processes; ``dlrhub api`` and ``dlrhub serve`` start it.
+gunicorn's gthread workers spent a thread per client still sending, so a few dozen
+slow clients stopped the API; granian, the other event-loop server considered, has a
+header read timeout but none for bodies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from api.http_protocol import GuardedHttpToolsProtocol
+from config import Settings, configure_logging, get_settings
+
+
+def config_of(settings: Settings, app: str = "api.asgi:app") -> uvicorn.Config:
+    """Return the uvicorn configuration of ``settings``, serving the ASGI ``app``."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.api_workers,
+        loop="uvloop",
+        http=GuardedHttpToolsProtocol,
+        # The bridge answers HTTP only; websockets would bypass its body limits.
+        ws="none",
+        lifespan="on",
+        # Logging is dlrhub's own (configure_logging); uvicorn's loggers propagate to it.
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        # An access line per request costs ~10% of the API's CPU; DEBUG turns it on.
+        access_log=settings.log_level.upper() == "DEBUG",
+        timeout_keep_alive=settings.keep_alive_timeout,
+        # Requests in flight get this long to finish after SIGTERM.
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        # The client address is the socket's: no proxy in front is trusted by default.
+        proxy_headers=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve the API until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m api.server", description=__doc__)
+    # The ingest benchmark serves its baseline app on exactly this server.
+    parser.add_argument("--app", default="api.asgi:app", help="the ASGI app, module:name")
+    parser.add_argument("--app-dir", help="a folder to import the app's module from")
+    args = parser.parse_args(argv)
+    if args.app_dir:
+        sys.path.insert(0, args.app_dir)
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    config = config_of(settings, args.app)
+    if config.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)  # uvicorn's own code for a failed start
+
+
+if __name__ == "__main__":
+    main()
