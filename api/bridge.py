@@ -85,7 +85,32 @@ class WsgiBridge:
             # another request.
             headers = [h for h in headers if h[0] != b"connection"]
             headers.append((b"connection", b"close"))
-        await _answer(send, status, headers, body)
+        if isinstance(body, bytes):
+            await _answer(send, status, headers, body)
+        else:
+            await self._stream(send, status, headers, body)
+
+    async def _stream(self, send: Send, status: int, headers: list[tuple[bytes, bytes]],
+                      answer: Iterable[bytes]) -> None:
+        """Send an answer the app streams (a raw body download) chunk by chunk.
+
+        Each chunk is produced in the pool, since producing it may query the database;
+        only one chunk is held at a time, whatever the answer's size.
+        """
+        loop = asyncio.get_running_loop()
+        chunks = iter(answer)
+        try:
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            while (chunk := await loop.run_in_executor(self.pool, next, chunks, None)) \
+                    is not None:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk,
+                                "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            close = getattr(answer, "close", None)  # PEP 3333: the app's iterable's
+            if close is not None:
+                await loop.run_in_executor(self.pool, close)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> Buffered | None:
         declared = _content_length(scope)
@@ -169,8 +194,13 @@ def wsgi_environ(scope: Scope, got: Buffered) -> dict[str, Any]:
 
 
 def _run_wsgi(app: WsgiApp, environ: dict[str, Any]
-              ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """Call ``app`` and collect its whole answer (every answer of this API is small)."""
+              ) -> tuple[int, list[tuple[bytes, bytes]], bytes | Iterable[bytes]]:
+    """Call ``app``; return its answer whole, or as an iterator where the app streams.
+
+    Falcon answers ``resp.data`` and ``resp.media`` as a list of one piece: that is
+    joined here, in one hand-off to the pool. Anything else (``resp.stream``) is left
+    to ``WsgiBridge._stream``, which closes it.
+    """
     started: list[Any] = []
 
     def start_response(status: str, headers: list[tuple[str, str]],
@@ -179,12 +209,14 @@ def _run_wsgi(app: WsgiApp, environ: dict[str, Any]
         return lambda _data: None  # the legacy write(): unused by Falcon
 
     result = app(environ, start_response)
-    try:
+    body: bytes | Iterable[bytes]
+    if isinstance(result, list | tuple):
         body = b"".join(result)
-    finally:
         close = getattr(result, "close", None)
         if close is not None:
             close()
+    else:
+        body = result
     status, headers = started
     return (int(status.split(" ", 1)[0]),
             [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers], body)

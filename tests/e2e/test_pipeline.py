@@ -140,7 +140,7 @@ def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(
     with stack.engine.connect() as conn:
         reason = conn.execute(select(table.c.reason).where(table.c.state == "failed")
                               ).scalar_one()
-    assert "segments" in reason
+    assert "out of range" in reason  # named by the adapter (CostCount) or by ours
     with stack.engine.connect() as conn:
         raws = conn.execute(select(Receipt.raw)).scalars().all()
     assert {"GSM @ is \ufffd"} <= {r["ReceiptDesc"] for r in raws}

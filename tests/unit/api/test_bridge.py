@@ -116,3 +116,42 @@ def test_repeated_headers_are_joined(headers: list[tuple[bytes, bytes]],
 
     assert {k: app.calls[0][k] for k in expected} == expected
 
+
+
+class StreamingApp:
+    """A WSGI app that streams its answer, as Falcon does for ``resp.stream``."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.closed = False
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                  ("Content-Length", "9")])
+        app = self
+
+        class Chunks:
+            def __iter__(self) -> Chunks:
+                return self
+
+            def __next__(self) -> bytes:
+                if app.produced == 3:
+                    raise StopIteration
+                app.produced += 1
+                return b"abc"
+
+            def close(self) -> None:
+                app.closed = True
+
+        return Chunks()
+
+
+def test_a_streamed_answer_is_sent_chunk_by_chunk_and_closed() -> None:
+    app = StreamingApp()
+    sent = _call(WsgiBridge(app, max_body=10, body_timeout=5, threads=1), _scope(), [b""])
+
+    assert sent[0]["status"] == 200
+    assert [m["body"] for m in sent[1:]] == [b"abc", b"abc", b"abc", b""]
+    assert [m.get("more_body", False) for m in sent[1:]] == [True, True, True, False]
+    assert app.closed
