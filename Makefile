@@ -21,7 +21,7 @@ run: $(STAMP) ## start API, worker and sweeper on the embedded default (SQLite, 
 	$(BIN)/dlrhub serve
 
 test: $(STAMP) ## run the whole test suite (PostgreSQL and Redis tests skip if absent)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check .
@@ -33,6 +33,6 @@ bench: $(STAMP) ## run the ingest benchmark (needs PostgreSQL and Redis; see ben
 	$(BIN)/python bench/ingest
 
 clean: ## remove the virtualenv, caches and the embedded data folder
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-3.* data .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 .PHONY: help install run test lint ci bench clean

@@ -1,9 +1,11 @@
 """The ASGI entry point that ``dlrhub api`` serves: the WSGI app behind a body-reading bridge."""
 
 from api.bridge import WsgiBridge
+from api.server import die_with_supervisor
 from api.wsgi import app as wsgi_app
 from config import configure_logging, get_settings
 
+die_with_supervisor()
 _settings = get_settings()
 # Each server worker is a fresh interpreter: it logs as the `dlrhub` command does.
 configure_logging(_settings.log_level, json=_settings.log_json)

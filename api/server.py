@@ -10,12 +10,29 @@ header read timeout but none for bodies.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import uvicorn
 
 from api.http_protocol import GuardedHttpToolsProtocol
+from cli.reaper import dying_with
 from config import Settings, configure_logging, get_settings
+
+# Set by a supervisor of several workers (``main``) for them to find it.
+SUPERVISOR_VARIABLE = "DLRHUB_API_SUPERVISOR"
+
+
+def die_with_supervisor() -> None:
+    """Make this worker process die with the supervisor that spawned it, if one did.
+
+    uvicorn's workers do not notice their supervisor's death: killed (``kill -9``, or
+    with ``dlrhub serve``), it would leave them serving on the port. Linux's
+    ``PR_SET_PDEATHSIG`` kills each worker with it; elsewhere this does nothing.
+    """
+    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
+    if supervisor and supervisor.isdigit():
+        dying_with(int(supervisor))()
 
 
 def config_of(settings: Settings, app: str = "api.asgi:app") -> uvicorn.Config:
@@ -59,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     if config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
+        # The workers are spawned: they find the supervisor here and die with it.
+        os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
         Multiprocess(config, sockets=[config.bind_socket()]).run()
         return
     server = uvicorn.Server(config)
