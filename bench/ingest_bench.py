@@ -44,7 +44,7 @@ ROOT = BENCH.parent
 VENV = ROOT / ".venv"
 HOST = "127.0.0.1"
 SHANGHAI = timezone(timedelta(hours=8))  # Tencent reports times in its accounts' zone
-PROTECTED_DATABASES = frozenset({"postgres", "template0", "template1", "test"})
+PROTECTED_DATABASES = frozenset({"postgres", "template0", "template1", "test", "dlrhub_test"})
 
 # --- command line ----------------------------------------------------------------------
 

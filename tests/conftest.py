@@ -8,13 +8,14 @@ running (a laptop) the tests skip and say why; under ``CI=true`` they fail inste
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from config import Settings
@@ -24,7 +25,7 @@ from services.runtime import Runtime
 from tests.factories import bind_session
 
 PG_URL = os.environ.get("DLRHUB_TEST_DATABASE_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/dlrhub_test")
 REDIS_URL = os.environ.get("DLRHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = ("attempt", "delivery", "endpoint", "receipt", "inbound_callback", "provider_account",
@@ -38,10 +39,41 @@ def _unavailable(what: str, url: str, ex: Exception) -> None:
     pytest.skip(f"{message}; start it or set the DLRHUB_TEST_* URL to run these tests")
 
 
+def wipeable(url: str) -> str:
+    """Return the database name of ``url``, or fail if it does not say it is for tests.
+
+    The suite drops the whole schema of its database: a URL pointed at real data by
+    mistake (a copied environment, a typo) must stop it before anything is dropped.
+    """
+    name = make_url(url).database or ""
+    if "test" not in name.lower() or not re.fullmatch(r"\w+", name):
+        pytest.exit(f"refusing to wipe the database {name!r} of DLRHUB_TEST_DATABASE_URL: "
+                    "the test suite only wipes a database whose name (letters, digits, _) "
+                    "contains 'test'",
+                    returncode=4)
+    return name
+
+
+def _create_if_missing(url: str, name: str) -> None:
+    """Create the test database on first use, from the server's maintenance database."""
+    server = create_engine(make_url(url).set(database="postgres"),
+                           isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": name}).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> str:
-    """Return the URL of a migrated, empty PostgreSQL test database."""
+    """Return the URL of a migrated, empty PostgreSQL test database (made if missing)."""
+    name = wipeable(PG_URL)
     try:
+        _create_if_missing(PG_URL, name)
         engine = create_engine(PG_URL)
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
