@@ -15,7 +15,6 @@ from services.errors import (
     NotFound,
     ServiceError,
     Unauthorized,
-    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -30,7 +29,6 @@ _STATUS_OF: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
-    Unavailable: 503,
 }
 
 

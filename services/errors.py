@@ -37,12 +37,6 @@ def non_blank(value: str | None, field: str) -> str:
     return out
 
 
-class Unavailable(ServiceError):
-    """A dependency (database, broker) is down; the caller should try again later."""
-
-    kind = "unavailable"
-
-
 class Unauthorized(ServiceError):
     """Credentials are missing or wrong."""
 

@@ -256,11 +256,6 @@ def _seconds(value: object, field: str, low: float, high: float, *,
     return value
 
 
-def schedule(policy: RetryPolicy) -> list[float]:
-    """Return the nominal waits of ``policy``, without jitter, one per retry."""
-    return policy.schedule()
-
-
 _DELTA_SECONDS = re.compile(r"[0-9]+")
 
 

@@ -9,7 +9,6 @@ from celery import Celery
 from config import Settings
 
 INGEST_MANY = "dlrhub.ingest_many"
-INGEST = "dlrhub.ingest"
 SWEEP = "dlrhub.sweep"
 RELAY = "dlrhub.relay"
 RELAY_ENDPOINT = "dlrhub.relay_endpoint"
@@ -71,7 +70,6 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
-    app.task(name=INGEST, bind=True, max_retries=None)(ingest_tasks.ingest)
     app.task(name=INGEST_MANY, bind=True, max_retries=None)(ingest_tasks.ingest_many)
     app.task(name=SWEEP, bind=True)(ingest_tasks.sweep)
     app.task(name=RELAY, bind=True, max_retries=None)(relay_tasks.relay)

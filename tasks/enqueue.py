@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from services import metrics
 from tasks.app import INGEST_MANY
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class Enqueuer:
         self._ensure_started()
         if self._queue.qsize() >= self._max_pending:
             self.dropped += 1  # the sweeper picks it up; the row is safe in the inbox
+            metrics.ENQUEUE_DROPPED.inc()
             return
         self._queue.put((inbox_id, max(1, records)))
 
@@ -106,5 +108,6 @@ class Enqueuer:
             self.sent_tasks += 1
         except Exception:  # any broker failure: the inbox rows wait for the sweeper
             self.dropped += len(batch)
+            metrics.ENQUEUE_DROPPED.inc(len(batch))
             log.warning("broker unavailable: %d callbacks left for the sweeper", len(batch),
                         exc_info=True)

@@ -19,11 +19,6 @@ log = logging.getLogger(__name__)
 SWEEP_BATCH = 100
 
 
-def ingest(task: Any, inbox_id: str) -> None:
-    """Ingest one callback from the inbox."""
-    ingest_many(task, [inbox_id])
-
-
 def ingest_many(task: Any, inbox_ids: list[str]) -> None:
     """Ingest several callbacks in one transaction (the API coalesces them under load)."""
     rt = runtime()

@@ -9,6 +9,7 @@ from typing import Any
 import falcon.testing
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -17,6 +18,8 @@ from config import Settings
 from models import InboundCallback, Receipt, utcnow
 from services.ingest import ingest
 from services.runtime import Runtime
+from tasks.app import create_celery
+from tasks.enqueue import Enqueuer
 from tests.catalog import NETEASE_CREDS, Case, cases
 from tests.factories import AccountFactory
 
@@ -237,12 +240,18 @@ def test_database_down_is_a_503_in_the_providers_form(tmp_path: Any) -> None:
 def test_broker_down_still_accepts_and_keeps_the_callback_pending(
         settings: Settings, runtime: Runtime) -> None:
     no_broker = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
-    client = falcon.testing.TestClient(create_app(no_broker, runtime=runtime))
+    enqueuer = Enqueuer(create_celery(no_broker))
+    client = falcon.testing.TestClient(create_app(no_broker, runtime=runtime,
+                                                  enqueuer=enqueuer))
+    dropped = REGISTRY.get_sample_value("dlrhub_enqueue_dropped_total") or 0.0
     new = AccountFactory(provider="tencent")
     result = post(client, path_of(new.token, "tencent"), TENCENT.body, TENCENT.headers(utcnow()))
     assert result.status_code == 200
     with runtime.sessions() as session:
         assert [r.state for r in inbox(session)] == ["pending"]  # the sweeper's to pick up
+    # An operator sees the wake-up that never reached the broker.
+    assert enqueuer.flush(timeout=30)
+    assert REGISTRY.get_sample_value("dlrhub_enqueue_dropped_total") == dropped + 1
 
 
 def test_an_accepted_callback_is_marked_enqueued_for_the_sweep(

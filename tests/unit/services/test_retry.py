@@ -15,7 +15,6 @@ from services.retry import (
     is_retryable,
     parse_policy,
     retry_after,
-    schedule,
 )
 
 NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -32,7 +31,7 @@ SCHEDULES = {
 def test_named_policy_has_its_schedule(name: str, waits: list[int]) -> None:
     policy = parse_policy(name)
     assert policy.name == name
-    assert schedule(policy) == waits
+    assert policy.schedule() == waits
     assert policy.max_attempts == len(waits) + 1
 
 
@@ -94,7 +93,7 @@ def test_none_is_the_standard_policy() -> None:
 def test_custom_waits_are_used_as_given() -> None:
     policy = parse_policy({"waits": [0, 2.5, 86400 * 3]})
     assert policy.name == "custom"
-    assert schedule(policy) == [0, 2.5, 259200]
+    assert policy.schedule() == [0, 2.5, 259200]
     assert [policy.next_wait(n) for n in (1, 2, 3, 4)] == [0, 2.5, 259200, None]
 
 
@@ -103,7 +102,7 @@ def test_exponential_grows_then_caps_at_max() -> None:
                                            "attempts": 8}})
     assert policy.name == "exponential"
     assert policy.max_attempts == 8
-    assert schedule(policy) == [2, 6, 18, 54, 100, 100, 100]
+    assert policy.schedule() == [2, 6, 18, 54, 100, 100, 100]
     assert policy.next_wait(7) == 100
     assert policy.next_wait(8) is None
 
@@ -111,7 +110,7 @@ def test_exponential_grows_then_caps_at_max() -> None:
 def test_exponential_does_not_overflow_on_the_last_attempts() -> None:
     policy = parse_policy({"exponential": {"initial": 86400, "multiplier": 10,
                                            "max": 259200, "attempts": 21}})
-    assert schedule(policy) == [86400] + [259200] * 19
+    assert policy.schedule() == [86400] + [259200] * 19
 
 
 @pytest.mark.parametrize("value", [
