@@ -6,6 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY dlrhub ./dlrhub
 COPY api ./api
 COPY cli ./cli
 COPY config ./config

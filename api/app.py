@@ -7,14 +7,15 @@ from typing import Any
 
 import falcon
 
-from api import errors
-from api.auth import Authentication
-from api.middleware import RequestId
-from api.openapi import OpenAPIResource, Route, build_document
-from api.resources.accounts import Account, Accounts, AccountToken
-from api.resources.callbacks import CallbackResource
-from api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
-from api.resources.endpoints import (
+from dlrhub import __version__
+from dlrhub.api import errors
+from dlrhub.api.auth import Authentication
+from dlrhub.api.middleware import RequestId
+from dlrhub.api.openapi import OpenAPIResource, Route, build_document
+from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
+from dlrhub.api.resources.callbacks import CallbackResource
+from dlrhub.api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
+from dlrhub.api.resources.endpoints import (
     EndpointItem,
     EndpointReplay,
     Endpoints,
@@ -22,8 +23,8 @@ from api.resources.endpoints import (
     EndpointSecretRotation,
     EndpointTest,
 )
-from api.resources.health import Health, Metrics, Ready
-from api.resources.receipts import (
+from dlrhub.api.resources.health import Health, Metrics, Ready
+from dlrhub.api.resources.receipts import (
     Inbox,
     InboxBody,
     InboxItem,
@@ -32,19 +33,18 @@ from api.resources.receipts import (
     Receipts,
     Stats,
 )
-from api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
-from config import Settings
-from config.logging import mask_tokens_in_logs
-from models import utcnow
-from services.accounts import TokenDirectory
-from services.callbacks import CallbackLimits
-from services.keys import KeyDirectory
-from services.runtime import Runtime
-from tasks import relay as relay_tasks
-from tasks.app import create_celery
-from tasks.enqueue import Enqueuer
+from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
+from dlrhub.config import Settings
+from dlrhub.config.logging import mask_tokens_in_logs
+from dlrhub.models import utcnow
+from dlrhub.services.accounts import TokenDirectory
+from dlrhub.services.callbacks import CallbackLimits
+from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.runtime import Runtime
+from dlrhub.tasks import relay as relay_tasks
+from dlrhub.tasks.app import create_celery
+from dlrhub.tasks.enqueue import Enqueuer
 
-VERSION = "0.1.0"
 log = logging.getLogger(__name__)
 
 
@@ -121,7 +121,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     ]
     spec = OpenAPIResource()
     routes.append(Route("/openapi.json", spec))
-    spec.publish(build_document(routes, title="dlrhub", version=VERSION))
+    spec.publish(build_document(routes, title="dlrhub", version=__version__))
     for route in routes:
         app.add_route(route.path, route.resource)
     return app

@@ -1,9 +1,9 @@
 """The ASGI entry point that ``dlrhub api`` serves: the WSGI app behind a body-reading bridge."""
 
-from api.bridge import WsgiBridge
-from api.server import die_with_supervisor
-from api.wsgi import app as wsgi_app
-from config import configure_logging, get_settings
+from dlrhub.api.bridge import WsgiBridge
+from dlrhub.api.server import die_with_supervisor
+from dlrhub.api.wsgi import app as wsgi_app
+from dlrhub.config import configure_logging, get_settings
 
 die_with_supervisor()
 _settings = get_settings()

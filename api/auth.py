@@ -7,9 +7,9 @@ from typing import Any
 
 import falcon
 
-from api.openapi import operation_of
-from services.errors import Forbidden, Unauthorized
-from services.keys import KeyDirectory
+from dlrhub.api.openapi import operation_of
+from dlrhub.services.errors import Forbidden, Unauthorized
+from dlrhub.services.keys import KeyDirectory
 
 
 class Authentication:

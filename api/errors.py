@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 import orjson
 
-from services.errors import (
+from dlrhub.services.errors import (
     Conflict,
     Forbidden,
     InvalidInput,

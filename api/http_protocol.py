@@ -7,7 +7,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from config import get_settings
+from dlrhub.config import get_settings
 
 
 def _problem(status: int, reason: str, detail: str) -> bytes:

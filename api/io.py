@@ -8,7 +8,7 @@ import falcon
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from services.errors import InvalidInput
+from dlrhub.services.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
 

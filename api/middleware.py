@@ -8,7 +8,7 @@ from typing import Any
 
 import falcon
 
-from config.logging import request_id
+from dlrhub.config.logging import request_id
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 

@@ -1,6 +1,6 @@
 """Run the API: uvicorn's event loop reads requests, a thread pool runs the WSGI app.
 
-``python -m api.server`` serves ``api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
+``python -m dlrhub.api.server`` serves ``dlrhub.api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
 ``DLRHUB_API_WORKERS`` processes; ``dlrhub api`` and ``dlrhub serve`` start it.
 gunicorn's gthread workers spent a thread per client still sending, so a few dozen
 slow clients stopped the API; granian, the other event-loop server considered, has a
@@ -15,9 +15,9 @@ import sys
 
 import uvicorn
 
-from api.http_protocol import GuardedHttpToolsProtocol
-from cli.reaper import dying_with
-from config import Settings, configure_logging, get_settings
+from dlrhub.api.http_protocol import GuardedHttpToolsProtocol
+from dlrhub.cli.reaper import dying_with
+from dlrhub.config import Settings, configure_logging, get_settings
 
 # Set by a supervisor of several workers (``main``) for them to find it.
 SUPERVISOR_VARIABLE = "DLRHUB_API_SUPERVISOR"
@@ -35,7 +35,7 @@ def die_with_supervisor() -> None:
         dying_with(int(supervisor))()
 
 
-def config_of(settings: Settings, app: str = "api.asgi:app") -> uvicorn.Config:
+def config_of(settings: Settings, app: str = "dlrhub.api.asgi:app") -> uvicorn.Config:
     """Return the uvicorn configuration of ``settings``, serving the ASGI ``app``."""
     return uvicorn.Config(
         app,
@@ -63,9 +63,9 @@ def config_of(settings: Settings, app: str = "api.asgi:app") -> uvicorn.Config:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the API until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(prog="python -m api.server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m dlrhub.api.server", description=__doc__)
     # The ingest benchmark serves its baseline app on exactly this server.
-    parser.add_argument("--app", default="api.asgi:app", help="the ASGI app, module:name")
+    parser.add_argument("--app", default="dlrhub.api.asgi:app", help="the ASGI app, module:name")
     parser.add_argument("--app-dir", help="a folder to import the app's module from")
     args = parser.parse_args(argv)
     if args.app_dir:

@@ -2,8 +2,8 @@
 
 import gc
 
-from api.app import create_app
-from config import get_settings
+from dlrhub.api.app import create_app
+from dlrhub.config import get_settings
 
 app = create_app(get_settings())
 # Everything built at start-up lives as long as the process: moved out of the

@@ -1,4 +1,4 @@
-"""The baseline app behind dlrhub's own bridge, for ``python -m api.server --app``.
+"""The baseline app behind dlrhub's own bridge, for ``python -m dlrhub.api.server --app``.
 
 ``bench/ingest`` serves it with the product's server command, so that the product and
 the baseline differ only by the app: same event loop, body reading and thread pool.
@@ -6,8 +6,8 @@ the baseline differ only by the app: same event loop, body reading and thread po
 
 from baseline_app import create_app
 
-from api.bridge import WsgiBridge
-from config import get_settings
+from dlrhub.api.bridge import WsgiBridge
+from dlrhub.config import get_settings
 
 _settings = get_settings()
 app = WsgiBridge(create_app(), max_body=_settings.max_body_bytes,

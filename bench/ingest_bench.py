@@ -698,10 +698,10 @@ class Bench:
         """Return ``dlrhub api``'s own server command, serving the baseline app instead."""
         from types import SimpleNamespace
 
-        from cli.main import _api_cmd
+        from dlrhub.cli.main import _api_cmd
 
         cmd: list[str] = _api_cmd(SimpleNamespace())
-        if cmd[-2:] != ["-m", "api.server"]:
+        if cmd[-2:] != ["-m", "dlrhub.api.server"]:
             raise RuntimeError(f"dlrhub's server command changed shape: {cmd}")
         # The same server, bridge, workers and threads; only the app differs.
         return [*cmd, "--app", "baseline_asgi:app", "--app-dir", str(BENCH)]

@@ -1,7 +1,7 @@
 """Where the CPU went during a run: per-component CPU seconds read from ``/proc`` (Linux).
 
 Processes started by the benchmark are known by their process group and told apart by
-their command line (api.server and the processes it spawns → the HTTP server, celery →
+their command line (dlrhub.api.server and the processes it spawns → the HTTP server, celery →
 the worker); PostgreSQL and Redis, which run outside, by their process names.
 Read-only; nothing is signalled.
 """
@@ -47,7 +47,7 @@ def _label(pid: int, comm: str, group: str) -> str:
     if "celery" in cmdline:
         return "worker"
     # The server's supervisor, and its worker processes (spawned by multiprocessing).
-    if "api.server" in cmdline or "multiprocessing.spawn" in cmdline:
+    if "dlrhub.api.server" in cmdline or "multiprocessing.spawn" in cmdline:
         return "baseline" if group == "baseline" else "api"
     return group
 

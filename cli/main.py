@@ -16,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from cli.reaper import RUN_VARIABLE, Watchdog, dying_with, kill_run, wait_group_gone
-from cli.runlock import AlreadyServing, ServeLock
-from cli.supervise import WorkerRestarts
+from dlrhub import __version__
+from dlrhub.cli.reaper import RUN_VARIABLE, Watchdog, dying_with, kill_run, wait_group_gone
+from dlrhub.cli.runlock import AlreadyServing, ServeLock
+from dlrhub.cli.supervise import WorkerRestarts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlrhub", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dlrhub {__version__}")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     def server_args(p: argparse.ArgumentParser) -> None:
@@ -118,7 +120,7 @@ def _prepare(args: argparse.Namespace) -> Any:
         os.environ["DLRHUB_HOST"] = args.host
     if getattr(args, "port", None):
         os.environ["DLRHUB_PORT"] = str(args.port)
-    from config import configure_logging, get_settings
+    from dlrhub.config import configure_logging, get_settings
 
     get_settings.cache_clear()
     settings = get_settings()
@@ -136,11 +138,11 @@ def _prepare(args: argparse.Namespace) -> Any:
 def _api_cmd(settings: Any) -> list[str]:
     """Return the command of the API server (settings reach it through the environment)."""
     del settings
-    return [sys.executable, "-m", "api.server"]
+    return [sys.executable, "-m", "dlrhub.api.server"]
 
 
 def _celery_cmd(settings: Any, *parts: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "tasks.worker", *parts,
+    return [sys.executable, "-m", "celery", "-A", "dlrhub.tasks.worker", *parts,
             "--loglevel", settings.log_level]
 
 
@@ -158,7 +160,7 @@ def _worker_cmd(settings: Any, concurrency: int | None, beat: bool) -> list[str]
 
 
 def _migrate(settings: Any) -> None:
-    from models.migrate import upgrade
+    from dlrhub.models.migrate import upgrade
 
     upgrade(settings.effective_database_url)
 
@@ -353,16 +355,16 @@ def _beat(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from config import get_settings
-    from models.migrate import upgrade
+    from dlrhub.config import get_settings
+    from dlrhub.models.migrate import upgrade
 
     upgrade(get_settings().effective_database_url, args.revision)
     return 0
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
-    from config import get_settings
-    from models.migrate import downgrade
+    from dlrhub.config import get_settings
+    from dlrhub.models.migrate import downgrade
 
     downgrade(get_settings().effective_database_url, args.revision)
     return 0
@@ -371,8 +373,8 @@ def _db_downgrade(args: argparse.Namespace) -> int:
 # --- records ---------------------------------------------------------------------------
 
 def _runtime() -> Any:
-    from config import get_settings
-    from services.runtime import Runtime
+    from dlrhub.config import get_settings
+    from dlrhub.services.runtime import Runtime
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -407,8 +409,8 @@ def _json_arg(value: str | None, name: str) -> dict[str, Any]:
 
 
 def _tenant_create(args: argparse.Namespace) -> int:
-    from services.errors import ServiceError
-    from services.tenancy import create_tenant
+    from dlrhub.services.errors import ServiceError
+    from dlrhub.services.tenancy import create_tenant
 
     rt = _runtime()
     try:
@@ -423,8 +425,8 @@ def _tenant_create(args: argparse.Namespace) -> int:
 
 
 def _key_create(args: argparse.Namespace) -> int:
-    from services.errors import ServiceError
-    from services.keys import create_key
+    from dlrhub.services.errors import ServiceError
+    from dlrhub.services.keys import create_key
 
     rt = _runtime()
     try:
@@ -439,8 +441,8 @@ def _key_create(args: argparse.Namespace) -> int:
 
 
 def _account_create(args: argparse.Namespace) -> int:
-    from services.accounts import callback_url, create_account
-    from services.errors import ServiceError
+    from dlrhub.services.accounts import callback_url, create_account
+    from dlrhub.services.errors import ServiceError
 
     try:
         credentials = _json_arg(args.credentials, "credentials")
@@ -470,8 +472,8 @@ def _account_create(args: argparse.Namespace) -> int:
 
 
 def _receipt_list(args: argparse.Namespace) -> int:
-    from services.errors import ServiceError
-    from services.receipts import list_receipts
+    from dlrhub.services.errors import ServiceError
+    from dlrhub.services.receipts import list_receipts
 
     rt = _runtime()
     try:
@@ -486,8 +488,8 @@ def _receipt_list(args: argparse.Namespace) -> int:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from services.errors import ServiceError
-    from services.simulate import SimulationReport, simulate
+    from dlrhub.services.errors import ServiceError
+    from dlrhub.services.simulate import SimulationReport, simulate
 
     try:
         credentials = _json_arg(args.credentials, "credentials")

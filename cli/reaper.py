@@ -8,7 +8,7 @@ workers, the Celery pool and its beat too), so the run's processes can be found 
 Three things use that:
 
 * each direct child gets ``PR_SET_PDEATHSIG`` (Linux) and so dies the moment serve does;
-* a watchdog (``python -m cli.reaper <run id>``, in a session of its own so that a kill
+* a watchdog (``python -m dlrhub.cli.reaper <run id>``, in a session of its own so that a kill
   of serve's process group misses it) waits for serve to close its stdin, which the
   kernel does however serve ends, and then kills whatever of the run is left: the
   grandchildren, which do not inherit the death signal;
@@ -127,7 +127,7 @@ class Watchdog:
     def _start(self) -> subprocess.Popen[bytes]:
         # A session of its own: a kill of serve's process group, or Ctrl-C, misses it.
         env = {k: v for k, v in os.environ.items() if k != RUN_VARIABLE}
-        return subprocess.Popen([sys.executable, "-m", "cli.reaper", self.run],  # noqa: S603
+        return subprocess.Popen([sys.executable, "-m", "dlrhub.cli.reaper", self.run],  # noqa: S603
                                 stdin=subprocess.PIPE, start_new_session=True, env=env)
 
     def started(self, pgid: int) -> None:
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the watchdog of the serve run named on the command line."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m cli.reaper RUN_ID  (started by dlrhub serve)",
+        print("usage: python -m dlrhub.cli.reaper RUN_ID  (started by dlrhub serve)",
               file=sys.stderr)
         return 2
     # Ctrl-C reaches serve's process group, not this session; serve ends the watch by

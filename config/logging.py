@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from config.redaction import mask_callback_tokens
+from dlrhub.config.redaction import mask_callback_tokens
 
 # Set by the API's request-id middleware and by tasks; shown in every log line.
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")

@@ -1,8 +1,8 @@
 """SQLModel tables, engine and session handling; Alembic migrations in ``migrations/``."""
 
-from models.engine import make_engine, make_session_factory
-from models.ids import new_id, utcnow
-from models.tables import (
+from dlrhub.models.engine import make_engine, make_session_factory
+from dlrhub.models.ids import new_id, utcnow
+from dlrhub.models.tables import (
     ApiKey,
     Attempt,
     Delivery,

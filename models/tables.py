@@ -11,8 +11,8 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from models.ids import new_id, utcnow
-from models.types import UTCDateTime
+from dlrhub.models.ids import new_id, utcnow
+from dlrhub.models.types import UTCDateTime
 
 # JSONB where PostgreSQL runs it (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -26,7 +26,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     JSON,
     as_utc,
     coded_answer,

@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -26,7 +26,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     JSON,
     XML_TYPES,
     e164,

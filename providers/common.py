@@ -16,7 +16,7 @@ import phonenumbers
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from providers.base import Account, Answer, AuthError, CallbackRequest, ParseError
+from dlrhub.providers.base import Account, Answer, AuthError, CallbackRequest, ParseError
 
 JSON = "application/json"
 ISO_LOCAL = "%Y-%m-%d %H:%M:%S"

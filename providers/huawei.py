@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -32,7 +32,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     FORM,
     as_utc,
     check_skew,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -26,7 +26,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     JSON,
     check_skew,
     coded_answer,

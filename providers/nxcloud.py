@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -31,7 +31,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     FORM,
     JSON,
     check_skew,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from providers.aliyun import provider as aliyun
-from providers.base import Provider
-from providers.cloopen import provider as cloopen
-from providers.huawei import provider as huawei
-from providers.netease import provider as netease
-from providers.nxcloud import provider as nxcloud
-from providers.tencent import provider as tencent
-from providers.ucloud import provider as ucloud
+from dlrhub.providers.aliyun import provider as aliyun
+from dlrhub.providers.base import Provider
+from dlrhub.providers.cloopen import provider as cloopen
+from dlrhub.providers.huawei import provider as huawei
+from dlrhub.providers.netease import provider as netease
+from dlrhub.providers.nxcloud import provider as nxcloud
+from dlrhub.providers.tencent import provider as tencent
+from dlrhub.providers.ucloud import provider as ucloud
 
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from providers.base import (
+from dlrhub.providers.base import (
     Account,
     Adapter,
     Answer,
@@ -21,7 +21,7 @@ from providers.base import (
     Record,
     SimulatedCallback,
 )
-from providers.common import (
+from dlrhub.providers.common import (
     JSON,
     coded_answer,
     e164,

@@ -21,12 +21,12 @@ import phonenumbers
 from sqlalchemy import Engine, Select, or_, select
 from sqlmodel import Session
 
-from models import ProviderAccount, Tenant, utcnow
-from providers.base import Account, Provider
-from providers.registry import PROVIDERS
-from services.crypto import SecretBox, new_token, token_hash
-from services.errors import InvalidInput, NotFound, non_blank
-from services.pagination import newest_by_id
+from dlrhub.models import ProviderAccount, Tenant, utcnow
+from dlrhub.providers.base import Account, Provider
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.crypto import SecretBox, new_token, token_hash
+from dlrhub.services.errors import InvalidInput, NotFound, non_blank
+from dlrhub.services.pagination import newest_by_id
 
 # How long a rotated-out token may keep working, at most: long enough to reconfigure a
 # provider's console over a weekend, short enough that a leaked token dies.

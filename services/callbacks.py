@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from config.redaction import mask_callback_tokens
-from models import InboundCallback, InboxState, new_id
-from providers.base import Answer, CallbackError, CallbackRequest, Provider
-from services.accounts import CallbackTarget, TokenDirectory
+from dlrhub.config.redaction import mask_callback_tokens
+from dlrhub.models import InboundCallback, InboxState, new_id
+from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
+from dlrhub.services.accounts import CallbackTarget, TokenDirectory
 
 log = logging.getLogger(__name__)
 

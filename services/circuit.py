@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from models import Endpoint
+from dlrhub.models import Endpoint
 
 
 class State(StrEnum):

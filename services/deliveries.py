@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models import Attempt, Delivery, DeliveryStatus, utcnow
-from services.errors import Conflict, NotFound
-from services.pagination import newest_by_id
+from dlrhub.models import Attempt, Delivery, DeliveryStatus, utcnow
+from dlrhub.services.errors import Conflict, NotFound
+from dlrhub.services.pagination import newest_by_id
 
 
 def list_deliveries(session: Session, *, tenant_id: str, endpoint_id: str | None = None,

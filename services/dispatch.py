@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from concurrent.futures import Future, wait
 from typing import Protocol
 
-from models import utcnow
-from services import relay
-from services.circuit import Breaker
-from services.runtime import Runtime
-from services.sender import Job, Outcome, Sender
+from dlrhub.models import utcnow
+from dlrhub.services import relay
+from dlrhub.services.circuit import Breaker
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.sender import Job, Outcome, Sender
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
-from models import (
+from dlrhub.models import (
     Attempt,
     Delivery,
     Endpoint,
@@ -17,11 +17,11 @@ from models import (
     ProviderAccount,
     utcnow,
 )
-from providers.base import STATUSES
-from services import netguard, retry, signing
-from services.crypto import SecretBox
-from services.errors import InvalidInput, NotFound
-from services.pagination import newest_by_id
+from dlrhub.providers.base import STATUSES
+from dlrhub.services import netguard, retry, signing
+from dlrhub.services.crypto import SecretBox
+from dlrhub.services.errors import InvalidInput, NotFound
+from dlrhub.services.pagination import newest_by_id
 
 EVENT_TYPES = ("sms.status", "sms.inbound")
 # The relay sets these itself; a custom header must not override them.

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import LargeBinary, Table, Text, func, select
 from sqlmodel import Session
 
-from models import InboundCallback, InboxState
-from services.errors import NotFound
-from services.receipts import newest_first
+from dlrhub.models import InboundCallback, InboxState
+from dlrhub.services.errors import NotFound
+from dlrhub.services.receipts import newest_first
 
 INBOX: Table = InboundCallback.__table__  # type: ignore[attr-defined]
 # What a list shows of each body: enough to recognise it, small enough that a page of

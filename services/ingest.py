@@ -18,14 +18,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
-from models.types import UTCDateTime
-from providers.base import Account, CallbackError, CallbackRequest, Event
-from providers.registry import PROVIDERS
-from services import planning
-from services.accounts import adapter_account
-from services.crypto import SecretBox
-from services.storable import clean_text, storable
+from dlrhub.models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
+from dlrhub.models.types import UTCDateTime
+from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services import planning
+from dlrhub.services.accounts import adapter_account
+from dlrhub.services.crypto import SecretBox
+from dlrhub.services.storable import clean_text, storable
 
 log = logging.getLogger(__name__)
 

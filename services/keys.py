@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from models import ApiKey, Tenant, TenantStatus, utcnow
-from services.crypto import new_token, token_hash
-from services.errors import NotFound
-from services.pagination import newest_by_id
+from dlrhub.models import ApiKey, Tenant, TenantStatus, utcnow
+from dlrhub.services.crypto import new_token, token_hash
+from dlrhub.services.errors import NotFound
+from dlrhub.services.pagination import newest_by_id
 
 # Secret scanners (GitHub's, gitleaks…) find keys by a fixed prefix.
 KEY_PREFIX = "dlrhub_sk_"

@@ -19,8 +19,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from models import InboundCallback, InboxState, utcnow
-from services.ingest import IngestReport
+from dlrhub.models import InboundCallback, InboxState, utcnow
+from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
                     ["provider", "outcome"])

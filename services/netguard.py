@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from aiohttp import ThreadedResolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from services.errors import InvalidInput
+from dlrhub.services.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select
 from sqlmodel import Session
 
-from services.errors import InvalidInput
+from dlrhub.services.errors import InvalidInput
 
 MAX_LIMIT = 500
 

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from models import Delivery, DeliveryStatus, Endpoint, EndpointFormat, Tenant, TenantStatus, new_id
+from dlrhub.models import (
+    Delivery,
+    DeliveryStatus,
+    Endpoint,
+    EndpointFormat,
+    Tenant,
+    TenantStatus,
+    new_id,
+)
 
 DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
-from models import Receipt, utcnow
-from services.errors import InvalidInput, NotFound
-from services.pagination import check_limit, decode_cursor, encode_cursor
+from dlrhub.models import Receipt, utcnow
+from dlrhub.services.errors import InvalidInput, NotFound
+from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
 RECEIPTS: Table = Receipt.__table__  # type: ignore[attr-defined]
 # DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.

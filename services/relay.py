@@ -20,7 +20,7 @@ import orjson
 from sqlalchemy import Engine, Row, Text, bindparam, cast, insert, or_, select, update
 from sqlmodel import Session
 
-from models import (
+from dlrhub.models import (
     Attempt,
     Delivery,
     DeliveryStatus,
@@ -30,14 +30,14 @@ from models import (
     Receipt,
     new_id,
 )
-from providers.registry import PROVIDERS
-from services import retry, signing
-from services.circuit import Breaker, State
-from services.crypto import SecretBox
-from services.endpoints import signing_secrets
-from services.ratelimit import reserve
-from services.receipts import event_document
-from services.sender import USER_AGENT, Job, Outcome, process_sender
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services import retry, signing
+from dlrhub.services.circuit import Breaker, State
+from dlrhub.services.crypto import SecretBox
+from dlrhub.services.endpoints import signing_secrets
+from dlrhub.services.ratelimit import reserve
+from dlrhub.services.receipts import event_document
+from dlrhub.services.sender import USER_AGENT, Job, Outcome, process_sender
 
 # An endpoint whose deliveries have all failed this long is disabled.
 DISABLE_AFTER = timedelta(days=5)

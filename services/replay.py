@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from models import Delivery, Receipt
-from services.endpoints import get_endpoint
-from services.errors import InvalidInput
-from services.planning import deliveries_for
+from dlrhub.models import Delivery, Receipt
+from dlrhub.services.endpoints import get_endpoint
+from dlrhub.services.errors import InvalidInput
+from dlrhub.services.planning import deliveries_for
 
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_EVENTS = 100_000

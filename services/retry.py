@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 import tenacity
 from tenacity.wait import wait_base
 
-from services.errors import InvalidInput
+from dlrhub.services.errors import InvalidInput
 
 FIELD = "retry_policy"
 DEFAULT_POLICY = "standard"

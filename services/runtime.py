@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from config import Settings
-from models import make_engine, make_session_factory
-from services.crypto import SecretBox
+from dlrhub.config import Settings
+from dlrhub.models import make_engine, make_session_factory
+from dlrhub.services.crypto import SecretBox
 
 
 @dataclass

@@ -21,8 +21,8 @@ from typing import Any
 
 import aiohttp
 
-from services import netguard
-from services.errors import InvalidInput
+from dlrhub.services import netguard
+from dlrhub.services.errors import InvalidInput
 
 EXCERPT = 1024
 USER_AGENT = "dlrhub-relay/0.1"

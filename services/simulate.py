@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from models import utcnow
-from providers.base import Account, SimulatedCallback
-from providers.registry import PROVIDERS
-from services.accounts import validate_credentials
-from services.errors import InvalidInput
+from dlrhub.models import utcnow
+from dlrhub.providers.base import Account, SimulatedCallback
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.accounts import validate_credentials
+from dlrhub.services.errors import InvalidInput
 
 
 @dataclass

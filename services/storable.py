@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from providers.base import STATUSES, Event, ParseError
+from dlrhub.providers.base import STATUSES, Event, ParseError
 
 # What a refused character becomes in a field: the Unicode replacement character.
 REPLACEMENT = "\ufffd"

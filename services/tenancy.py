@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from models import (
+from dlrhub.models import (
     ApiKey,
     Attempt,
     Delivery,
@@ -17,8 +17,8 @@ from models import (
     TenantStatus,
     utcnow,
 )
-from services.errors import Conflict, NotFound, non_blank
-from services.pagination import newest_by_id
+from dlrhub.services.errors import Conflict, NotFound, non_blank
+from dlrhub.services.pagination import newest_by_id
 
 
 def create_tenant(session: Session, *, name: str) -> Tenant:

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from config import Settings
+from dlrhub.config import Settings
 
 INGEST_MANY = "dlrhub.ingest_many"
 SWEEP = "dlrhub.sweep"
@@ -38,13 +38,13 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 
 def create_celery(settings: Settings) -> Celery:
     """Build the Celery app of ``settings``, with every dlrhub task registered."""
-    from tasks import ingest as ingest_tasks  # the tasks import this module's names
-    from tasks import relay as relay_tasks
+    from dlrhub.tasks import ingest as ingest_tasks  # the tasks import this module's names
+    from dlrhub.tasks import relay as relay_tasks
 
     app = Celery("dlrhub", broker=settings.effective_broker_url, set_as_current=False)
     if settings.embedded_broker:
         # kombu's file-system transport, but with whole messages only (tasks/filebroker).
-        app.conf.broker_transport = "tasks.filebroker:Transport"
+        app.conf.broker_transport = "dlrhub.tasks.filebroker:Transport"
     app.conf.update(
         broker_transport_options=broker_options(settings),
         broker_connection_retry_on_startup=True,

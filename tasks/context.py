@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
-from config import get_settings
-from services.runtime import Runtime
+from dlrhub.config import get_settings
+from dlrhub.services.runtime import Runtime
 
 _state: dict[str, object] = {}
 

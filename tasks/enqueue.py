@@ -14,8 +14,8 @@ import threading
 import time
 from typing import Any
 
-from services import metrics
-from tasks.app import INGEST_MANY
+from dlrhub.services import metrics
+from dlrhub.tasks.app import INGEST_MANY
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from models import utcnow
-from services import ingest as service
-from services import metrics
-from services.runtime import Runtime
-from tasks import relay
-from tasks.app import INGEST_MANY, INGEST_QUEUE
-from tasks.context import runtime
+from dlrhub.models import utcnow
+from dlrhub.services import ingest as service
+from dlrhub.services import metrics
+from dlrhub.services.runtime import Runtime
+from dlrhub.tasks import relay
+from dlrhub.tasks.app import INGEST_MANY, INGEST_QUEUE
+from dlrhub.tasks.context import runtime
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
-from models import utcnow
-from services import dispatch
-from services import relay as service
-from services.ingest import chunks
-from services.runtime import Runtime
-from services.sender import process_sender
-from tasks.app import RELAY, RELAY_ENDPOINT, RELAY_QUEUE
-from tasks.context import runtime
+from dlrhub.models import utcnow
+from dlrhub.services import dispatch
+from dlrhub.services import relay as service
+from dlrhub.services.ingest import chunks
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.sender import process_sender
+from dlrhub.tasks.app import RELAY, RELAY_ENDPOINT, RELAY_QUEUE
+from dlrhub.tasks.context import runtime
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from celery.signals import (
     worker_process_shutdown,
 )
 
-from config import configure_logging, get_settings
-from tasks.app import create_celery
-from tasks.beatlock import hold_beat_lock
+from dlrhub.config import configure_logging, get_settings
+from dlrhub.tasks.app import create_celery
+from dlrhub.tasks.beatlock import hold_beat_lock
 
 app = create_celery(get_settings())
 
@@ -28,7 +28,7 @@ def _configure_logging(**_: Any) -> None:
 def _serve_metrics(**_: Any) -> None:
     port = get_settings().worker_metrics_port
     if port:
-        from services.metrics import serve_worker_metrics
+        from dlrhub.services.metrics import serve_worker_metrics
 
         serve_worker_metrics(port)
 
@@ -49,6 +49,6 @@ def _freeze_startup_objects(**_: Any) -> None:
 def _record_what_is_under_way(**_: Any) -> None:
     # Sends a relay task left to finish in the background are recorded before the
     # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.
-    from services.dispatch import drain_process_recorder
+    from dlrhub.services.dispatch import drain_process_recorder
 
     drain_process_recorder(timeout=15)

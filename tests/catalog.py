@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from providers import netease, nxcloud
+from dlrhub.providers import netease, nxcloud
 from tests.fixtures import sample, seed
 
 JSON = "application/json"

@@ -18,10 +18,10 @@ import redis
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from config import Settings
-from models import make_engine
-from models.migrate import upgrade
-from services.runtime import Runtime
+from dlrhub.config import Settings
+from dlrhub.models import make_engine
+from dlrhub.models.migrate import upgrade
+from dlrhub.services.runtime import Runtime
 from tests.factories import bind_session
 
 PG_URL = os.environ.get("DLRHUB_TEST_DATABASE_URL",

@@ -87,7 +87,7 @@ def wait_healthy(base_url: str, proc: Process, timeout: float = 30.0) -> None:
 
 def post_status_reports(url: str, callbacks: int, batch: int) -> int:
     """Post ``callbacks`` simulated Tencent callbacks of ``batch`` reports; return the total."""
-    from services.simulate import build_callback
+    from dlrhub.services.simulate import build_callback
 
     with httpx.Client(timeout=10) as client:
         for seq in range(callbacks):

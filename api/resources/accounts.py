@@ -7,9 +7,9 @@ from collections.abc import Callable
 import falcon
 from sqlmodel import Session
 
-from api.io import read_json, read_query, write
-from api.openapi import operation
-from api.schemas.accounts import (
+from dlrhub.api.io import read_json, read_query, write
+from dlrhub.api.openapi import operation
+from dlrhub.api.schemas.accounts import (
     AccountCreate,
     AccountPage,
     AccountPublic,
@@ -17,9 +17,9 @@ from api.schemas.accounts import (
     AccountUpdate,
     RotateToken,
 )
-from models import ProviderAccount
-from services import accounts
-from services.crypto import SecretBox
+from dlrhub.models import ProviderAccount
+from dlrhub.services import accounts
+from dlrhub.services.crypto import SecretBox
 
 Sessions = Callable[[], Session]
 

@@ -8,14 +8,14 @@ from datetime import datetime
 
 import falcon
 
-from api.errors import problem
-from api.openapi import operation
-from providers.base import CallbackRequest
-from providers.registry import get_provider
-from services import metrics
-from services.accounts import TokenDirectory
-from services.callbacks import CallbackLimits, Received, receive_callback
-from tasks.enqueue import Enqueuer
+from dlrhub.api.errors import problem
+from dlrhub.api.openapi import operation
+from dlrhub.providers.base import CallbackRequest
+from dlrhub.providers.registry import get_provider
+from dlrhub.services import metrics
+from dlrhub.services.accounts import TokenDirectory
+from dlrhub.services.callbacks import CallbackLimits, Received, receive_callback
+from dlrhub.tasks.enqueue import Enqueuer
 
 log = logging.getLogger(__name__)
 

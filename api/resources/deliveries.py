@@ -7,16 +7,16 @@ from collections.abc import Callable
 import falcon
 from sqlmodel import Session
 
-from api.io import read_query, write
-from api.openapi import operation
-from api.schemas.deliveries import (
+from dlrhub.api.io import read_query, write
+from dlrhub.api.openapi import operation
+from dlrhub.api.schemas.deliveries import (
     AttemptPublic,
     DeliveryDetail,
     DeliveryPage,
     DeliveryPublic,
     DeliveryQuery,
 )
-from services import deliveries
+from dlrhub.services import deliveries
 
 Sessions = Callable[[], Session]
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import falcon
 from sqlmodel import Session
 
-from api.io import read_json, read_query, write
-from api.openapi import operation
-from api.schemas.common import PageQuery
-from api.schemas.endpoints import (
+from dlrhub.api.io import read_json, read_query, write
+from dlrhub.api.openapi import operation
+from dlrhub.api.schemas.common import PageQuery
+from dlrhub.api.schemas.endpoints import (
     EndpointCreate,
     EndpointCreated,
     EndpointPage,
@@ -21,9 +21,9 @@ from api.schemas.endpoints import (
     ReplayResult,
     TestResult,
 )
-from models import DeliveryStatus, utcnow
-from services import endpoints, relay, replay
-from services.crypto import SecretBox
+from dlrhub.models import DeliveryStatus, utcnow
+from dlrhub.services import endpoints, relay, replay
+from dlrhub.services.crypto import SecretBox
 
 Sessions = Callable[[], Session]
 

@@ -8,8 +8,8 @@ import falcon
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.openapi import operation
-from services import metrics
+from dlrhub.api.openapi import operation
+from dlrhub.services import metrics
 
 
 class Health:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 import falcon
 from sqlmodel import Session
 
-from api.io import read_query, write
-from api.openapi import operation
-from api.schemas import receipts as schemas
-from services import inbox, receipts
+from dlrhub.api.io import read_query, write
+from dlrhub.api.openapi import operation
+from dlrhub.api.schemas import receipts as schemas
+from dlrhub.services import inbox, receipts
 
 Sessions = Callable[[], Session]
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import falcon
 from sqlmodel import Session
 
-from api.io import read_json, read_query, write
-from api.openapi import operation
-from api.schemas.common import PageQuery
-from api.schemas.tenants import (
+from dlrhub.api.io import read_json, read_query, write
+from dlrhub.api.openapi import operation
+from dlrhub.api.schemas.common import PageQuery
+from dlrhub.api.schemas.tenants import (
     KeyCreate,
     KeyCreated,
     KeyPage,
@@ -21,7 +21,7 @@ from api.schemas.tenants import (
     TenantQuery,
     TenantUpdate,
 )
-from services import keys, tenancy
+from dlrhub.services import keys, tenancy
 
 Sessions = Callable[[], Session]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from api.schemas.common import Input, Output, PageQuery
-from providers.registry import PROVIDERS
-from services.accounts import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS
+from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.accounts import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS
 
 _PROVIDERS = ", ".join(sorted(PROVIDERS))
 

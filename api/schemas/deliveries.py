@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from api.schemas.common import Output, PageQuery
-from models import DeliveryStatus
+from dlrhub.api.schemas.common import Output, PageQuery
+from dlrhub.models import DeliveryStatus
 
 
 class DeliveryQuery(PageQuery):

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
-from api.schemas.common import Input, Output
-from models import EndpointFormat
+from dlrhub.api.schemas.common import Input, Output
+from dlrhub.models import EndpointFormat
 
 EventType = Literal["sms.status", "sms.inbound"]
 Status = Literal["delivered", "failed", "expired", "rejected", "pending", "unknown", "received"]

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
-from api.schemas.common import Input, Output, PageQuery
-from models import InboxState
+from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.models import InboxState
 
 # DESIGN §3: final statuses are all but `pending`; inbound messages are `received`.
 Status = Literal["delivered", "failed", "expired", "rejected", "pending", "unknown",

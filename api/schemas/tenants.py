@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from api.schemas.common import Input, Output, PageQuery
-from models import TenantStatus
+from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.models import TenantStatus
 
 
 class TenantCreate(Input):

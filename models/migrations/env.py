@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
-import models  # noqa: F401 - registers the tables on SQLModel.metadata
-from models.engine import make_engine
+import dlrhub.models  # noqa: F401 - registers the tables on SQLModel.metadata
+from dlrhub.models.engine import make_engine
 
 target_metadata = SQLModel.metadata
 

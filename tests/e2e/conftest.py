@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from config import Settings
-from models import InboundCallback, Receipt, make_engine
-from services.runtime import Runtime
+from dlrhub.config import Settings
+from dlrhub.models import InboundCallback, Receipt, make_engine
+from dlrhub.services.runtime import Runtime
 from tests.conftest import truncate
 from tests.customer import Customer, customer_server
 from tests.factories import bind_session

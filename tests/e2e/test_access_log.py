@@ -10,7 +10,7 @@ import httpx
 import orjson
 import pytest
 
-from models import utcnow
+from dlrhub.models import utcnow
 from tests.catalog import cases
 from tests.processes import DLRHUB, Process, free_port, wait_healthy
 

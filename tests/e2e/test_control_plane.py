@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.registry import PROVIDERS
-from services.simulate import simulate
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.simulate import simulate
 from tests.e2e.conftest import ADMIN_TOKEN, Stack
 from tests.processes import wait_for
 

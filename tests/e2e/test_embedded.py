@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from models import utcnow
+from dlrhub.models import utcnow
 from tests.catalog import cases
 from tests.fixtures import sample
 from tests.processes import DLRHUB, Process, free_port, post_status_reports, wait_for, wait_healthy

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from sqlalchemy import Engine, func, select
 
-from models import InboundCallback, make_engine, utcnow
+from dlrhub.models import InboundCallback, make_engine, utcnow
 from tests.catalog import NETEASE_CREDS, Case, cases
 from tests.conftest import truncate
 from tests.processes import Process, free_port, wait_healthy

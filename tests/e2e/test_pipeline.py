@@ -10,10 +10,10 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from models import InboundCallback, Receipt, utcnow
-from providers.registry import PROVIDERS
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.models import InboundCallback, Receipt, utcnow
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.catalog import Case, cases
 from tests.e2e.conftest import Stack
 from tests.factories import AccountFactory
@@ -96,7 +96,7 @@ def test_the_simulator_posts_what_each_adapter_accepts(
              "huawei": {"access_key": "k", "secret_key": "s"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
-    from services.simulate import simulate
+    from dlrhub.services.simulate import simulate
 
     report = simulate(provider, url, count=5, batch=4, credentials=creds)
     assert (report.accepted, report.rejected, report.errors) == (5, 0, 0)

@@ -104,8 +104,8 @@ def test_a_private_address_is_refused_unless_allowed(
         settings: Any, runtime: Any) -> None:
     import falcon.testing
 
-    from api.app import create_app
-    from services.keys import create_key
+    from dlrhub.api.app import create_app
+    from dlrhub.services.keys import create_key
     from tests.factories import AccountFactory
 
     account = AccountFactory(provider="tencent")
@@ -181,8 +181,8 @@ def test_a_test_event_is_sent_now_signed_and_its_answer_returned(
 
 def test_every_providers_receipts_reach_the_endpoint_signed(
         stack: Any, accounts: Any, customer: Customer) -> None:
-    from models import utcnow
-    from services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.models import utcnow
+    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
     from tests.catalog import cases
     from tests.factories import AccountFactory
 

@@ -16,8 +16,8 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from models import Attempt, Delivery, Endpoint
-from services.simulate import build_callback
+from dlrhub.models import Attempt, Delivery, Endpoint
+from dlrhub.services.simulate import build_callback
 from tests.customer import Customer, customer_server
 from tests.e2e.conftest import Stack
 from tests.processes import wait_for

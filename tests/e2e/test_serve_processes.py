@@ -139,7 +139,7 @@ def test_a_serve_started_after_its_watchdog_was_killed_too_clears_what_was_left(
     first = served.start()
     assert first.proc is not None
     (watchdog,) = [pid for pid in served.processes()
-                   if _parent(pid) == first.proc.pid and b"cli.reaper" in _cmdline(pid)]
+                   if _parent(pid) == first.proc.pid and b"dlrhub.cli.reaper" in _cmdline(pid)]
     os.kill(first.proc.pid, signal.SIGSTOP)  # so that it cannot start another watchdog
     os.kill(watchdog, signal.SIGKILL)
     os.kill(first.proc.pid, signal.SIGKILL)

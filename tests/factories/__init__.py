@@ -7,10 +7,10 @@ from typing import Any
 import factory
 from sqlmodel import Session
 
-from models import InboundCallback, ProviderAccount, Receipt, Tenant, utcnow
-from services.accounts import NewAccount, create_account
-from services.crypto import SecretBox
-from services.simulate import build_callback
+from dlrhub.models import InboundCallback, ProviderAccount, Receipt, Tenant, utcnow
+from dlrhub.services.accounts import NewAccount, create_account
+from dlrhub.services.crypto import SecretBox
+from dlrhub.services.simulate import build_callback
 
 _bound: dict[str, Any] = {}
 

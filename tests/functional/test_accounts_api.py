@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 import falcon.testing
 import pytest
 
-from api.app import create_app
-from config import Settings
-from models import TenantStatus, utcnow
-from services import keys, tenancy
-from services.errors import Conflict
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.models import TenantStatus, utcnow
+from dlrhub.services import keys, tenancy
+from dlrhub.services.errors import Conflict
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import TenantFactory
 
 # Every provider, with credentials where it takes them; each value is a distinct secret.

@@ -13,13 +13,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from api.app import create_app
-from config import Settings
-from models import InboundCallback, Receipt, utcnow
-from services.ingest import ingest
-from services.runtime import Runtime
-from tasks.app import create_celery
-from tasks.enqueue import Enqueuer
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.models import InboundCallback, Receipt, utcnow
+from dlrhub.services.ingest import ingest
+from dlrhub.services.runtime import Runtime
+from dlrhub.tasks.app import create_celery
+from dlrhub.tasks.enqueue import Enqueuer
 from tests.catalog import NETEASE_CREDS, Case, cases
 from tests.factories import AccountFactory
 

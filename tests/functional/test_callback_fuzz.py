@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from config import Settings
-from providers.base import Account, CallbackError, CallbackRequest
-from providers.registry import PROVIDERS
-from services.runtime import Runtime
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.providers.base import Account, CallbackError, CallbackRequest
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.runtime import Runtime
 from tests.catalog import NETEASE_CREDS, NXCLOUD_CREDS, Case, cases
 from tests.factories import AccountFactory
 

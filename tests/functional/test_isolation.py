@@ -13,14 +13,14 @@ import falcon.testing
 import pytest
 from sqlalchemy import text
 
-from api.app import create_app
-from config import Settings
-from models import utcnow
-from services.endpoints import EndpointSpec, create_endpoint
-from services.ingest import ingest
-from services.keys import create_key
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.models import utcnow
+from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+from dlrhub.services.ingest import ingest
+from dlrhub.services.keys import create_key
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory
 
 # A body that would succeed if the id were the caller's own.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from models import InboundCallback, utcnow
-from models.migrate import alembic_config, upgrade
-from services.runtime import Runtime
+from dlrhub.models import InboundCallback, utcnow
+from dlrhub.models.migrate import alembic_config, upgrade
+from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
 
 INBOX = InboundCallback.__table__  # type: ignore[attr-defined]

@@ -19,10 +19,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
-from config import Settings
-from services.keys import create_key
-from services.runtime import Runtime
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.services.keys import create_key
+from dlrhub.services.runtime import Runtime
 from tests.conftest import truncate
 from tests.factories import AccountFactory, bind_session
 

@@ -17,15 +17,15 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from api.app import create_app
-from config import Settings
-from models import utcnow
-from services.accounts import NewAccount
-from services.inbox import INBOX
-from services.ingest import ingest
-from services.keys import create_key
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.models import utcnow
+from dlrhub.services.accounts import NewAccount
+from dlrhub.services.inbox import INBOX
+from dlrhub.services.ingest import ingest
+from dlrhub.services.keys import create_key
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory, TenantFactory
 from tests.unit.services.test_ingest import store_callback
 

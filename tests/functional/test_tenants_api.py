@@ -8,11 +8,11 @@ import falcon.testing
 import pytest
 from sqlalchemy import text, update
 
-from api.app import create_app
-from config import Settings
-from models import ProviderAccount, utcnow
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.api.app import create_app
+from dlrhub.config import Settings
+from dlrhub.models import ProviderAccount, utcnow
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}

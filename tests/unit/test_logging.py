@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from config.logging import configure_logging, mask_tokens_in_logs
-from config.redaction import mask_callback_tokens
+from dlrhub.config.logging import configure_logging, mask_tokens_in_logs
+from dlrhub.config.redaction import mask_callback_tokens
 
 TOKEN = "cb_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 PATH = f"/v1/callbacks/huawei/{TOKEN}"
@@ -70,7 +70,7 @@ def test_the_json_log_masks_message_and_exception(capsys: pytest.CaptureFixture[
         try:
             raise ValueError(PATH)
         except ValueError:
-            logging.getLogger("api.errors").exception("unhandled error on POST %s", PATH)
+            logging.getLogger("dlrhub.api.errors").exception("unhandled error on POST %s", PATH)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

@@ -1,25 +1,48 @@
-"""The wheel carries every package of the source tree, not only what the tests import."""
+"""The wheel installs one package, dlrhub, holding every folder of the source tree."""
 
 from __future__ import annotations
 
-import tomllib
-from fnmatch import fnmatchcase
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
+import pytest
+
+import dlrhub
+
 ROOT = Path(__file__).resolve().parents[2]
-TOP_LEVEL = ("api", "cli", "config", "models", "providers", "services", "tasks")
+FOLDERS = ("api", "cli", "config", "models", "providers", "services", "tasks")
 
 
-def test_every_source_package_is_in_the_wheel() -> None:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    # setuptools' find matches its include patterns against dotted package names with
-    # fnmatch; done here so that the test needs no setuptools (new virtualenvs on
-    # Python 3.12+ have none).
-    include = config["packages"]["find"]["include"]
-    every = {".".join(init.parent.relative_to(ROOT).parts)
-             for init in ROOT.rglob("__init__.py") if ".venv" not in init.parts}
-    packaged = {p for p in every if any(fnmatchcase(p, pattern) for pattern in include)}
-    in_tree = {".".join(init.parent.relative_to(ROOT).parts)
-               for top in TOP_LEVEL for init in (ROOT / top).rglob("__init__.py")}
-    assert in_tree <= packaged, f"left out of the wheel: {sorted(in_tree - packaged)}"
-    assert not {p for p in packaged if p.split(".")[0] not in TOP_LEVEL}
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    """Build the wheel from the checkout, as ``pip install .`` would."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(out), str(ROOT)],
+                   check=True, timeout=300)
+    (built,) = out.glob("dlrhub-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_the_wheel_holds_dlrhub_alone(wheel: zipfile.ZipFile) -> None:
+    top = {name.split("/")[0] for name in wheel.namelist()}
+    assert top == {"dlrhub", f"dlrhub-{dlrhub.__version__}.dist-info"}
+
+
+def test_every_source_package_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for folder in FOLDERS:
+        for source in (ROOT / folder).rglob("*.py"):
+            assert f"dlrhub/{source.relative_to(ROOT).as_posix()}" in names, source
+    assert {"dlrhub/py.typed", "dlrhub/models/migrations/script.py.mako"} <= names
+
+
+def test_the_bare_folder_names_are_not_importable_outside_the_checkout(
+        tmp_path: Path) -> None:
+    code = ("import importlib.util as u, dlrhub.api;"
+            f"print([u.find_spec(n) is None for n in {FOLDERS!r}])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert done.stdout.strip() == str([True] * len(FOLDERS))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from api.bridge import WsgiBridge
+from dlrhub.api.bridge import WsgiBridge
 
 Message = dict[str, Any]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.reaper import RUN_VARIABLE, watch
+from dlrhub.cli.reaper import RUN_VARIABLE, watch
 from tests.processes import wait_for
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.runlock import AlreadyServing, ServeLock
+from dlrhub.cli.runlock import AlreadyServing, ServeLock
 
 
 def test_a_second_serve_is_refused_and_told_who_holds_the_folder(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_a_serve_that_was_killed_leaves_its_run_to_the_next(tmp_path: Path) -> N
 HOLD = """
 import sys, time
 from pathlib import Path
-from cli.runlock import ServeLock
+from dlrhub.cli.runlock import ServeLock
 ServeLock.take(Path(sys.argv[1])).record("run-1", [101, 102])
 print("locked", flush=True)
 time.sleep(120)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.supervise import WorkerRestarts
+from dlrhub.cli.supervise import WorkerRestarts
 
 
 def test_a_worker_that_dies_now_and_then_is_always_started_again() -> None:

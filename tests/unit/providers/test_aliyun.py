@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from providers.aliyun import provider
-from providers.base import Account, CallbackRequest, Event, ParseError
+from dlrhub.providers.aliyun import provider
+from dlrhub.providers.base import Account, CallbackRequest, Event, ParseError
 from tests.fixtures import sample, seed
 
 ACCOUNT = Account(id="acc_a", provider="aliyun")

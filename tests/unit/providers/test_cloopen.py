@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from providers.base import Account, CallbackRequest, Event, ParseError
-from providers.cloopen import provider
+from dlrhub.providers.base import Account, CallbackRequest, Event, ParseError
+from dlrhub.providers.cloopen import provider
 from tests.fixtures import sample, seed
 
 ACCOUNT = Account(id="acc_c", provider="cloopen")

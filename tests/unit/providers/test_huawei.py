@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from providers.base import Account, AuthError, CallbackRequest, Event, ParseError
-from providers.huawei import apig_signature, canonical_request, provider
+from dlrhub.providers.base import Account, AuthError, CallbackRequest, Event, ParseError
+from dlrhub.providers.huawei import apig_signature, canonical_request, provider
 from tests.fixtures import sample, seed
 
 ACCOUNT = Account(id="acc_h", provider="huawei")

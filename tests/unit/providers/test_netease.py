@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from providers.base import Account, AuthError, CallbackRequest, Event, ParseError
-from providers.netease import checksum, provider
+from dlrhub.providers.base import Account, AuthError, CallbackRequest, Event, ParseError
+from dlrhub.providers.netease import checksum, provider
 from tests.fixtures import sample, seed
 
 SECRET = "demoAppSecret"

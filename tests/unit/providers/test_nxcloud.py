@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from providers.base import Account, AuthError, CallbackRequest, Event, ParseError
-from providers.nxcloud import provider, sign
+from dlrhub.providers.base import Account, AuthError, CallbackRequest, Event, ParseError
+from dlrhub.providers.nxcloud import provider, sign
 from tests.fixtures import sample, seed
 
 JSON = "application/json"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from providers.base import Account, CallbackRequest, ParseError
-from providers.tencent import provider
+from dlrhub.providers.base import Account, CallbackRequest, ParseError
+from dlrhub.providers.tencent import provider
 from tests.fixtures import sample, seed
 
 ACCOUNT = Account(id="acc_t", provider="tencent")

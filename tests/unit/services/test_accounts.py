@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from models import ProviderAccount, utcnow
-from services.accounts import TokenDirectory, callback_url, create_account
-from services.crypto import SecretBox, new_token, token_hash
-from services.errors import InvalidInput
-from services.runtime import Runtime
+from dlrhub.models import ProviderAccount, utcnow
+from dlrhub.services.accounts import TokenDirectory, callback_url, create_account
+from dlrhub.services.crypto import SecretBox, new_token, token_hash
+from dlrhub.services.errors import InvalidInput
+from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, TenantFactory
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import create_engine, func, select
 
-from models import InboundCallback, utcnow
-from providers.base import CallbackRequest
-from providers.registry import get_provider
-from services.accounts import TokenDirectory
-from services.callbacks import CallbackLimits, receive_callback
-from services.runtime import Runtime
+from dlrhub.models import InboundCallback, utcnow
+from dlrhub.providers.base import CallbackRequest
+from dlrhub.providers.registry import get_provider
+from dlrhub.services.accounts import TokenDirectory
+from dlrhub.services.callbacks import CallbackLimits, receive_callback
+from dlrhub.services.runtime import Runtime
 from tests.catalog import cases
 from tests.factories import AccountFactory
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models import Endpoint
-from services.circuit import Breaker, State
-from services.ratelimit import reserve
+from dlrhub.models import Endpoint
+from dlrhub.services.circuit import Breaker, State
+from dlrhub.services.ratelimit import reserve
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 BREAKER = Breaker(threshold=3, base=5, ceiling=60)

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from models import InboundCallback, Receipt, utcnow
-from providers.base import Event
-from services.accounts import NewAccount
-from services.ingest import dedupe_key, ingest, ingest_each, stale_pending, sweep_grace
-from services.runtime import Runtime
-from services.simulate import build_callback
+from dlrhub.models import InboundCallback, Receipt, utcnow
+from dlrhub.providers.base import Event
+from dlrhub.services.accounts import NewAccount
+from dlrhub.services.ingest import dedupe_key, ingest, ingest_each, stale_pending, sweep_grace
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory, InboundCallbackFactory
 
 
@@ -171,7 +171,7 @@ def test_dedupe_key_tells_apart_what_differs_and_only_that() -> None:
 def test_ids_sort_by_creation_time() -> None:
     import time
 
-    from models.ids import new_id
+    from dlrhub.models.ids import new_id
 
     first = new_id("evt")
     time.sleep(0.002)
@@ -184,7 +184,7 @@ def test_ids_sort_by_creation_time() -> None:
 def test_the_mainland_fast_path_agrees_with_phonenumbers() -> None:
     import phonenumbers
 
-    from providers.common import e164
+    from dlrhub.providers.common import e164
 
     for number in ("13800138000", "19912345678", "15011112222", "17700001111"):
         expected = phonenumbers.format_number(phonenumbers.parse(number, "CN"),
@@ -195,7 +195,7 @@ def test_the_mainland_fast_path_agrees_with_phonenumbers() -> None:
 
 
 def _endpoint(runtime: Runtime, tenant_id: str, **spec: object) -> str:
-    from services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
 
     with runtime.sessions() as session:
         endpoint, _ = create_endpoint(session, runtime.box, tenant_id=tenant_id,
@@ -223,8 +223,8 @@ def test_deliveries_are_planned_once_per_new_receipt_and_filtered(runtime: Runti
 
 
 def test_a_suspended_tenants_receipts_are_stored_but_not_planned(runtime: Runtime) -> None:
-    from models import TenantStatus
-    from services.tenancy import update_tenant
+    from dlrhub.models import TenantStatus
+    from dlrhub.services.tenancy import update_tenant
 
     new = AccountFactory(provider="tencent")
     _endpoint(runtime, new.account.tenant_id)

@@ -10,9 +10,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from sqlmodel import Session
 
-from models import InboundCallback, utcnow
-from services.ingest import ingest
-from services.runtime import Runtime
+from dlrhub.models import InboundCallback, utcnow
+from dlrhub.services.ingest import ingest
+from dlrhub.services.runtime import Runtime
 from tests.catalog import JSON, Case, cases
 from tests.factories import AccountFactory, InboundCallbackFactory
 

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from services.errors import InvalidInput
-from services.netguard import (
+from dlrhub.services.errors import InvalidInput
+from dlrhub.services.netguard import (
     ForbiddenAddress,
     GuardedResolver,
     check_url,

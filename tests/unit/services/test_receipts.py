@@ -10,19 +10,19 @@ import orjson
 import pytest
 from sqlalchemy import text, update
 
-from models import InboxState, utcnow
-from services.accounts import NewAccount
-from services.errors import InvalidInput, NotFound
-from services.inbox import INBOX, get_inbox_item, list_inbox
-from services.ingest import ingest
-from services.receipts import (
+from dlrhub.models import InboxState, utcnow
+from dlrhub.services.accounts import NewAccount
+from dlrhub.services.errors import InvalidInput, NotFound
+from dlrhub.services.inbox import INBOX, get_inbox_item, list_inbox
+from dlrhub.services.ingest import ingest
+from dlrhub.services.receipts import (
     Recipient,
     get_receipt,
     list_receipts,
     message_timeline,
     stats,
 )
-from services.runtime import Runtime
+from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, ReceiptFactory
 from tests.unit.services.test_ingest import store_callback
 

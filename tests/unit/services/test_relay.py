@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from models import Delivery, DeliveryStatus, Endpoint, utcnow
-from services import relay
-from services.circuit import Breaker
-from services.runtime import Runtime
-from services.sender import Outcome
+from dlrhub.models import Delivery, DeliveryStatus, Endpoint, utcnow
+from dlrhub.services import relay
+from dlrhub.services.circuit import Breaker
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.sender import Outcome
 from tests.factories import TenantFactory
 
 BREAKER = Breaker(threshold=3, base=30, ceiling=600)
@@ -18,7 +18,7 @@ OK = Outcome(200, 1.0, None, "ok", None, b"ok")
 
 
 def _endpoint(rt: Runtime, **spec: object) -> str:
-    from services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
 
     tenant = TenantFactory()
     with rt.sessions() as session:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from services.errors import InvalidInput
-from services.retry import (
+from dlrhub.services.errors import InvalidInput
+from dlrhub.services.retry import (
     NAMED,
     RetryPolicy,
     is_retryable,

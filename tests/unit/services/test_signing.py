@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.signing import (
+from dlrhub.services.signing import (
     DEFAULT_TOLERANCE,
     VerificationError,
     headers,

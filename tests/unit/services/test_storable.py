@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from providers.base import Event, ParseError
-from services.storable import REPLACEMENT, storable
+from dlrhub.providers.base import Event, ParseError
+from dlrhub.services.storable import REPLACEMENT, storable
 
 
 def test_refused_characters_are_replaced_in_fields_and_in_the_raw_record() -> None:

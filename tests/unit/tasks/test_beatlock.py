@@ -10,7 +10,7 @@ from pathlib import Path
 BEAT = """
 import logging, sys, time
 from pathlib import Path
-from tasks.beatlock import hold_beat_lock
+from dlrhub.tasks.beatlock import hold_beat_lock
 logging.basicConfig(stream=sys.stdout, format="%(message)s")
 hold_beat_lock(Path(sys.argv[1]), poll=0.05)
 print("beating", flush=True)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from config import Settings
-from tasks.app import INGEST_MANY, INGEST_QUEUE, create_celery
-from tasks.filebroker import Transport
+from dlrhub.config import Settings
+from dlrhub.tasks.app import INGEST_MANY, INGEST_QUEUE, create_celery
+from dlrhub.tasks.filebroker import Transport
 
 MESSAGES = 2000
 
