@@ -18,6 +18,7 @@ from dlrhub.config import Settings
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.runtime import Runtime
+from dlrhub.services.storable import storable
 from tests.catalog import NETEASE_CREDS, NXCLOUD_CREDS, Case, cases
 from tests.factories import AccountFactory
 
@@ -201,7 +202,7 @@ def test_hostile_bodies_are_accepted_or_refused_in_the_providers_form(
                                      "application/x-www-form-urlencoded"]))
 def test_hostile_bodies_never_break_a_parser_or_the_normalizer(
         provider: str, body: bytes, content_type: str) -> None:
-    """Every parser and normalizer raises ``CallbackError`` (a 4xx, or ``failed``), no bug.
+    """Every parser, normalizer and bound raises ``CallbackError`` (a 4xx, or ``failed``).
 
     The worker re-parses an accepted body and normalizes its records: anything else it
     raised would be retried as a bug and never become a receipt nor a reason.
@@ -211,7 +212,8 @@ def test_hostile_bodies_never_break_a_parser_or_the_normalizer(
     request = CallbackRequest(body=body, headers={}, content_type=content_type)
     try:
         for record in adapter.extract(request, account):
-            event = adapter.normalize(record, account)
+            # What the worker stores: each record normalized, then made storable.
+            event = storable(adapter.normalize(record, account))
             for value in (event.message_id, event.phone, event.text, event.reference):
                 assert value is None or "\x00" not in value, "PostgreSQL refuses NUL"
             assert event.segments is None or abs(event.segments) < 2**31
