@@ -99,7 +99,9 @@ def simulate(
             t0 = time.perf_counter()
             try:
                 resp = client.post(url, content=callback.body, headers=headers)
-                status, reason = resp.status_code, answer_reason(resp.content)
+                status = resp.status_code
+                # Only a refusal's answer is read: an accepted one says nothing new.
+                reason = "" if 200 <= status < 300 else answer_reason(resp.content)
             except httpx.HTTPError as ex:
                 status, reason = 0, f"{type(ex).__name__}: {ex}"
             elapsed = time.perf_counter() - t0
