@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
-from pydantic import BaseModel
-from sqlmodel import Session
 
-from dlrhub.services.runtime import Runtime
+if TYPE_CHECKING:
+    # Imported where used: `dlrhub --help` and `dlrhub serve` start without the
+    # database layer.
+    from pydantic import BaseModel
+    from sqlmodel import Session
+
+    from dlrhub.services.runtime import Runtime
 
 
 class Failure(click.ClickException):
@@ -35,6 +39,7 @@ after_option = click.option("--after", metavar="CURSOR",
 def runtime() -> Iterator[Runtime]:
     """Yield the runtime of the settings; the embedded default is migrated first."""
     from dlrhub.config import get_settings
+    from dlrhub.services.runtime import Runtime
 
     settings = get_settings()
     with failures(settings.effective_database_url):
@@ -90,6 +95,8 @@ def failures(database_url: str) -> Iterator[None]:
 
 def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:
     """Return ``model`` as the API's JSON would have it."""
+    from pydantic import BaseModel
+
     if isinstance(model, BaseModel):
         doc: dict[str, Any] = model.model_dump(mode="json")
         return doc
