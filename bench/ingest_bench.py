@@ -698,7 +698,7 @@ class Bench:
         """Return ``dlrhub api``'s own server command, serving the baseline app instead."""
         from types import SimpleNamespace
 
-        from dlrhub.cli.main import _api_cmd
+        from dlrhub.cli.processes import _api_cmd
 
         cmd: list[str] = _api_cmd(SimpleNamespace())
         if cmd[-2:] != ["-m", "dlrhub.api.server"]:

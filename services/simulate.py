@@ -31,6 +31,9 @@ class SimulationReport:
     seconds: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    # Why callbacks were refused or failed: (HTTP status, the answer's reason) -> how
+    # many; status 0 is a request that got no answer, its reason the client's error.
+    rejections: dict[tuple[int, str], int] = field(default_factory=dict)
 
     @property
     def receipts_per_second(self) -> float:
@@ -53,6 +56,14 @@ def build_callback(provider: str, url: str, *, seq: int, batch: int, kind: str,
         extra = {"host": parts.netloc, "path": parts.path or "/"}
     return adapter.simulate(account, count=batch, seq=seq, now=utcnow(),
                             kind=kind, **extra)
+
+
+def answer_reason(body: bytes, limit: int = 200) -> str:
+    """Return the hub's answer as one short line of text: why a callback was refused."""
+    # The answer is in the provider's own form (JSON, XML or a word), so it is shown as
+    # sent, only squeezed onto one line and cut, rather than picked apart per provider.
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def simulate(
@@ -89,8 +100,10 @@ def simulate(
             try:
                 resp = client.post(url, content=callback.body, headers=headers)
                 status = resp.status_code
-            except httpx.HTTPError:
-                status = 0
+                # Only a refusal's answer is read: an accepted one says nothing new.
+                reason = "" if 200 <= status < 300 else answer_reason(resp.content)
+            except httpx.HTTPError as ex:
+                status, reason = 0, f"{type(ex).__name__}: {ex}"
             elapsed = time.perf_counter() - t0
             with lock:
                 report.sent += 1
@@ -103,6 +116,9 @@ def simulate(
                     report.records += callback.records
                 else:
                     report.rejected += 1
+                if not 200 <= status < 300:
+                    key = (status, reason)
+                    report.rejections[key] = report.rejections.get(key, 0) + 1
                 report.seconds = time.perf_counter() - started
                 if progress is not None:
                     progress(report)

@@ -53,7 +53,7 @@ def dlrhub(env: dict[str, str], *args: str) -> Any:
 
 def receipts(env: dict[str, str], tenant: str) -> list[dict[str, Any]]:
     page: list[dict[str, Any]] = orjson.loads(
-        dlrhub(env, "receipt", "list", "--tenant", tenant, "--limit", "500"))["data"]
+        dlrhub(env, "receipt", "list", "--tenant", tenant, "--limit", "500", "--json"))["data"]
     return page
 
 

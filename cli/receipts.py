@@ -1,0 +1,65 @@
+"""A tenant's stored receipts on the command line, as the API shows them (events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+
+from dlrhub.cli.output import after_option, emit, emit_page, instant, json_option, tenant_session
+
+COLUMNS = ("id", "received_at", "provider", "message_id", "phone", "status")
+STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+
+
+@click.group()
+def receipt() -> None:
+    """Read a tenant's stored receipts (as the tenant API does)."""
+
+
+@receipt.command("list")
+@click.option("--tenant", "tenant_id", required=True, metavar="ID",
+              help="The tenant whose receipts these are.")
+@click.option("--message-id", help="Only this message's.")
+@click.option("--reference", help="Only this reference's.")
+@click.option("--phone", help="Only this phone's, as stored (E.164 where known).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--type", "event_type", type=click.Choice(["sms.status", "sms.inbound"]),
+              help="Only this event type.")
+@click.option("--provider", help="Only this provider's.")
+@click.option("--account", "account_id", metavar="ID", help="Only this account's.")
+@click.option("--since", metavar="TIME", callback=instant,
+              help="Received at or after, e.g. 2026-01-31T00:00Z.")
+@click.option("--until", metavar="TIME", callback=instant,
+              help="Received before.")
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Page size.")
+@after_option
+@json_option
+def receipt_list(tenant_id: str, message_id: str | None, reference: str | None,
+                 phone: str | None, status: str | None, event_type: str | None,
+                 provider: str | None, account_id: str | None, since: datetime | None,
+                 until: datetime | None, limit: int, after: str | None,
+                 as_json: bool) -> None:
+    """List a tenant's receipts as events, newest first."""
+    from dlrhub.services.receipts import list_receipts
+
+    with tenant_session(tenant_id) as (_rt, session):
+        page = list_receipts(session, tenant_id=tenant_id, limit=limit, after=after,
+                             message_id=message_id, reference=reference, phone=phone,
+                             status=status, type=event_type, provider=provider,
+                             account_id=account_id, since=since, until=until)
+    emit_page(page.data, page.next, COLUMNS, as_json)
+
+
+@receipt.command("get")
+@click.option("--tenant", "tenant_id", required=True, metavar="ID",
+              help="The tenant whose receipt it is.")
+@click.argument("receipt_id")
+@json_option
+def receipt_get(tenant_id: str, receipt_id: str, as_json: bool) -> None:
+    """Show one receipt as its event, with the provider's raw record."""
+    from dlrhub.services.receipts import get_receipt
+
+    with tenant_session(tenant_id) as (_rt, session):
+        emit(get_receipt(session, tenant_id=tenant_id, receipt_id=receipt_id), as_json)
