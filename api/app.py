@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -50,8 +49,6 @@ from dlrhub.tasks.wakeups import CeleryWakeups
 
 if TYPE_CHECKING:
     from dlrhub.services.relay.transport.http import Sender
-
-log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
