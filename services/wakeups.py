@@ -28,14 +28,14 @@ class Wakeups(Protocol):
     """Where services say which work is ready; one implementation, in ``tasks``."""
 
     def inbox_ready(self, inbox_ids: Sequence[str], records: int = 1) -> None:
-        """These inbox rows (of ``records`` records in all) wait to be ingested."""
+        """Announce inbox rows to ingest (``records``: about how many each holds, to batch)."""
 
     def deliveries_ready(self, planned: Sequence[tuple[str, str]], *,
                          countdown: float = 0) -> None:
-        """These (endpoint, delivery) pairs are due in ``countdown`` seconds."""
+        """Announce (endpoint, delivery) pairs due in ``countdown`` seconds."""
 
     def endpoint_ready(self, endpoint_id: str, *, countdown: float, limit: int) -> None:
-        """Up to ``limit`` of the endpoint's deliveries are due in ``countdown`` seconds."""
+        """Announce up to ``limit`` of the endpoint's due deliveries, in ``countdown`` seconds."""
 
 
 def bind(sessions: sessionmaker[S], wakeups: Wakeups) -> sessionmaker[S]:
