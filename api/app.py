@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import falcon
 
@@ -40,12 +41,14 @@ from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
 from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.runtime import Runtime
-from dlrhub.tasks import relay as relay_tasks
 from dlrhub.tasks.app import create_celery
 from dlrhub.tasks.enqueue import Enqueuer
+from dlrhub.tasks.wakeups import CeleryWakeups
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from dlrhub.services.relay.transport.http import Sender
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
@@ -53,9 +56,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     """Build the WSGI app of ``settings``: engine, registry, Celery client, routes."""
     # Whatever server runs the app logs request paths: none may show a callback token.
     mask_tokens_in_logs()
-    rt = runtime or Runtime.build(settings)
     celery = celery or create_celery(settings)
-    enqueuer = enqueuer or Enqueuer(celery)
+    # One way to wake the workers; ingest wake-ups are coalesced (batch-1 traffic
+    # shares tasks), and the services' wake-ups go out once their session commits.
+    wakeups = CeleryWakeups(celery, coalesce=enqueuer or Enqueuer(celery))
+    rt = (runtime or Runtime.build(settings)).waking(wakeups)
 
     def broker_check() -> None:
         with celery.connection_for_write() as conn:
@@ -74,17 +79,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     body = settings.max_body_bytes
 
-    def wake(planned: list[tuple[str, str]]) -> None:
-        # A lost wake-up costs only time: the sweeper sends due deliveries anyway.
-        try:
-            relay_tasks.enqueue(celery, planned)
-        except Exception:  # the broker is down; the deliveries are recorded all the same
-            log.warning("could not enqueue %d deliveries; the sweeper will", len(planned))
-
-    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, wake)
+    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints,
+                  _test_sender(settings.allow_private_endpoints))
     routes = [
         Route("/v1/callbacks/{provider}/{token}", CallbackResource(
-            rt.engine, TokenDirectory(rt.engine, rt.box), enqueuer,
+            rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,
             CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow)),
         Route("/v1/tenants", Tenants(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
@@ -112,9 +111,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/endpoints/{endpoint_id}/secret/rotate", EndpointSecretRotation(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}/replay", EndpointReplay(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}/test", EndpointTest(*relay_args)),
-        Route("/v1/deliveries", Deliveries(rt.sessions, wake)),
-        Route("/v1/deliveries/{delivery_id}", DeliveryItem(rt.sessions, wake)),
-        Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions, wake)),
+        Route("/v1/deliveries", Deliveries(rt.sessions)),
+        Route("/v1/deliveries/{delivery_id}", DeliveryItem(rt.sessions)),
+        Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions)),
         Route("/healthz", Health()),
         Route("/readyz", Ready(rt.engine, broker_check)),
         Route("/metrics", Metrics(rt.engine)),
@@ -125,3 +124,23 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     for route in routes:
         app.add_route(route.path, route.resource)
     return app
+
+
+def _test_sender(allow_private: bool) -> Callable[[list[Job]], list[Outcome]]:
+    """Return how the API sends test events: by the relay's HTTP client, built on first use.
+
+    Imported then, not at start-up: an API that never sends a test event never loads
+    the HTTP client library (aiohttp) and its event loop thread.
+    """
+    built: list[Sender] = []
+    lock = threading.Lock()
+
+    def send(jobs: list[Job]) -> list[Outcome]:
+        with lock:
+            if not built:
+                from dlrhub.services.relay.transport.http import Sender
+
+                built.append(Sender(allow_private=allow_private))
+        return built[0].send(jobs)
+
+    return send

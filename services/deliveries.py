@@ -8,6 +8,7 @@ from sqlmodel import Session
 from dlrhub.models import Attempt, Delivery, DeliveryStatus, utcnow
 from dlrhub.services.errors import Conflict, NotFound
 from dlrhub.services.pagination import newest_by_id
+from dlrhub.services.wakeups import after_commit
 
 
 def list_deliveries(session: Session, *, tenant_id: str, endpoint_id: str | None = None,
@@ -41,7 +42,7 @@ def attempts_of(session: Session, delivery_id: str) -> list[Attempt]:
 
 
 def retry_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Delivery:
-    """Make a failed or dead delivery due again now (its attempts so far are kept)."""
+    """Make a failed or dead delivery due again now and wake the relay (attempts are kept)."""
     delivery = get_delivery(session, tenant_id=tenant_id, delivery_id=delivery_id)
     if delivery.status in (DeliveryStatus.pending, DeliveryStatus.succeeded):
         raise Conflict(f"the delivery is {delivery.status}; only failed or dead "
@@ -52,4 +53,5 @@ def retry_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Del
     delivery.updated_at = utcnow()
     session.add(delivery)
     session.flush()
+    after_commit(session).deliveries_ready([(delivery.endpoint_id, delivery.id)])
     return delivery

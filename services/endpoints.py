@@ -1,27 +1,35 @@
-"""Customers' webhook endpoints: create, read, update, delete; signing secrets."""
+"""Customers' webhook endpoints: create, read, update, delete; signing secrets; test events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from dlrhub.models import (
     Attempt,
     Delivery,
+    DeliveryStatus,
     Endpoint,
     EndpointFormat,
     ProviderAccount,
+    new_id,
     utcnow,
 )
 from dlrhub.providers.base import STATUSES
-from dlrhub.services import netguard, retry, signing
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import newest_by_id
+from dlrhub.services.relay.jobs import Job, Outcome, signed_job
+from dlrhub.services.relay.policy.outcomes import accepted
+from dlrhub.services.relay.policy.retries import parse_policy
+from dlrhub.services.relay.transport import signing
+from dlrhub.services.relay.transport.addresses import check_url
 
 EVENT_TYPES = ("sms.status", "sms.inbound")
 # The relay sets these itself; a custom header must not override them.
@@ -75,7 +83,7 @@ def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str, spec:
 def _apply(session: Session, endpoint: Endpoint, spec: EndpointSpec,
            allow_private: bool) -> None:
     if spec.url is not None:
-        netguard.check_url(spec.url, allow_private=allow_private)
+        check_url(spec.url, allow_private=allow_private)
         endpoint.url = spec.url
     if spec.description is not None:
         endpoint.description = spec.description
@@ -93,7 +101,7 @@ def _apply(session: Session, endpoint: Endpoint, spec: EndpointSpec,
         # A provider's callback is re-posted as it came: one request each.
         raise InvalidInput("batch_size", "must be 1 for the native format")
     if spec.retry_policy is not None:
-        endpoint.retry_policy = retry.parse_policy(spec.retry_policy).to_json()
+        endpoint.retry_policy = parse_policy(spec.retry_policy).to_json()
     if spec.timeout is not None:
         endpoint.timeout = spec.timeout
     if spec.rate_limit is not None:
@@ -187,3 +195,45 @@ def signing_secrets(endpoint: Endpoint, box: SecretBox) -> list[str]:
     if endpoint.previous_secret_encrypted and expires is not None and expires > utcnow():
         out.append(box.decrypt(endpoint.previous_secret_encrypted))
     return out
+
+
+def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
+    """Return the event a test sends: the event shape, marked as a test."""
+    return {
+        "id": new_id("evt"), "type": "sms.status", "test": True,
+        "tenant_id": endpoint.tenant_id, "account_id": None, "provider": "dlrhub",
+        "message_id": "test", "reference": None, "phone": "+8613800138000",
+        "status": "delivered", "provider_status": "DELIVRD", "error_code": None,
+        "error_message": None, "segments": 1, "price": None, "submitted_at": None,
+        "reported_at": now.isoformat().replace("+00:00", "Z"),
+        "received_at": now.isoformat().replace("+00:00", "Z"), "text": None, "raw": {},
+    }
+
+
+def send_test(session: Session, box: SecretBox, endpoint: Endpoint, *,
+              send: Callable[[list[Job]], list[Outcome]], now: datetime
+              ) -> tuple[Delivery, Attempt]:
+    """Send one signed test event now with ``send``, log it as a delivery, return its attempt.
+
+    A test is tried once: it neither retries nor counts toward the endpoint's failures.
+    """
+    event = test_event(endpoint, now)
+    delivery = Delivery(tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id,
+                        event_ids=[event["id"]], next_attempt_at=None)
+    body = orjson.dumps([event] if endpoint.batch_size > 1 else event)
+    job = signed_job(endpoint, signing_secrets(endpoint, box), delivery.id, body,
+                     "application/json", now)
+    (outcome,) = send([job])
+    ok = accepted(job, outcome)
+    delivery.status = DeliveryStatus.succeeded if ok else DeliveryStatus.failed
+    delivery.attempts = 1
+    delivery.last_status_code = outcome.status
+    delivery.last_error = None if ok else (outcome.error or f"HTTP {outcome.status}")
+    attempt = Attempt(delivery_id=delivery.id, tenant_id=delivery.tenant_id, at=now,
+                      status_code=outcome.status, latency_ms=outcome.latency_ms,
+                      error=outcome.error, response_excerpt=outcome.excerpt)
+    session.add(delivery)
+    session.flush()
+    session.add(attempt)
+    session.flush()
+    return delivery, attempt

@@ -22,9 +22,9 @@ from dlrhub.models import InboundCallback, InboxState, ProviderAccount, Receipt,
 from dlrhub.models.types import UTCDateTime
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
-from dlrhub.services import planning
 from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
+from dlrhub.services.relay import outbox
 from dlrhub.services.storable import clean_text, storable
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def ingest(
             report.by_status[(r["provider"], r["status"])] += 1
     report.stored = len(inserted)
     report.duplicates = len(receipts) - len(inserted)
-    report.deliveries = planning.plan(session, [r for r in receipts if r["id"] in inserted], now)
+    report.deliveries = outbox.plan(session, [r for r in receipts if r["id"] in inserted], now)
     session.flush()
     return report
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from dlrhub.config import Settings
 from dlrhub.models import make_engine, make_session_factory
 from dlrhub.services.crypto import SecretBox
+from dlrhub.services.wakeups import Wakeups, bind
 
 
 @dataclass
@@ -28,6 +29,10 @@ class Runtime:
         engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
         return cls(settings, engine, make_session_factory(engine),
                    SecretBox(settings.secret_key))
+
+    def waking(self, wakeups: Wakeups) -> Runtime:
+        """Return this runtime with sessions that send their wake-ups to ``wakeups``."""
+        return replace(self, sessions=bind(self.sessions, wakeups))
 
     def close(self) -> None:
         """Release the pooled connections."""

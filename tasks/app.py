@@ -1,7 +1,12 @@
-"""The Celery application: configuration, task registration, the sweep schedule."""
+"""The Celery application: configuration, queues, the sweep schedule.
+
+Tasks are registered by the worker's composition root (``tasks.worker``): the API
+builds this app only to send tasks by name, and so never loads the relay's sender.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery
@@ -14,6 +19,8 @@ RELAY = "dlrhub.relay"
 RELAY_ENDPOINT = "dlrhub.relay_endpoint"
 INGEST_QUEUE = "ingest"
 RELAY_QUEUE = "relay"
+
+log = logging.getLogger(__name__)
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -37,10 +44,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_celery(settings: Settings) -> Celery:
-    """Build the Celery app of ``settings``, with every dlrhub task registered."""
-    from dlrhub.tasks import ingest as ingest_tasks  # the tasks import this module's names
-    from dlrhub.tasks import relay as relay_tasks
-
+    """Build the Celery app of ``settings`` (no task registered: it sends them by name)."""
     app = Celery("dlrhub", broker=settings.effective_broker_url, set_as_current=False)
     if settings.embedded_broker:
         # kombu's file-system transport, but with whole messages only (tasks/filebroker).
@@ -70,8 +74,15 @@ def create_celery(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",
     )
-    app.task(name=INGEST_MANY, bind=True, max_retries=None)(ingest_tasks.ingest_many)
-    app.task(name=SWEEP, bind=True)(ingest_tasks.sweep)
-    app.task(name=RELAY, bind=True, max_retries=None)(relay_tasks.relay)
-    app.task(name=RELAY_ENDPOINT, bind=True)(relay_tasks.relay_endpoint)
     return app
+
+
+def queue_length(app: Any, name: str) -> int:
+    """Return how many messages wait in the broker queue ``name`` (0 if unknown)."""
+    try:
+        with app.connection_for_write() as conn:
+            return int(conn.default_channel.queue_declare(queue=name, passive=True)
+                       .message_count)
+    except Exception:  # a broker that cannot tell: sweep as if the queue were empty
+        log.debug("could not read the length of queue %s", name, exc_info=True)
+        return 0

@@ -11,23 +11,20 @@ from dlrhub.services import ingest as service
 from dlrhub.services import metrics
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks import relay
-from dlrhub.tasks.app import INGEST_MANY, INGEST_QUEUE
-from dlrhub.tasks.context import runtime
+from dlrhub.tasks.app import INGEST_QUEUE, queue_length
+from dlrhub.tasks.process import Process
 
 log = logging.getLogger(__name__)
 
-SWEEP_BATCH = 100
 
-
-def ingest_many(task: Any, inbox_ids: list[str]) -> None:
+def ingest_many(task: Any, process: Process, inbox_ids: list[str]) -> None:
     """Ingest several callbacks in one transaction (the API coalesces them under load)."""
-    rt = runtime()
     try:
-        report = _ingest(rt, inbox_ids)
+        # The relay is woken as each transaction commits (services.wakeups).
+        report = _ingest(process.rt, inbox_ids)
     except service.DB_AWAY as ex:
         # The database is away: try again soon; the inbox still holds the rows.
         raise task.retry(exc=ex, countdown=min(60, 2 ** min(task.request.retries, 6))) from ex
-    relay.enqueue(task.app, report.deliveries)  # after the commit, never inside it
     metrics.record_ingest(report)
     log.info("ingested %d callbacks: %d receipts stored, %d duplicates, %d failed",
              report.processed, report.stored, report.duplicates, report.failed)
@@ -53,15 +50,14 @@ def _ingest(rt: Runtime, inbox_ids: list[str]) -> service.IngestReport:
                                max_attempts=max_attempts)
 
 
-def sweep(task: Any) -> int:
+def sweep(task: Any, process: Process) -> int:
     """Enqueue again inbox rows and deliveries left pending too long; return how many."""
-    rt = runtime()
+    rt = process.rt
     grace = timedelta(seconds=rt.settings.sweep_grace)
-    inbox_grace = service.sweep_grace(grace, relay.queue_length(task.app, INGEST_QUEUE))
+    inbox_grace = service.sweep_grace(grace, queue_length(task.app, INGEST_QUEUE))
     ids = service.stale_pending(rt.engine, older_than=inbox_grace, now=utcnow())
-    for chunk in service.chunks(ids, SWEEP_BATCH):
-        task.app.send_task(INGEST_MANY, args=[chunk])
-    due = relay.sweep(task.app, rt, grace)
+    process.wakeups.inbox_ready(ids)
+    due = relay.sweep(task.app, process, grace)
     if ids or due:
         log.warning("sweep: re-enqueued %d callbacks and %d deliveries", len(ids), due)
     return len(ids) + due

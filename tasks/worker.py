@@ -1,8 +1,13 @@
-"""The Celery entry point: ``celery -A tasks.worker worker``."""
+"""The worker's composition root and Celery entry point: ``celery -A tasks.worker worker``.
+
+It builds the Celery app, registers the tasks, and builds each pool process's parts
+(:class:`~tasks.process.Process`) once, after the fork; the tasks get them from here.
+"""
 
 import gc
 from typing import Any
 
+from celery import Celery
 from celery.signals import (
     beat_init,
     setup_logging,
@@ -12,10 +17,35 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
-from dlrhub.tasks.app import create_celery
+from dlrhub.tasks import ingest, relay
+from dlrhub.tasks.app import INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock
+from dlrhub.tasks.process import ProcessSlot
+
+
+def register_tasks(app: Celery, slot: ProcessSlot) -> None:
+    """Register every dlrhub task on ``app``, each run with the process's parts."""
+
+    @app.task(name=INGEST_MANY, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+    def ingest_many(task: Any, inbox_ids: list[str]) -> None:
+        ingest.ingest_many(task, slot.start(), inbox_ids)
+
+    @app.task(name=SWEEP, bind=True)  # type: ignore[untyped-decorator]
+    def sweep(task: Any) -> int:
+        return ingest.sweep(task, slot.start())
+
+    @app.task(name=RELAY, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+    def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:
+        relay.relay(task, slot.start(), delivery_ids)
+
+    @app.task(name=RELAY_ENDPOINT, bind=True)  # type: ignore[untyped-decorator]
+    def relay_endpoint(task: Any, endpoint_id: str, limit: int) -> None:
+        relay.relay_endpoint(task, slot.start(), endpoint_id, limit)
+
 
 app = create_celery(get_settings())
+slot = ProcessSlot(get_settings(), app)
+register_tasks(app, slot)
 
 
 @setup_logging.connect  # type: ignore[untyped-decorator]
@@ -39,16 +69,15 @@ def _be_the_only_beat(**_: Any) -> None:
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
-def _freeze_startup_objects(**_: Any) -> None:
+def _start_process(**_: Any) -> None:
     # As in api/wsgi.py: what the pool process inherited never needs collecting.
     gc.collect()
     gc.freeze()
+    slot.start()  # connections and threads of its own, never its parent's
 
 
 @worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _record_what_is_under_way(**_: Any) -> None:
     # Sends a relay task left to finish in the background are recorded before the
     # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.
-    from dlrhub.services.dispatch import drain_process_recorder
-
-    drain_process_recorder(timeout=15)
+    slot.stop(timeout=15)

@@ -15,7 +15,7 @@ from dlrhub.providers.registry import get_provider
 from dlrhub.services import metrics
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits, Received, receive_callback
-from dlrhub.tasks.enqueue import Enqueuer
+from dlrhub.services.wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 class CallbackResource:
     """Authenticate, keep and acknowledge provider callbacks."""
 
-    def __init__(self, engine: object, directory: TokenDirectory, enqueuer: Enqueuer,
+    def __init__(self, engine: object, directory: TokenDirectory, wakeups: Wakeups,
                  limits: CallbackLimits, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._directory = directory
-        self._enqueuer = enqueuer
+        self._wakeups = wakeups
         self._limits = limits
         self._clock = clock
 
@@ -67,8 +67,8 @@ class CallbackResource:
             result = Received(adapter.answer(request, None, ok=False, status=503,
                                              reason="temporarily unavailable, retry"),
                               "error")
-        if result.inbox_id is not None:
-            self._enqueuer.submit(result.inbox_id, result.records)
+        if result.inbox_id is not None:  # committed already (autocommit)
+            self._wakeups.inbox_ready((result.inbox_id,), result.records)
         metrics.record_callback(adapter.name, result.outcome)
         resp.status = result.answer.status
         resp.content_type = result.answer.content_type

@@ -22,9 +22,8 @@ Sessions = Callable[[], Session]
 
 
 class _Base:
-    def __init__(self, sessions: Sessions, wake: Callable[[list[tuple[str, str]]], None]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
-        self._wake = wake
 
 
 class Deliveries(_Base):
@@ -70,11 +69,10 @@ class DeliveryRetry(_Base):
                tag="deliveries", description="Sends a failed or dead delivery again now, "
                "with a fresh run of the endpoint's retry policy.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, delivery_id: str) -> None:
-        """Make a failed or dead delivery due now and wake the relay."""
+        """Make a failed or dead delivery due now; the relay is woken once committed."""
         with self._sessions() as session:
             delivery = deliveries.retry_delivery(session, tenant_id=req.context.tenant_id,
                                                  delivery_id=delivery_id)
             session.commit()
             detail = _detail(session, delivery)
-        self._wake([(delivery.endpoint_id, delivery.id)])
         write(resp, detail)

@@ -22,20 +22,23 @@ from dlrhub.api.schemas.endpoints import (
     TestResult,
 )
 from dlrhub.models import DeliveryStatus, utcnow
-from dlrhub.services import endpoints, relay, replay
+from dlrhub.services import endpoints
 from dlrhub.services.crypto import SecretBox
+from dlrhub.services.relay import outbox
+from dlrhub.services.relay.jobs import Job, Outcome
 
 Sessions = Callable[[], Session]
+Send = Callable[[list[Job]], list[Outcome]]
 
 
 class _Base:
     def __init__(self, sessions: Sessions, box: SecretBox, max_body: int,
-                 allow_private: bool, wake: Callable[[list[tuple[str, str]]], None]) -> None:
+                 allow_private: bool, send: Send) -> None:
         self._sessions = sessions
         self._box = box
         self._max_body = max_body
         self._allow_private = allow_private
-        self._wake = wake
+        self._send = send
 
 
 class Endpoints(_Base):
@@ -142,16 +145,15 @@ class EndpointReplay(_Base):
                description="Sends the tenant's events received in [since, until) again, as "
                "new deliveries, through the endpoint's own filters (and `statuses`).")
     def on_post(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
-        """Plan the range's events again and wake the relay."""
+        """Plan the range's events again; the relay is woken once committed."""
         body = read_json(req, ReplayRequest, self._max_body)
         now = utcnow()
         with self._sessions() as session:
-            ids = replay.replay(session, tenant_id=req.context.tenant_id,
+            ids = outbox.replay(session, tenant_id=req.context.tenant_id,
                                 endpoint_id=endpoint_id, since=body.since,
                                 until=body.until or now, statuses=list(body.statuses),
                                 now=now)
             session.commit()
-        self._wake([(endpoint_id, i) for i in ids])
         write(resp, ReplayResult(deliveries=len(ids), delivery_ids=ids[:1000]), 202)
 
 
@@ -167,9 +169,8 @@ class EndpointTest(_Base):
         with self._sessions() as session:
             endpoint = endpoints.get_endpoint(session, tenant_id=req.context.tenant_id,
                                               endpoint_id=endpoint_id)
-            delivery, attempt = relay.send_test(session, self._box, endpoint,
-                                                allow_private=self._allow_private,
-                                                now=utcnow())
+            delivery, attempt = endpoints.send_test(session, self._box, endpoint,
+                                                    send=self._send, now=utcnow())
             session.commit()
             write(resp, TestResult(delivery_id=delivery.id,
                                    succeeded=delivery.status == DeliveryStatus.succeeded,

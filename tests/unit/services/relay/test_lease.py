@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dlrhub.models import Delivery, DeliveryStatus, Endpoint, utcnow
-from dlrhub.services import relay
-from dlrhub.services.circuit import Breaker
+from dlrhub.services.relay import lease
+from dlrhub.services.relay.jobs import Outcome
+from dlrhub.services.relay.policy.circuit import Breaker
 from dlrhub.services.runtime import Runtime
-from dlrhub.services.sender import Outcome
 from tests.factories import TenantFactory
 
 BREAKER = Breaker(threshold=3, base=30, ceiling=600)
@@ -40,17 +40,17 @@ def _deliveries(rt: Runtime, endpoint_id: str, n: int, now: datetime) -> list[st
         return [r.id for r in rows]
 
 
-def _claim(rt: Runtime, ids: list[str], now: datetime) -> relay.Claim:
+def _claim(rt: Runtime, ids: list[str], now: datetime) -> lease.Claim:
     with rt.sessions() as session:
-        claimed = relay.claim(session, rt.box, ids, now, breaker=BREAKER)
+        claimed = lease.claim(session, rt.box, ids, now, breaker=BREAKER)
         session.commit()
         return claimed
 
 
-def _record(rt: Runtime, claimed: relay.Claim, outcome: Outcome, now: datetime
-            ) -> relay.Recorded:
+def _record(rt: Runtime, claimed: lease.Claim, outcome: Outcome, now: datetime
+            ) -> lease.FollowUps:
     with rt.sessions() as session:
-        done = relay.record(session, claimed.jobs, [outcome] * len(claimed.jobs), now,
+        done = lease.record(session, claimed.jobs, [outcome] * len(claimed.jobs), now,
                             breaker=BREAKER)
         session.commit()
         return done

@@ -15,12 +15,8 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 from dlrhub.services.errors import InvalidInput
-from dlrhub.services.netguard import (
-    ForbiddenAddress,
-    GuardedResolver,
-    check_url,
-    forbidden_reason,
-)
+from dlrhub.services.relay.transport.addresses import check_url, forbidden_reason
+from dlrhub.services.relay.transport.resolver import ForbiddenAddress, GuardedResolver
 
 PUBLIC = "93.184.216.34"
 T = TypeVar("T")

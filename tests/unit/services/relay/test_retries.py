@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dlrhub.services.errors import InvalidInput
-from dlrhub.services.retry import (
+from dlrhub.services.relay.policy.retries import (
     NAMED,
     RetryPolicy,
     is_retryable,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dlrhub.services.signing import (
+from dlrhub.services.relay.transport.signing import (
     DEFAULT_TOLERANCE,
     VerificationError,
     headers,

@@ -7,7 +7,7 @@ unless ``DLRHUB_ALLOW_PRIVATE_ENDPOINTS`` is set (the caller passes that setting
 as ``allow_private``). The check runs twice:
 
 * :func:`check_url` when an endpoint is saved, so the tenant gets a clear error;
-* :class:`GuardedResolver` at connect time, inside aiohttp, so a name that
+* ``transport.resolver.GuardedResolver`` at connect time, inside aiohttp, so a name that
   resolved to a public address when saved and to ``127.0.0.1`` now (DNS
   rebinding) is still refused: the address aiohttp connects to is the one
   that was checked.
@@ -23,17 +23,11 @@ sending if ``allow_private`` may have been turned off since.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import socket
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-from aiohttp import ThreadedResolver
-from aiohttp.abc import AbstractResolver, ResolveResult
-
 from dlrhub.services.errors import InvalidInput
-
-log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolve = Callable[[str, int], list[str]]
@@ -103,7 +97,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4A
     return out
 
 
-def _address_reason(address: str) -> str | None:
+def address_reason(address: str) -> str | None:
     """Return why the textual ``address`` may not be reached; refuse what does not parse."""
     try:
         ip = ipaddress.ip_address(address)
@@ -190,7 +184,7 @@ def check_url(url: str, *, allow_private: bool, resolve: Resolve = resolve_host)
 def _first_refused(addresses: Sequence[str]) -> tuple[str, str] | None:
     """Return the first of ``addresses`` that may not be called, with the reason."""
     for address in addresses:
-        reason = _address_reason(address)
+        reason = address_reason(address)
         if reason is not None:
             return address, reason
     return None
@@ -199,7 +193,7 @@ def _first_refused(addresses: Sequence[str]) -> tuple[str, str] | None:
 def check_literal(url: str, *, allow_private: bool) -> None:
     """Refuse ``url`` at send time if its host is an address that may not be called.
 
-    Names need no check here: the :class:`GuardedResolver` vets what they resolve to
+    Names need no check here: ``transport.resolver.GuardedResolver`` vets what they resolve to
     at connect time. IP literals never reach a resolver in aiohttp, so they are
     checked here, without a DNS query.
     """
@@ -208,66 +202,3 @@ def check_literal(url: str, *, allow_private: bool) -> None:
     refused = _first_refused(_numeric_host(urlsplit(url).hostname or "") or [])
     if refused is not None:
         raise InvalidInput("url", f"{refused[0]} ({refused[1]}) may not be called")
-
-
-class ForbiddenAddress(OSError):
-    """A connect-time lookup left no address that may be called.
-
-    An OSError so that aiohttp wraps it in ``ClientConnectorError`` like any
-    other lookup failure; ``strerror`` is set because that is what the
-    ClientConnectorError message shows.
-    """
-
-    def __init__(self, host: str, refused: Sequence[tuple[str, str]]) -> None:
-        detail = ", ".join(f"{address} ({reason})" for address, reason in refused)
-        message = f"{host} resolves only to addresses that may not be called: {detail}"
-        super().__init__(message)
-        self.strerror = message
-        self.host = host
-        self.refused = list(refused)
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolve names for aiohttp, dropping every address :func:`forbidden_reason` refuses.
-
-    Pass it as ``aiohttp.TCPConnector(resolver=...)``. The connector does not
-    close a resolver it was given, so close this one after the session. Create
-    it inside the running event loop (the default inner resolver needs one).
-    """
-
-    def __init__(self, *, allow_private: bool, inner: AbstractResolver | None = None) -> None:
-        """Wrap ``inner``, by default a ThreadedResolver.
-
-        ThreadedResolver uses getaddrinfo, so it answers exactly as
-        :func:`resolve_host` did when the endpoint was saved (``/etc/hosts``
-        included), unlike aiodns.
-        """
-        self.allow_private = allow_private
-        self._inner = inner if inner is not None else ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        """Return the allowed addresses of ``host``; raise ForbiddenAddress if none is."""
-        results = await self._inner.resolve(host, port, family)
-        if self.allow_private:
-            return results
-        kept: list[ResolveResult] = []
-        refused: list[tuple[str, str]] = []
-        for result in results:
-            reason = _address_reason(result["host"])
-            if reason is None:
-                kept.append(result)
-            else:
-                refused.append((result["host"], reason))
-        if refused:
-            # A name that passed check_url but now answers with an internal address
-            # is what DNS rebinding looks like; leave a trace for whoever investigates.
-            log.warning("refused addresses of %s at connect time: %s", host, refused)
-        if refused and not kept:
-            raise ForbiddenAddress(host, refused)
-        return kept
-
-    async def close(self) -> None:
-        """Close the wrapped resolver."""
-        await self._inner.close()

@@ -10,66 +10,39 @@ stragglers to finish (and be recorded) in the background.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 
-from dlrhub.services import netguard
 from dlrhub.services.errors import InvalidInput
+from dlrhub.services.relay.jobs import Job, Outcome
+from dlrhub.services.relay.transport.addresses import check_literal
+from dlrhub.services.relay.transport.resolver import GuardedResolver
 
 EXCERPT = 1024
-USER_AGENT = "dlrhub-relay/0.1"
 # Connections open at once per process, and per endpoint host (a slow endpoint gets
 # no more than its share; its requests queue inside their own timeout).
 CONNECTIONS = 256
 PER_HOST = 64
 
 
-@dataclass
-class Job:
-    """One claimed delivery with everything needed to send it."""
-
-    delivery_id: str
-    endpoint_id: str
-    url: str
-    body: bytes
-    headers: dict[str, str]
-    timeout: float
-    attempts: int
-    policy: Any
-    provider: str | None  # for native deliveries: whose success rule applies
-    probe: bool = False  # the one send of a half-open circuit
-    delay: float = 0.0  # seconds to wait first (the endpoint's rate limit)
-
-
-@dataclass
-class Outcome:
-    """What the endpoint answered (or why there was no answer)."""
-
-    status: int | None
-    latency_ms: float
-    error: str | None
-    excerpt: str | None
-    retry_after: str | None
-    body: bytes = field(default=b"", repr=False)
-
-
 class Sender:
-    """A process's HTTP client for the relay: submit jobs, get futures of outcomes."""
+    """A process's HTTP client for the relay: submit jobs, get futures of outcomes.
+
+    Build one per process (its loop thread does not survive a fork); the worker's
+    composition root does, after the pool forks.
+    """
 
     def __init__(self, *, allow_private: bool) -> None:
         self.allow_private = allow_private
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._resolver: netguard.GuardedResolver | None = None
+        self._resolver: GuardedResolver | None = None
         self._inflight: Counter[str] = Counter()
 
     def submit(self, jobs: list[Job]) -> list[Future[Outcome]]:
@@ -115,7 +88,7 @@ class Sender:
     async def _open(self) -> None:
         # The guard resolves names at connect time, so a name re-pointed at a private
         # address after the endpoint was saved (DNS rebinding) is refused.
-        self._resolver = netguard.GuardedResolver(allow_private=self.allow_private)
+        self._resolver = GuardedResolver(allow_private=self.allow_private)
         connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=PER_HOST,
                                          resolver=self._resolver, keepalive_timeout=30)
         self._http = aiohttp.ClientSession(connector=connector, trust_env=False,
@@ -126,7 +99,7 @@ class Sender:
             await asyncio.sleep(job.delay)
         started = time.perf_counter()
         try:
-            netguard.check_literal(job.url, allow_private=self.allow_private)
+            check_literal(job.url, allow_private=self.allow_private)
         except InvalidInput as ex:
             return Outcome(None, 0.0, f"refused: {ex.detail}", None, None)
         assert self._http is not None
@@ -145,17 +118,3 @@ class Sender:
                 else f"{type(ex).__name__}: {ex}"
             return Outcome(None, (time.perf_counter() - started) * 1000, reason[:500],
                            None, None)
-
-
-_senders: dict[tuple[int, bool], Sender] = {}
-_senders_lock = threading.Lock()
-
-
-def process_sender(*, allow_private: bool) -> Sender:
-    """Return this process's sender (a forked child gets its own, never its parent's)."""
-    key = (os.getpid(), allow_private)
-    with _senders_lock:
-        sender = _senders.get(key)
-        if sender is None:
-            sender = _senders[key] = Sender(allow_private=allow_private)
-        return sender

@@ -1,0 +1,53 @@
+"""A delivery ready to send (a :class:`Job`) and what its endpoint answered (:class:`Outcome`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dlrhub.models import Endpoint
+from dlrhub.services.relay.transport import signing
+
+USER_AGENT = "dlrhub-relay/0.1"
+
+
+@dataclass
+class Job:
+    """One claimed delivery with everything needed to send it."""
+
+    delivery_id: str
+    endpoint_id: str
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+    attempts: int
+    policy: Any
+    provider: str | None  # for native deliveries: whose success rule applies
+    probe: bool = False  # the one send of a half-open circuit
+    delay: float = 0.0  # seconds to wait first (the endpoint's rate limit)
+
+
+@dataclass
+class Outcome:
+    """What the endpoint answered (or why there was no answer)."""
+
+    status: int | None
+    latency_ms: float
+    error: str | None
+    excerpt: str | None
+    retry_after: str | None
+    body: bytes = field(default=b"", repr=False)
+
+
+def signed_job(endpoint: Endpoint, secrets: list[str], delivery_id: str, body: bytes,
+               content_type: str, now: datetime, *, attempts: int = 0,
+               provider: str | None = None, probe: bool = False, delay: float = 0.0) -> Job:
+    """Build a signed request for one delivery to ``endpoint``."""
+    headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
+               # webhook-id stays the same across retries, so receivers can dedupe.
+               **signing.headers(secrets, delivery_id, int(now.timestamp()) + round(delay),
+                                 body)}
+    return Job(delivery_id, endpoint.id, endpoint.url, body, headers, endpoint.timeout,
+               attempts, endpoint.retry_policy, provider, probe=probe, delay=delay)

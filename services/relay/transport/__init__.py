@@ -1,0 +1,1 @@
+"""How a delivery goes over the wire: signed, to allowed addresses only, by HTTP."""
