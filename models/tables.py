@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from dlrhub.models.ids import new_id, utcnow
 from dlrhub.models.types import UTCDateTime
+from dlrhub.models.vocabulary import (
+    DeliveryStatus,
+    EndpointFormat,
+    EventType,
+    InboxState,
+    ReceiptStatus,
+    TenantStatus,
+)
 
 # JSONB where PostgreSQL runs it (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-
-class TenantStatus(StrEnum):
-    """Whether a tenant may use the API and have its events relayed."""
-
-    active = "active"
-    suspended = "suspended"
-
-
-class InboxState(StrEnum):
-    """Where a raw callback is in its processing."""
-
-    pending = "pending"
-    processed = "processed"
-    rejected = "rejected"
-    failed = "failed"
 
 
 class Tenant(SQLModel, table=True):
@@ -166,12 +156,12 @@ class Receipt(SQLModel, table=True):
     tenant_id: str = Field(max_length=40)
     account_id: str = Field(foreign_key="provider_account.id", max_length=40)
     inbox_id: str = Field(max_length=40, index=True)
-    type: str = Field(max_length=20)
+    type: EventType = Field(sa_column=Column(String(20), nullable=False))
     provider: str = Field(max_length=40)
     message_id: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=64)
-    status: str = Field(max_length=20)
+    status: ReceiptStatus = Field(sa_column=Column(String(20), nullable=False))
     provider_status: str | None = Field(default=None, max_length=100)
     error_code: str | None = Field(default=None, max_length=100)
     error_message: str | None = Field(default=None, sa_column=Column(Text))
@@ -186,22 +176,6 @@ class Receipt(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     dedupe_key: str = Field(max_length=64)
-
-
-class EndpointFormat(StrEnum):
-    """What an endpoint receives: our event shape, or the provider's own callback."""
-
-    normalized = "normalized"
-    native = "native"
-
-
-class DeliveryStatus(StrEnum):
-    """Where a delivery is: waiting or retrying, done, refused for good, or given up."""
-
-    pending = "pending"
-    succeeded = "succeeded"
-    failed = "failed"
-    dead = "dead"
 
 
 class Endpoint(SQLModel, table=True):
@@ -296,3 +270,20 @@ class Attempt(SQLModel, table=True):
     latency_ms: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text))
     response_excerpt: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+# Typed handles for Core statements: ``RECEIPT_TABLE.c.status`` instead of the untyped
+# ``Receipt.__table__`` (or ORM attributes that mypy reads as plain values).
+TENANT_TABLE = _table(Tenant)
+ACCOUNT_TABLE = _table(ProviderAccount)
+API_KEY_TABLE = _table(ApiKey)
+INBOX_TABLE = _table(InboundCallback)
+RECEIPT_TABLE = _table(Receipt)
+ENDPOINT_TABLE = _table(Endpoint)
+DELIVERY_TABLE = _table(Delivery)
+ATTEMPT_TABLE = _table(Attempt)

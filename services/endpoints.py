@@ -10,11 +10,12 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from dlrhub.models import (
-    Attempt,
-    Delivery,
+    ACCOUNT_TABLE,
+    ATTEMPT_TABLE,
+    DELIVERY_TABLE,
+    ENDPOINT_TABLE,
     Endpoint,
     EndpointFormat,
-    ProviderAccount,
     utcnow,
 )
 from dlrhub.providers.base import STATUSES
@@ -115,7 +116,7 @@ def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str
 
 
 def _own_accounts(session: Session, tenant_id: str, ids: list[str]) -> list[str]:
-    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    table = ACCOUNT_TABLE
     found = set(session.execute(select(table.c.id).where(
         table.c.tenant_id == tenant_id, table.c.id.in_(ids))).scalars())
     for index, account_id in enumerate(ids):
@@ -136,7 +137,7 @@ def _headers(headers: dict[str, str]) -> dict[str, str]:
 
 def get_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> Endpoint:
     """Return one of the tenant's endpoints, or raise ``NotFound`` (also if not theirs)."""
-    table = Endpoint.__table__  # type: ignore[attr-defined]
+    table = ENDPOINT_TABLE
     endpoint: Endpoint | None = session.execute(select(Endpoint).where(
         table.c.tenant_id == tenant_id, table.c.id == endpoint_id)).scalars().first()
     if endpoint is None:
@@ -147,7 +148,7 @@ def get_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> Endpo
 def list_endpoints(session: Session, *, tenant_id: str, limit: int = 50,
                    after: str | None = None) -> tuple[list[Endpoint], str | None]:
     """Return the tenant's endpoints, newest first, and the next cursor."""
-    table = Endpoint.__table__  # type: ignore[attr-defined]
+    table = ENDPOINT_TABLE
     query = select(Endpoint).where(table.c.tenant_id == tenant_id)
     return newest_by_id(session, query, table.c.id, limit=limit, after=after)
 
@@ -157,8 +158,8 @@ def delete_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> No
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
     # The endpoint first, then its deliveries: the relay locks in the same order.
     session.refresh(endpoint, with_for_update=True)
-    deliveries = Delivery.__table__  # type: ignore[attr-defined]
-    attempts = Attempt.__table__  # type: ignore[attr-defined]
+    deliveries = DELIVERY_TABLE
+    attempts = ATTEMPT_TABLE
     ids = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint.id)
     session.execute(delete(attempts).where(attempts.c.delivery_id.in_(ids)))
     session.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint.id))

@@ -18,7 +18,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from dlrhub.models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
+from dlrhub.models import (
+    INBOX_TABLE,
+    RECEIPT_TABLE,
+    InboundCallback,
+    InboxState,
+    ProviderAccount,
+    new_id,
+)
 from dlrhub.models.types import UTCDateTime
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
@@ -29,8 +36,8 @@ from dlrhub.services.storable import clean_text, storable
 
 log = logging.getLogger(__name__)
 
-RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+RECEIPTS = RECEIPT_TABLE
+INBOX = INBOX_TABLE
 # Ingest tasks waiting in the broker from which the sweep treats the inbox as a backlog.
 QUEUE_BACKLOG = 20
 # The database is away (or cancelled us): nothing a callback did; the task tries again.
@@ -101,9 +108,9 @@ def ingest(
     if not inbox_ids:
         return report
     query = select(InboundCallback).where(
-        InboundCallback.id.in_(list(inbox_ids)),  # type: ignore[attr-defined]
-        InboundCallback.state == InboxState.pending,  # type: ignore[arg-type]
-    ).order_by(InboundCallback.received_at)  # type: ignore[arg-type]
+        INBOX.c.id.in_(list(inbox_ids)),
+        INBOX.c.state == InboxState.pending,
+    ).order_by(INBOX.c.received_at)
     if session.get_bind().dialect.name == "postgresql":
         # Two workers given the same row (a sweep and a late message) do not both work it.
         query = query.with_for_update(skip_locked=True)

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrhub.models import InboundCallback, InboxState, utcnow
+from dlrhub.models import INBOX_TABLE, InboxState, utcnow
 from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
@@ -33,7 +33,7 @@ INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
 ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
                           "Callbacks not handed to the broker (left for the sweeper).")
 
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+INBOX = INBOX_TABLE
 
 
 def record_callback(provider: str, outcome: str) -> None:

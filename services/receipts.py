@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import Receipt, utcnow
+from dlrhub.models import RECEIPT_TABLE, Receipt, utcnow
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
-RECEIPTS: Table = Receipt.__table__  # type: ignore[attr-defined]
+RECEIPTS: Table = RECEIPT_TABLE
 # DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.
 NOT_FINAL = frozenset({"pending"})
 DEFAULT_STATS_RANGE = timedelta(hours=24)
