@@ -16,15 +16,17 @@ from dlrhub.models import (
     ENDPOINT_TABLE,
     Endpoint,
     EndpointFormat,
+    EventType,
+    ReceiptStatus,
     utcnow,
 )
-from dlrhub.providers.base import STATUSES
 from dlrhub.services import netguard, retry, signing
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import newest_by_id
 
-EVENT_TYPES = ("sms.status", "sms.inbound")
+EVENT_TYPES = tuple(t.value for t in EventType)
+STATUSES = tuple(s.value for s in ReceiptStatus)
 # The relay sets these itself; a custom header must not override them.
 _RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id",
                                "webhook-timestamp", "webhook-signature", "user-agent"})

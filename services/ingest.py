@@ -19,6 +19,7 @@ from sqlmodel import Session
 from dlrhub.models import (
     INBOX_TABLE,
     RECEIPT_TABLE,
+    EventType,
     InboundCallback,
     InboxState,
     ProviderAccount,
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RECEIPTS = RECEIPT_TABLE
 INBOX = INBOX_TABLE
+_INBOUND = EventType.inbound.value
 # Ingest tasks waiting in the broker from which the sweep treats the inbox as a backlog.
 QUEUE_BACKLOG = 20
 # The database is away (or cancelled us): nothing a callback did; the task tries again.
@@ -83,7 +85,7 @@ def dedupe_key(event: Event) -> str:
         event.provider_status or event.status,
         event.reported_at.isoformat() if event.reported_at else "",
         event.part or "",
-        (event.text or "") if event.type == "sms.inbound" and not event.message_id else "",
+        (event.text or "") if event.type == _INBOUND and not event.message_id else "",
     )
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import RECEIPT_TABLE, Receipt, dialect, utcnow
+from dlrhub.models import RECEIPT_TABLE, Receipt, ReceiptStatus, dialect, utcnow
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
 RECEIPTS: Table = RECEIPT_TABLE
 # DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.
-NOT_FINAL = frozenset({"pending"})
+NOT_FINAL = frozenset({ReceiptStatus.pending.value})
 DEFAULT_STATS_RANGE = timedelta(hours=24)
 MAX_STATS_RANGE = timedelta(days=31)
 

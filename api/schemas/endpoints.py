@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, Field
 
 from dlrhub.api.schemas.common import Input, Output
-from dlrhub.models import EndpointFormat
-
-EventType = Literal["sms.status", "sms.inbound"]
-Status = Literal["delivered", "failed", "expired", "rejected", "pending", "unknown", "received"]
+from dlrhub.models import EndpointFormat, EventType, ReceiptStatus
 
 
 class EndpointCreate(Input):
@@ -21,7 +18,7 @@ class EndpointCreate(Input):
                      "unless DLRHUB_ALLOW_PRIVATE_ENDPOINTS is set")
     description: str = Field(default="", max_length=500)
     event_types: list[EventType] = Field(default_factory=list)
-    statuses: list[Status] = Field(default_factory=list)
+    statuses: list[ReceiptStatus] = Field(default_factory=list)
     account_ids: list[str] = Field(default_factory=list, max_length=100)
     format: EndpointFormat = EndpointFormat.normalized
     batch_size: int = Field(default=1, ge=1, le=100, description="events per POST (a JSON array "
@@ -41,7 +38,7 @@ class EndpointUpdate(Input):
     url: str | None = Field(default=None, max_length=2048)
     description: str | None = Field(default=None, max_length=500)
     event_types: list[EventType] | None = None
-    statuses: list[Status] | None = None
+    statuses: list[ReceiptStatus] | None = None
     account_ids: list[str] | None = Field(default=None, max_length=100)
     format: EndpointFormat | None = None
     batch_size: int | None = Field(default=None, ge=1, le=100)
@@ -59,8 +56,8 @@ class EndpointPublic(Output):
     id: str
     url: str
     description: str
-    event_types: list[str]
-    statuses: list[str]
+    event_types: list[EventType]
+    statuses: list[ReceiptStatus]
     account_ids: list[str]
     format: EndpointFormat
     batch_size: int
@@ -107,7 +104,7 @@ class ReplayRequest(Input):
 
     since: AwareDatetime
     until: AwareDatetime | None = Field(default=None, description="default: now")
-    statuses: list[Status] = Field(default_factory=list)
+    statuses: list[ReceiptStatus] = Field(default_factory=list)
 
 
 class ReplayResult(Output):
