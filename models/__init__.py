@@ -1,5 +1,6 @@
 """SQLModel tables, engine and session handling; Alembic migrations in ``migrations/``."""
 
+from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
 from dlrhub.models.engine import make_engine, make_session_factory
 from dlrhub.models.ids import new_id, utcnow
 from dlrhub.models.tables import (
@@ -43,7 +44,11 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Endpoint",
+    "EndpointBase",
+    "EndpointCreate",
     "EndpointFormat",
+    "EndpointPublic",
+    "EndpointUpdate",
     "EventType",
     "InboundCallback",
     "InboxState",

@@ -5,24 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from dlrhub.models.endpoint import EndpointBase
 from dlrhub.models.ids import new_id, utcnow
-from dlrhub.models.types import UTCDateTime
+from dlrhub.models.types import JSONType, UTCDateTime
 from dlrhub.models.vocabulary import (
     DeliveryStatus,
-    EndpointFormat,
     EventType,
     InboxState,
     ReceiptStatus,
     TenantStatus,
 )
-
-# JSONB where PostgreSQL runs it (indexable, compact), plain JSON text on SQLite.
-JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Tenant(SQLModel, table=True):
@@ -178,31 +174,14 @@ class Receipt(SQLModel, table=True):
     dedupe_key: str = Field(max_length=64)
 
 
-class Endpoint(SQLModel, table=True):
-    """A customer's webhook URL and what it wants relayed to it."""
+class Endpoint(EndpointBase, table=True):
+    """A customer's webhook URL and what it wants relayed to it (fields: ``EndpointBase``)."""
 
     __tablename__ = "endpoint"
     __table_args__ = (Index("ix_endpoint_tenant", "tenant_id", "enabled"),)
 
     id: str = Field(default_factory=lambda: new_id("ep"), primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
-    url: str = Field(sa_column=Column(Text, nullable=False))
-    description: str = Field(default="", max_length=500)
-    # Empty lists mean "all".
-    event_types: list[str] = Field(default_factory=list,
-                                   sa_column=Column(JSONType, nullable=False))
-    statuses: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    account_ids: list[str] = Field(default_factory=list,
-                                   sa_column=Column(JSONType, nullable=False))
-    format: EndpointFormat = Field(default=EndpointFormat.normalized,
-                                   sa_column=Column(String(20), nullable=False))
-    batch_size: int = 1
-    retry_policy: Any = Field(default="standard", sa_column=Column(JSONType, nullable=False))
-    timeout: float = 10.0
-    rate_limit: float | None = None
-    headers: dict[str, str] = Field(default_factory=dict,
-                                    sa_column=Column(JSONType, nullable=False))
-    enabled: bool = True
     disabled_reason: str | None = Field(default=None, sa_column=Column(Text))
     secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     # During a rotation the previous secret signs beside the new one until it expires.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlmodel import Session
@@ -15,7 +14,9 @@ from dlrhub.models import (
     DELIVERY_TABLE,
     ENDPOINT_TABLE,
     Endpoint,
+    EndpointCreate,
     EndpointFormat,
+    EndpointUpdate,
     EventType,
     ReceiptStatus,
     utcnow,
@@ -31,31 +32,16 @@ STATUSES = tuple(s.value for s in ReceiptStatus)
 _RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id",
                                "webhook-timestamp", "webhook-signature", "user-agent"})
 ROTATION_OVERLAP = timedelta(hours=24)
+W = TypeVar("W", bound=str)
 
 
-@dataclass(frozen=True)
-class EndpointSpec:
-    """What a tenant may set on an endpoint; ``None`` leaves a field as it is on update."""
-
-    url: str | None = None
-    description: str | None = None
-    event_types: list[str] | None = None
-    statuses: list[str] | None = None
-    account_ids: list[str] | None = None
-    format: EndpointFormat | None = None
-    batch_size: int | None = None
-    retry_policy: Any = None
-    timeout: float | None = None
-    rate_limit: float | None = None
-    headers: dict[str, str] | None = None
-    enabled: bool | None = None
+# What a tenant sets: all of it on create; on update, ``None`` leaves a field as it is.
+EndpointSpec = EndpointCreate | EndpointUpdate
 
 
-def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str, spec: EndpointSpec,
-                    allow_private: bool) -> tuple[Endpoint, str]:
+def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str,
+                    spec: EndpointCreate, allow_private: bool) -> tuple[Endpoint, str]:
     """Create an endpoint; return it with its signing secret (shown here, and on request)."""
-    if spec.url is None:
-        raise InvalidInput("url", "is required")
     secret = signing.new_secret()
     endpoint = Endpoint(tenant_id=tenant_id, url="", secret_encrypted=box.encrypt(secret))
     _apply(session, endpoint, spec, allow_private)
@@ -64,8 +50,8 @@ def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str, spec: E
     return endpoint, secret
 
 
-def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str, spec: EndpointSpec,
-                    allow_private: bool) -> Endpoint:
+def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str,
+                    spec: EndpointUpdate, allow_private: bool) -> Endpoint:
     """Change an endpoint; re-enabling it clears why it was disabled."""
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
     _apply(session, endpoint, spec, allow_private)
@@ -110,7 +96,7 @@ def _apply(session: Session, endpoint: Endpoint, spec: EndpointSpec,
             endpoint.failing_since = None
 
 
-def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
+def _subset(field: str, values: list[W], allowed: tuple[str, ...]) -> list[W]:
     for index, value in enumerate(values):
         if value not in allowed:
             raise InvalidInput(f"{field}[{index}]", f"must be one of {', '.join(allowed)}")
