@@ -77,10 +77,10 @@ class InboxCollector(Collector):
 
 def render(engine: Engine) -> bytes:
     """Return the metrics page: every process's counters plus the inbox gauges."""
-    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = _multiprocess_registry()
     else:
+        registry = CollectorRegistry()
         for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED):
             registry.register(collector)
     registry.register(InboxCollector(engine))
@@ -91,6 +91,13 @@ def serve_worker_metrics(port: int) -> None:
     """Serve this worker's counters (all its pool processes) on ``port``."""
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = _multiprocess_registry()
     start_http_server(port, registry=registry)
+
+
+def _multiprocess_registry() -> CollectorRegistry:
+    """Return a registry that reads the counters every process wrote to the shared dir."""
+    registry = CollectorRegistry()
+    # prometheus_client leaves this constructor unannotated.
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
