@@ -13,14 +13,9 @@ from typing import Any
 from sqlalchemy import Column, String, Text
 from sqlmodel import Field, SQLModel
 
-# SQLModel types model_config by this TypedDict and exports it only from here.
-from sqlmodel._compat import SQLModelConfig
-
+from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
 from dlrhub.models.types import JSONType
 from dlrhub.models.vocabulary import EndpointFormat, EventType, ReceiptStatus
-
-# Request bodies: an unknown field is an error, not silently ignored.
-INPUT_CONFIG = SQLModelConfig(extra="forbid", str_strip_whitespace=True)
 
 
 def _json_column() -> Any:
@@ -82,10 +77,7 @@ class EndpointUpdate(SQLModel):
 class EndpointPublic(EndpointBase):
     """An endpoint; its secret only comes back from /secret."""
 
-    # Every field is in every answer: the document says so (no field is optional there).
-    model_config = SQLModelConfig(from_attributes=True,
-                                  json_schema_mode_override="serialization",
-                                  json_schema_serialization_defaults_required=True)
+    model_config = PUBLIC_CONFIG
 
     id: str
     disabled_reason: str | None

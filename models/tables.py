@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from dlrhub.models.endpoint import EndpointBase
 from dlrhub.models.ids import new_id, utcnow
+from dlrhub.models.tenant import ApiKeyBase, TenantBase
 from dlrhub.models.types import JSONType, UTCDateTime
 from dlrhub.models.vocabulary import (
     DeliveryStatus,
@@ -21,13 +22,12 @@ from dlrhub.models.vocabulary import (
 )
 
 
-class Tenant(SQLModel, table=True):
-    """A customer of the hub."""
+class Tenant(TenantBase, table=True):
+    """A customer of the hub (fields: ``TenantBase``)."""
 
     __tablename__ = "tenant"
 
     id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True, max_length=40)
-    name: str = Field(max_length=200)
     status: TenantStatus = Field(default=TenantStatus.active,
                                  sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(default_factory=utcnow,
@@ -72,15 +72,14 @@ class ProviderAccount(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class ApiKey(SQLModel, table=True):
-    """A tenant's API key: shown once, kept only as its SHA-256."""
+class ApiKey(ApiKeyBase, table=True):
+    """A tenant's API key: shown once, kept only as its SHA-256 (fields: ``ApiKeyBase``)."""
 
     __tablename__ = "api_key"
     __table_args__ = (Index("ix_api_key_tenant", "tenant_id", "created_at"),)
 
     id: str = Field(default_factory=lambda: new_id("key"), primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
-    name: str = Field(default="", max_length=200)
     key_hash: str = Field(max_length=64, unique=True)
     # The last characters, so that a person can tell keys apart in a listing.
     hint: str = Field(max_length=8)
