@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, Connection, Select, String, TextualSelect, bindparam, func
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
-from sqlmodel import Session
+from sqlalchemy.orm import Session
 
 from dlrhub.models.tables import RECEIPT_TABLE
 from dlrhub.models.types import UTCDateTime
@@ -25,7 +25,7 @@ SelectT = TypeVar("SelectT", bound=Select[Any])
 
 def is_postgresql(bind: Session | Connection) -> bool:
     """Return whether ``bind`` runs on PostgreSQL (else SQLite)."""
-    dialect = bind.get_bind().dialect if isinstance(bind, Session) else bind.dialect
+    dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
     return dialect.name == "postgresql"
 
 
