@@ -49,13 +49,18 @@ class Operation:
     raw_response: bool = False
 
 
+# Each declared responder function and its contract (kept here rather than as an
+# attribute on the function, which the type checker cannot see).
+_DECLARED: dict[Callable[..., Any], Operation] = {}
+
+
 def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
               description: str = "", raw_response: bool = False) -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
-        fn.__operation__ = Operation(  # type: ignore[attr-defined]
+        _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
             description=description, raw_response=raw_response)
@@ -67,8 +72,10 @@ def operation_of(resource: object, method: str, suffix: str | None = None) -> Op
     """Return the declaration of a resource's responder for ``method``, if any."""
     name = f"on_{method.lower()}" + (f"_{suffix}" if suffix else "")
     responder = getattr(resource, name, None)
-    op = getattr(responder, "__operation__", None)
-    return op if isinstance(op, Operation) else None
+    if responder is None:
+        return None
+    # A responder is read as a bound method; it was declared as its function.
+    return _DECLARED.get(getattr(responder, "__func__", responder))
 
 
 @dataclass(frozen=True)

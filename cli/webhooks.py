@@ -60,7 +60,7 @@ def endpoint_create(tenant_id: str, url: str, description: str, event_types: tup
                     as_json: bool) -> None:
     """Register a webhook endpoint; its signing secret is shown with it."""
     from dlrhub.api.schemas.endpoints import EndpointCreate, EndpointCreated, EndpointPublic
-    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.services.endpoints import create_endpoint
 
     policy: Any = retry_policy
     if retry_policy.lstrip().startswith("{"):
@@ -73,7 +73,7 @@ def endpoint_create(tenant_id: str, url: str, description: str, event_types: tup
             "batch_size": batch_size, "retry_policy": policy, "timeout": timeout,
             "rate_limit": rate_limit, "headers": headers or {}})
         created, secret = create_endpoint(
-            session, rt.box, tenant_id=tenant_id, spec=EndpointSpec(**body.model_dump()),
+            session, rt.box, tenant_id=tenant_id, spec=body,
             allow_private=rt.settings.allow_private_endpoints)
         session.commit()
         doc = EndpointPublic.model_validate(created).model_dump()

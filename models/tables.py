@@ -3,45 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from dlrhub.models.endpoint import EndpointBase
 from dlrhub.models.ids import new_id, utcnow
-from dlrhub.models.types import UTCDateTime
-
-# JSONB where PostgreSQL runs it (indexable, compact), plain JSON text on SQLite.
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-
-class TenantStatus(StrEnum):
-    """Whether a tenant may use the API and have its events relayed."""
-
-    active = "active"
-    suspended = "suspended"
+from dlrhub.models.tenant import ApiKeyBase, TenantBase
+from dlrhub.models.types import JSONType, UTCDateTime
+from dlrhub.models.vocabulary import (
+    DeliveryStatus,
+    EventType,
+    InboxState,
+    ReceiptStatus,
+    TenantStatus,
+)
 
 
-class InboxState(StrEnum):
-    """Where a raw callback is in its processing."""
-
-    pending = "pending"
-    processed = "processed"
-    rejected = "rejected"
-    failed = "failed"
-
-
-class Tenant(SQLModel, table=True):
-    """A customer of the hub."""
+class Tenant(TenantBase, table=True):
+    """A customer of the hub (fields: ``TenantBase``)."""
 
     __tablename__ = "tenant"
 
     id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True, max_length=40)
-    name: str = Field(max_length=200)
     status: TenantStatus = Field(default=TenantStatus.active,
                                  sa_column=Column(String(20), nullable=False))
     created_at: datetime = Field(default_factory=utcnow,
@@ -86,15 +72,14 @@ class ProviderAccount(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
-class ApiKey(SQLModel, table=True):
-    """A tenant's API key: shown once, kept only as its SHA-256."""
+class ApiKey(ApiKeyBase, table=True):
+    """A tenant's API key: shown once, kept only as its SHA-256 (fields: ``ApiKeyBase``)."""
 
     __tablename__ = "api_key"
     __table_args__ = (Index("ix_api_key_tenant", "tenant_id", "created_at"),)
 
     id: str = Field(default_factory=lambda: new_id("key"), primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
-    name: str = Field(default="", max_length=200)
     key_hash: str = Field(max_length=64, unique=True)
     # The last characters, so that a person can tell keys apart in a listing.
     hint: str = Field(max_length=8)
@@ -166,12 +151,12 @@ class Receipt(SQLModel, table=True):
     tenant_id: str = Field(max_length=40)
     account_id: str = Field(foreign_key="provider_account.id", max_length=40)
     inbox_id: str = Field(max_length=40, index=True)
-    type: str = Field(max_length=20)
+    type: EventType = Field(sa_column=Column(String(20), nullable=False))
     provider: str = Field(max_length=40)
     message_id: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=64)
-    status: str = Field(max_length=20)
+    status: ReceiptStatus = Field(sa_column=Column(String(20), nullable=False))
     provider_status: str | None = Field(default=None, max_length=100)
     error_code: str | None = Field(default=None, max_length=100)
     error_message: str | None = Field(default=None, sa_column=Column(Text))
@@ -188,47 +173,14 @@ class Receipt(SQLModel, table=True):
     dedupe_key: str = Field(max_length=64)
 
 
-class EndpointFormat(StrEnum):
-    """What an endpoint receives: our event shape, or the provider's own callback."""
-
-    normalized = "normalized"
-    native = "native"
-
-
-class DeliveryStatus(StrEnum):
-    """Where a delivery is: waiting or retrying, done, refused for good, or given up."""
-
-    pending = "pending"
-    succeeded = "succeeded"
-    failed = "failed"
-    dead = "dead"
-
-
-class Endpoint(SQLModel, table=True):
-    """A customer's webhook URL and what it wants relayed to it."""
+class Endpoint(EndpointBase, table=True):
+    """A customer's webhook URL and what it wants relayed to it (fields: ``EndpointBase``)."""
 
     __tablename__ = "endpoint"
     __table_args__ = (Index("ix_endpoint_tenant", "tenant_id", "enabled"),)
 
     id: str = Field(default_factory=lambda: new_id("ep"), primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
-    url: str = Field(sa_column=Column(Text, nullable=False))
-    description: str = Field(default="", max_length=500)
-    # Empty lists mean "all".
-    event_types: list[str] = Field(default_factory=list,
-                                   sa_column=Column(JSONType, nullable=False))
-    statuses: list[str] = Field(default_factory=list, sa_column=Column(JSONType, nullable=False))
-    account_ids: list[str] = Field(default_factory=list,
-                                   sa_column=Column(JSONType, nullable=False))
-    format: EndpointFormat = Field(default=EndpointFormat.normalized,
-                                   sa_column=Column(String(20), nullable=False))
-    batch_size: int = 1
-    retry_policy: Any = Field(default="standard", sa_column=Column(JSONType, nullable=False))
-    timeout: float = 10.0
-    rate_limit: float | None = None
-    headers: dict[str, str] = Field(default_factory=dict,
-                                    sa_column=Column(JSONType, nullable=False))
-    enabled: bool = True
     disabled_reason: str | None = Field(default=None, sa_column=Column(Text))
     secret_encrypted: str = Field(sa_column=Column(Text, nullable=False))
     # During a rotation the previous secret signs beside the new one until it expires.
@@ -296,3 +248,20 @@ class Attempt(SQLModel, table=True):
     latency_ms: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text))
     response_excerpt: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
+
+
+# Typed handles for Core statements: ``RECEIPT_TABLE.c.status`` instead of the untyped
+# ``Receipt.__table__`` (or ORM attributes that mypy reads as plain values).
+TENANT_TABLE = _table(Tenant)
+ACCOUNT_TABLE = _table(ProviderAccount)
+API_KEY_TABLE = _table(ApiKey)
+INBOX_TABLE = _table(InboundCallback)
+RECEIPT_TABLE = _table(Receipt)
+ENDPOINT_TABLE = _table(Endpoint)
+DELIVERY_TABLE = _table(Delivery)
+ATTEMPT_TABLE = _table(Attempt)

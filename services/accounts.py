@@ -21,7 +21,7 @@ import phonenumbers
 from sqlalchemy import Engine, Select, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import ProviderAccount, Tenant, utcnow
+from dlrhub.models import ACCOUNT_TABLE, ProviderAccount, Tenant, utcnow
 from dlrhub.providers.base import Account, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
@@ -93,7 +93,7 @@ def list_accounts(session: Session, *, tenant_id: str, limit: int = 50,
                   after: str | None = None,
                   provider: str | None = None) -> tuple[list[ProviderAccount], str | None]:
     """Return a tenant's live accounts, newest first, and the cursor of the next page."""
-    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    table = ACCOUNT_TABLE
     query = _live(tenant_id)
     if provider is not None:
         if provider not in PROVIDERS:
@@ -104,7 +104,7 @@ def list_accounts(session: Session, *, tenant_id: str, limit: int = 50,
 
 def get_account(session: Session, *, tenant_id: str, account_id: str) -> ProviderAccount:
     """Return a live account of the tenant, or raise ``NotFound`` (also if not theirs)."""
-    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    table = ACCOUNT_TABLE
     query = _live(tenant_id).where(table.c.id == account_id)
     account: ProviderAccount | None = session.execute(query).scalars().first()
     if account is None:
@@ -114,7 +114,7 @@ def get_account(session: Session, *, tenant_id: str, account_id: str) -> Provide
 
 def _live(tenant_id: str) -> Select[Any]:
     # The tenant is in the query itself, never checked after loading the row.
-    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    table = ACCOUNT_TABLE
     return select(ProviderAccount).where(table.c.tenant_id == tenant_id,
                                          table.c.deleted_at.is_(None))
 
@@ -359,7 +359,7 @@ class TokenDirectory:
 
     def _load(self, digest: str) -> CallbackTarget | None:
         with Session(self._engine) as session:
-            table = ProviderAccount.__table__  # type: ignore[attr-defined]
+            table = ACCOUNT_TABLE
             account = session.execute(
                 select(ProviderAccount).where(
                     or_(table.c.token_hash == digest, table.c.previous_token_hash == digest),

@@ -10,13 +10,13 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from dlrhub.config.redaction import mask_callback_tokens
-from dlrhub.models import InboundCallback, InboxState, new_id
+from dlrhub.models import INBOX_TABLE, InboxState, new_id
 from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
 from dlrhub.services.accounts import CallbackTarget, TokenDirectory
 
 log = logging.getLogger(__name__)
 
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+INBOX = INBOX_TABLE
 # Headers kept with the raw body: what re-parsing and audits need, not cookies or auth.
 _DROPPED_HEADERS = frozenset({"cookie", "authorization-proxy", "proxy-authorization"})
 

@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from dlrhub.models import (
+    ACCOUNT_TABLE,
+    ATTEMPT_TABLE,
+    DELIVERY_TABLE,
+    ENDPOINT_TABLE,
     Attempt,
     Delivery,
     DeliveryStatus,
     Endpoint,
+    EndpointCreate,
     EndpointFormat,
-    ProviderAccount,
+    EndpointUpdate,
+    EventType,
+    ReceiptStatus,
     new_id,
     utcnow,
 )
-from dlrhub.providers.base import STATUSES
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import newest_by_id
@@ -31,36 +36,22 @@ from dlrhub.services.relay.policy.retries import parse_policy
 from dlrhub.services.relay.transport import signing
 from dlrhub.services.relay.transport.addresses import check_url
 
-EVENT_TYPES = ("sms.status", "sms.inbound")
+EVENT_TYPES = tuple(t.value for t in EventType)
+STATUSES = tuple(s.value for s in ReceiptStatus)
 # The relay sets these itself; a custom header must not override them.
 _RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id",
                                "webhook-timestamp", "webhook-signature", "user-agent"})
 ROTATION_OVERLAP = timedelta(hours=24)
+W = TypeVar("W", bound=str)
 
 
-@dataclass(frozen=True)
-class EndpointSpec:
-    """What a tenant may set on an endpoint; ``None`` leaves a field as it is on update."""
-
-    url: str | None = None
-    description: str | None = None
-    event_types: list[str] | None = None
-    statuses: list[str] | None = None
-    account_ids: list[str] | None = None
-    format: EndpointFormat | None = None
-    batch_size: int | None = None
-    retry_policy: Any = None
-    timeout: float | None = None
-    rate_limit: float | None = None
-    headers: dict[str, str] | None = None
-    enabled: bool | None = None
+# What a tenant sets: all of it on create; on update, ``None`` leaves a field as it is.
+EndpointSpec = EndpointCreate | EndpointUpdate
 
 
-def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str, spec: EndpointSpec,
-                    allow_private: bool) -> tuple[Endpoint, str]:
+def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str,
+                    spec: EndpointCreate, allow_private: bool) -> tuple[Endpoint, str]:
     """Create an endpoint; return it with its signing secret (shown here, and on request)."""
-    if spec.url is None:
-        raise InvalidInput("url", "is required")
     secret = signing.new_secret()
     endpoint = Endpoint(tenant_id=tenant_id, url="", secret_encrypted=box.encrypt(secret))
     _apply(session, endpoint, spec, allow_private)
@@ -69,8 +60,8 @@ def create_endpoint(session: Session, box: SecretBox, *, tenant_id: str, spec: E
     return endpoint, secret
 
 
-def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str, spec: EndpointSpec,
-                    allow_private: bool) -> Endpoint:
+def update_endpoint(session: Session, *, tenant_id: str, endpoint_id: str,
+                    spec: EndpointUpdate, allow_private: bool) -> Endpoint:
     """Change an endpoint; re-enabling it clears why it was disabled."""
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
     _apply(session, endpoint, spec, allow_private)
@@ -115,7 +106,7 @@ def _apply(session: Session, endpoint: Endpoint, spec: EndpointSpec,
             endpoint.failing_since = None
 
 
-def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str]:
+def _subset(field: str, values: list[W], allowed: tuple[str, ...]) -> list[W]:
     for index, value in enumerate(values):
         if value not in allowed:
             raise InvalidInput(f"{field}[{index}]", f"must be one of {', '.join(allowed)}")
@@ -123,7 +114,7 @@ def _subset(field: str, values: list[str], allowed: tuple[str, ...]) -> list[str
 
 
 def _own_accounts(session: Session, tenant_id: str, ids: list[str]) -> list[str]:
-    table = ProviderAccount.__table__  # type: ignore[attr-defined]
+    table = ACCOUNT_TABLE
     found = set(session.execute(select(table.c.id).where(
         table.c.tenant_id == tenant_id, table.c.id.in_(ids))).scalars())
     for index, account_id in enumerate(ids):
@@ -144,7 +135,7 @@ def _headers(headers: dict[str, str]) -> dict[str, str]:
 
 def get_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> Endpoint:
     """Return one of the tenant's endpoints, or raise ``NotFound`` (also if not theirs)."""
-    table = Endpoint.__table__  # type: ignore[attr-defined]
+    table = ENDPOINT_TABLE
     endpoint: Endpoint | None = session.execute(select(Endpoint).where(
         table.c.tenant_id == tenant_id, table.c.id == endpoint_id)).scalars().first()
     if endpoint is None:
@@ -155,7 +146,7 @@ def get_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> Endpo
 def list_endpoints(session: Session, *, tenant_id: str, limit: int = 50,
                    after: str | None = None) -> tuple[list[Endpoint], str | None]:
     """Return the tenant's endpoints, newest first, and the next cursor."""
-    table = Endpoint.__table__  # type: ignore[attr-defined]
+    table = ENDPOINT_TABLE
     query = select(Endpoint).where(table.c.tenant_id == tenant_id)
     return newest_by_id(session, query, table.c.id, limit=limit, after=after)
 
@@ -165,8 +156,8 @@ def delete_endpoint(session: Session, *, tenant_id: str, endpoint_id: str) -> No
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
     # The endpoint first, then its deliveries: the relay locks in the same order.
     session.refresh(endpoint, with_for_update=True)
-    deliveries = Delivery.__table__  # type: ignore[attr-defined]
-    attempts = Attempt.__table__  # type: ignore[attr-defined]
+    deliveries = DELIVERY_TABLE
+    attempts = ATTEMPT_TABLE
     ids = select(deliveries.c.id).where(deliveries.c.endpoint_id == endpoint.id)
     session.execute(delete(attempts).where(attempts.c.delivery_id.in_(ids)))
     session.execute(delete(deliveries).where(deliveries.c.endpoint_id == endpoint.id))

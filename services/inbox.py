@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import LargeBinary, Table, Text, func, select
 from sqlmodel import Session
 
-from dlrhub.models import InboundCallback, InboxState
+from dlrhub.models import INBOX_TABLE, InboundCallback, InboxState
 from dlrhub.services.errors import NotFound
 from dlrhub.services.receipts import newest_first
 
-INBOX: Table = InboundCallback.__table__  # type: ignore[attr-defined]
+INBOX: Table = INBOX_TABLE
 # What a list shows of each body: enough to recognise it, small enough that a page of
 # 500 stays around a megabyte whatever the bodies weigh.
 EXCERPT_BYTES = 2048

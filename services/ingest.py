@@ -11,15 +11,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
-from sqlalchemy import Engine, String, TextualSelect, bindparam, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from dlrhub.models import InboundCallback, InboxState, ProviderAccount, Receipt, new_id
-from dlrhub.models.types import UTCDateTime
+from dlrhub.models import (
+    INBOX_TABLE,
+    RECEIPT_TABLE,
+    EventType,
+    InboundCallback,
+    InboxState,
+    ProviderAccount,
+    dialect,
+    new_id,
+)
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import adapter_account
@@ -29,8 +35,9 @@ from dlrhub.services.storable import clean_text, storable
 
 log = logging.getLogger(__name__)
 
-RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+RECEIPTS = RECEIPT_TABLE
+INBOX = INBOX_TABLE
+_INBOUND = EventType.inbound.value
 # Ingest tasks waiting in the broker from which the sweep treats the inbox as a backlog.
 QUEUE_BACKLOG = 20
 # The database is away (or cancelled us): nothing a callback did; the task tries again.
@@ -78,7 +85,7 @@ def dedupe_key(event: Event) -> str:
         event.provider_status or event.status,
         event.reported_at.isoformat() if event.reported_at else "",
         event.part or "",
-        (event.text or "") if event.type == "sms.inbound" and not event.message_id else "",
+        (event.text or "") if event.type == _INBOUND and not event.message_id else "",
     )
     return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
 
@@ -101,12 +108,11 @@ def ingest(
     if not inbox_ids:
         return report
     query = select(InboundCallback).where(
-        InboundCallback.id.in_(list(inbox_ids)),  # type: ignore[attr-defined]
-        InboundCallback.state == InboxState.pending,  # type: ignore[arg-type]
-    ).order_by(InboundCallback.received_at)  # type: ignore[arg-type]
-    if session.get_bind().dialect.name == "postgresql":
-        # Two workers given the same row (a sweep and a late message) do not both work it.
-        query = query.with_for_update(skip_locked=True)
+        INBOX.c.id.in_(list(inbox_ids)),
+        INBOX.c.state == InboxState.pending,
+    ).order_by(INBOX.c.received_at)
+    # Two workers given the same row (a sweep and a late message) do not both work it.
+    query = dialect.lock_skipping_locked(session, query)
     rows = session.execute(query).scalars().all()
     accounts = _AccountCache(session, box)
     receipts: list[dict[str, Any]] = []
@@ -208,10 +214,10 @@ def _store(session: Session, receipts: list[dict[str, Any]]) -> tuple[set[str], 
     """
     if not receipts:
         return set(), {}
-    _open_transaction(session)
+    dialect.begin_write(session)
     try:
         with session.begin_nested():
-            return _insert_receipts(session, receipts), {}
+            return dialect.insert_receipts(session, receipts), {}
     except DB_AWAY:
         raise
     except Exception as ex:
@@ -225,7 +231,7 @@ def _store(session: Session, receipts: list[dict[str, Any]]) -> tuple[set[str], 
     for inbox_id, rows in by_inbox.items():
         try:
             with session.begin_nested():
-                inserted |= _insert_receipts(session, rows)
+                inserted |= dialect.insert_receipts(session, rows)
         except DB_AWAY:
             raise
         except Exception as ex:
@@ -234,16 +240,6 @@ def _store(session: Session, receipts: list[dict[str, Any]]) -> tuple[set[str], 
                         type(ex).__name__)
             refused[inbox_id] = _reason(ex)
     return inserted, refused
-
-
-def _open_transaction(session: Session) -> None:
-    # pysqlite opens its transaction at the first write, and a SAVEPOINT issued before
-    # that would open (and its RELEASE commit) a transaction of its own.
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        raw = conn.connection.driver_connection
-        if raw is not None and not raw.in_transaction:
-            raw.execute("BEGIN")
 
 
 def _reason(ex: Exception) -> str:
@@ -299,59 +295,6 @@ def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value is not None else None
 
 
-# Column order of the PostgreSQL bulk insert, and each column's array type.
-_PG_COLUMNS = (
-    ("id", "text"), ("tenant_id", "text"), ("account_id", "text"), ("inbox_id", "text"),
-    ("type", "text"), ("provider", "text"), ("message_id", "text"), ("reference", "text"),
-    ("phone", "text"), ("status", "text"), ("provider_status", "text"),
-    ("error_code", "text"), ("error_message", "text"), ("segments", "int4"),
-    ("price", "text"), ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
-    ("received_at", "timestamptz"), ("text", "text"), ("raw", "jsonb"),
-    ("dedupe_key", "text"),
-)
-_COLUMN_LIST = ", ".join(c for c, _ in _PG_COLUMNS)
-# Binary COPY into a per-connection staging table, then one INSERT ... SELECT: psycopg's
-# COPY is written in C, while a multi-row VALUES (SQLAlchemy's insertmanyvalues) or
-# text-format arrays spend more time rendering and escaping than PostgreSQL spends
-# inserting. ON COMMIT DELETE ROWS empties the stage at every commit.
-_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS receipt_stage "
-             "(LIKE receipt INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-_PG_COPY = f"COPY receipt_stage ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
-# Built from the constant column list above; nothing of a request reaches it.
-_PG_MOVE = (
-    f"INSERT INTO receipt ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM receipt_stage "  # noqa: S608
-    "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id")
-
-
-def _insert_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert in bulk, skipping rows already stored; return the ids actually inserted."""
-    if not rows:
-        return set()
-    if session.get_bind().dialect.name == "postgresql":
-        return _copy_receipts(session, rows)
-    stmt = sqlite.insert(RECEIPTS).on_conflict_do_nothing(
-        index_elements=["account_id", "dedupe_key"]).returning(RECEIPTS.c.id)
-    return set(session.execute(stmt, rows).scalars().all())
-
-
-def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    conn = session.connection().connection.driver_connection
-    assert isinstance(conn, psycopg.Connection)
-    with conn.cursor() as cur:
-        cur.execute(_PG_STAGE)
-        cur.execute("TRUNCATE receipt_stage")  # nothing left from an aborted run
-        with cur.copy(_PG_COPY) as copy:
-            copy.set_types([t for _, t in _PG_COLUMNS])
-            names = [c for c, _ in _PG_COLUMNS]
-            raw_at = names.index("raw")
-            for row in rows:
-                values = [row[n] for n in names]
-                values[raw_at] = Jsonb(values[raw_at])
-                copy.write_row(values)
-        cur.execute(_PG_MOVE)
-        return {r[0] for r in cur.fetchall()}
-
-
 def _finish(session: Session, row: InboundCallback, state: InboxState, now: datetime, *,
             reason: str | None = None, receipts: int = 0, attempts: int | None = None,
             enqueued_at: datetime | None = None) -> None:
@@ -394,7 +337,7 @@ def stale_pending(engine: Engine, *, older_than: timedelta, now: datetime,
     cutoff = now - older_than
     pending = INBOX.c.state == InboxState.pending.value
     with engine.begin() as conn:
-        found = [tuple(r) for sql in _lost_queries(conn.dialect.name)
+        found = [tuple(r) for sql in dialect.lost_inbox_scans(conn)
                  for r in conn.execute(sql, {"cutoff": cutoff, "limit": limit}).all()]
         found.sort(key=lambda r: r[1])
         ids = [str(r[0]) for r in found[:limit]]
@@ -402,31 +345,6 @@ def stale_pending(engine: Engine, *, older_than: timedelta, now: datetime,
             conn.execute(update(INBOX).where(INBOX.c.id.in_(chunk), pending)
                          .values(enqueued_at=now))
     return ids
-
-
-def _lost_queries(dialect: str) -> list[TextualSelect]:
-    """Return the sweep's two scans of the partial index of pending rows.
-
-    Written out because each database must be steered to that index: its WHERE is a
-    literal a parameter would not match, SQLite (without statistics) prefers the
-    (state, received_at) index and a sort over the whole backlog unless told, and on
-    PostgreSQL the rows a worker is ingesting are locked and skipped.
-    """
-    hint = " INDEXED BY ix_inbox_pending_enqueued" if dialect == "sqlite" else ""
-    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-    scans = (
-        ("enqueued_at", "enqueued_at < :cutoff"),
-        # Rows stored before enqueued_at existed count from their arrival.
-        ("received_at", "enqueued_at IS NULL AND received_at < :cutoff"),
-    )
-    # Built from the constants above only; the values are bound parameters.
-    return [
-        text(f"SELECT id, {column} FROM inbound_callback{hint} "  # noqa: S608
-             f"WHERE state = 'pending' AND {where} ORDER BY {column} LIMIT :limit{lock}")
-        .bindparams(bindparam("cutoff", type_=UTCDateTime()))
-        .columns(id=String(), **{column: UTCDateTime()})
-        for column, where in scans
-    ]
 
 
 def sweep_grace(grace: timedelta, queued_tasks: int) -> timedelta:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from dlrhub.models import ApiKey, Tenant, TenantStatus, utcnow
+from dlrhub.models import API_KEY_TABLE, TENANT_TABLE, ApiKey, Tenant, TenantStatus, utcnow
 from dlrhub.services.crypto import new_token, token_hash
 from dlrhub.services.errors import NotFound
 from dlrhub.services.pagination import newest_by_id
@@ -44,7 +44,7 @@ def list_keys(session: Session, *, tenant_id: str, limit: int = 50,
     """Return a tenant's keys, newest first, and the next cursor."""
     if session.get(Tenant, tenant_id) is None:
         raise NotFound(f"no tenant {tenant_id}")
-    table = ApiKey.__table__  # type: ignore[attr-defined]
+    table = API_KEY_TABLE
     query = select(ApiKey).where(table.c.tenant_id == tenant_id)
     return newest_by_id(session, query, table.c.id, limit=limit, after=after)
 
@@ -80,8 +80,8 @@ class KeyDirectory:
         """Return the principal of a current key, or ``None``; notes when it was used."""
         if not key.startswith(KEY_PREFIX):
             return None
-        keys = ApiKey.__table__  # type: ignore[attr-defined]
-        tenants = Tenant.__table__  # type: ignore[attr-defined]
+        keys = API_KEY_TABLE
+        tenants = TENANT_TABLE
         now = utcnow()
         with self._engine.connect() as conn:
             row = conn.execute(

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrhub.models import InboundCallback, InboxState, utcnow
+from dlrhub.models import INBOX_TABLE, InboxState, utcnow
 from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
@@ -33,7 +33,7 @@ INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
 ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
                           "Callbacks not handed to the broker (left for the sweeper).")
 
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
+INBOX = INBOX_TABLE
 
 
 def record_callback(provider: str, outcome: str) -> None:
@@ -77,10 +77,10 @@ class InboxCollector(Collector):
 
 def render(engine: Engine) -> bytes:
     """Return the metrics page: every process's counters plus the inbox gauges."""
-    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = _multiprocess_registry()
     else:
+        registry = CollectorRegistry()
         for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED):
             registry.register(collector)
     registry.register(InboxCollector(engine))
@@ -91,6 +91,13 @@ def serve_worker_metrics(port: int) -> None:
     """Serve this worker's counters (all its pool processes) on ``port``."""
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = _multiprocess_registry()
     start_http_server(port, registry=registry)
+
+
+def _multiprocess_registry() -> CollectorRegistry:
+    """Return a registry that reads the counters every process wrote to the shared dir."""
+    registry = CollectorRegistry()
+    # prometheus_client leaves this constructor unannotated.
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry

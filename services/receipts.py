@@ -7,16 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import Receipt, utcnow
+from dlrhub.models import RECEIPT_TABLE, Receipt, ReceiptStatus, dialect, utcnow
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
-RECEIPTS: Table = Receipt.__table__  # type: ignore[attr-defined]
+RECEIPTS: Table = RECEIPT_TABLE
 # DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.
-NOT_FINAL = frozenset({"pending"})
+NOT_FINAL = frozenset({ReceiptStatus.pending.value})
 DEFAULT_STATS_RANGE = timedelta(hours=24)
 MAX_STATS_RANGE = timedelta(days=31)
 
@@ -247,7 +247,7 @@ def stats(session: Session, *, tenant_id: str, since: datetime | None = None,
     receipts are left out.
     """
     since, until = _stats_range(since, until, now or utcnow())
-    hour = _hour_bucket(session)
+    hour = dialect.hour_bucket(session, RECEIPTS.c.received_at)
     query = (
         select(hour.label("hour"), RECEIPTS.c.status, RECEIPTS.c.provider,
                func.count().label("n"))
@@ -281,16 +281,6 @@ def _stats_range(since: datetime | None, until: datetime | None,
     if end - start > MAX_STATS_RANGE:
         raise InvalidInput("since", f"the range may span at most {MAX_STATS_RANGE.days} days")
     return start, end
-
-
-def _hour_bucket(session: Session) -> ColumnElement[Any]:
-    """Return the SQL of a receipt's UTC hour, in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        # date_trunc on a timestamptz cuts in the session's TimeZone, which may sit off
-        # the hour (+05:30); cutting the UTC wall time keeps buckets on UTC hours.
-        return func.date_trunc("hour", func.timezone("UTC", RECEIPTS.c.received_at))
-    # SQLite keeps naive UTC text ("2024-01-01 10:20:30.000000").
-    return func.strftime("%Y-%m-%dT%H:00:00Z", RECEIPTS.c.received_at)
 
 
 def _as_hour(value: Any) -> datetime:

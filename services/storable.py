@@ -14,7 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from dlrhub.providers.base import STATUSES, Event, ParseError
+from dlrhub.models import EventType, ReceiptStatus
+from dlrhub.providers.base import Event, ParseError
 
 # What a refused character becomes in a field: the Unicode replacement character.
 REPLACEMENT = "\ufffd"
@@ -25,8 +26,9 @@ _RAW_INT_MIN, _RAW_INT_MAX = -(2**63), 2**63 - 1
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _TEXT_FIELDS = ("message_id", "reference", "phone", "provider_status", "error_code",
                 "error_message", "price", "text", "part")
-_STATUSES = frozenset(STATUSES)
-_TYPES = frozenset({"sms.status", "sms.inbound"})
+# Plain strings: adapters give plain strings, and this runs for every record.
+_STATUSES = frozenset(s.value for s in ReceiptStatus)
+_TYPES = frozenset(t.value for t in EventType)
 
 
 def clean_text(value: str) -> str:

@@ -6,13 +6,14 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from dlrhub.models import (
-    ApiKey,
-    Attempt,
-    Delivery,
-    Endpoint,
-    InboundCallback,
-    ProviderAccount,
-    Receipt,
+    ACCOUNT_TABLE,
+    API_KEY_TABLE,
+    ATTEMPT_TABLE,
+    DELIVERY_TABLE,
+    ENDPOINT_TABLE,
+    INBOX_TABLE,
+    RECEIPT_TABLE,
+    TENANT_TABLE,
     Tenant,
     TenantStatus,
     utcnow,
@@ -41,7 +42,7 @@ def get_tenant(session: Session, tenant_id: str) -> Tenant:
 def list_tenants(session: Session, *, limit: int = 50, after: str | None = None,
                  status: TenantStatus | None = None) -> tuple[list[Tenant], str | None]:
     """Return tenants, newest first, and the cursor of the next page."""
-    table = Tenant.__table__  # type: ignore[attr-defined]
+    table = TENANT_TABLE
     query = select(Tenant)
     if status is not None:
         query = query.where(table.c.status == status.value)
@@ -73,16 +74,15 @@ def delete_tenant(session: Session, tenant_id: str) -> None:
     tenant takes two deliberate steps, first its accounts, then the tenant.
     """
     tenant = get_tenant(session, tenant_id)
-    accounts = ProviderAccount.__table__  # type: ignore[attr-defined]
+    accounts = ACCOUNT_TABLE
     live = session.execute(
         select(func.count()).select_from(accounts)
         .where(accounts.c.tenant_id == tenant_id, accounts.c.deleted_at.is_(None))
     ).scalar_one()
     if live:
         raise Conflict(f"the tenant still has {live} provider account(s); delete them first")
-    for model in (Attempt, Delivery, Endpoint, Receipt, InboundCallback, ProviderAccount,
-                  ApiKey):
-        table = model.__table__  # type: ignore[union-attr]
+    for table in (ATTEMPT_TABLE, DELIVERY_TABLE, ENDPOINT_TABLE, RECEIPT_TABLE, INBOX_TABLE,
+                  ACCOUNT_TABLE, API_KEY_TABLE):
         session.execute(delete(table).where(table.c.tenant_id == tenant_id))
     session.delete(tenant)
     session.flush()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import falcon
+from sqlalchemy import Engine
 
 from dlrhub.api.errors import problem
 from dlrhub.api.openapi import operation
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class CallbackResource:
     """Authenticate, keep and acknowledge provider callbacks."""
 
-    def __init__(self, engine: object, directory: TokenDirectory, wakeups: Wakeups,
+    def __init__(self, engine: Engine, directory: TokenDirectory, wakeups: Wakeups,
                  limits: CallbackLimits, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._directory = directory
@@ -58,7 +59,7 @@ class CallbackResource:
         )
         try:
             result = receive_callback(
-                self._engine,  # type: ignore[arg-type]
+                self._engine,
                 self._directory, adapter, token, request, content_length=length,
                 limits=self._limits, now=self._clock())
         except Exception:

@@ -48,8 +48,7 @@ class Endpoints(_Base):
                response=EndpointCreated, status=201, tag="endpoints")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register a webhook endpoint; the answer carries its signing secret."""
-        body = read_json(req, EndpointCreate, self._max_body)
-        spec = endpoints.EndpointSpec(**body.model_dump())
+        spec = read_json(req, EndpointCreate, self._max_body)
         with self._sessions() as session:
             endpoint, secret = endpoints.create_endpoint(
                 session, self._box, tenant_id=req.context.tenant_id, spec=spec,
@@ -87,8 +86,7 @@ class EndpointItem(_Base):
                "endpoint the relay disabled and clears why.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
         """Change an endpoint."""
-        body = read_json(req, EndpointUpdate, self._max_body)
-        spec = endpoints.EndpointSpec(**body.model_dump(exclude_unset=True))
+        spec = read_json(req, EndpointUpdate, self._max_body)
         with self._sessions() as session:
             endpoint = endpoints.update_endpoint(
                 session, tenant_id=req.context.tenant_id, endpoint_id=endpoint_id, spec=spec,

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, Field, field_validator
 
 from dlrhub.api.schemas.common import Input, Output, PageQuery
-from dlrhub.models import InboxState
-
-# DESIGN §3: final statuses are all but `pending`; inbound messages are `received`.
-Status = Literal["delivered", "failed", "expired", "rejected", "pending", "unknown",
-                 "received"]
-EventType = Literal["sms.status", "sms.inbound"]
+from dlrhub.models import EventType, InboxState, ReceiptStatus
 
 _SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T00:00:00Z)"
 _UNTIL = "received before this time (ISO 8601 with a zone)"
@@ -29,7 +24,7 @@ class ReceiptQuery(PageQuery):
     phone: str | None = Field(default=None, max_length=64,
                               description="E.164 (`+8613800000000`), or as the provider "
                                           "gave it where it could not be parsed")
-    status: Status | None = None
+    status: ReceiptStatus | None = None
     provider: str | None = Field(default=None, max_length=40)
     account_id: str | None = Field(default=None, max_length=40)
     type: EventType | None = None
@@ -57,7 +52,7 @@ class Event(Output):
     message_id: str | None = Field(description="the provider's id of the message")
     reference: str | None = Field(description="the sender's own id passed through")
     phone: str | None
-    status: Status
+    status: ReceiptStatus
     provider_status: str | None
     error_code: str | None
     error_message: str | None
@@ -81,7 +76,7 @@ class TimelineRecipient(Output):
     """One recipient of a message and its events, oldest first."""
 
     phone: str | None
-    status: Status = Field(description="the latest final status, or `pending` while "
+    status: ReceiptStatus = Field(description="the latest final status, or `pending` while "
                                        "there is none; a late `pending` never replaces "
                                        "a final status")
     events: list[Event]

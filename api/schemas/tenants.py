@@ -1,36 +1,18 @@
-"""Tenants and their API keys (admin routes)."""
+"""Tenants and their API keys (admin routes); their own fields are in models.tenant."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from dlrhub.api.schemas.common import Input, Output, PageQuery
-from dlrhub.models import TenantStatus
-
-
-class TenantCreate(Input):
-    """A new tenant."""
-
-    name: str = Field(min_length=1, max_length=200)
-
-
-class TenantUpdate(Input):
-    """Changes to a tenant; absent fields stay as they are."""
-
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    status: TenantStatus | None = None
-
-
-class TenantPublic(Output):
-    """A tenant."""
-
-    id: str
-    name: str
-    status: TenantStatus
-    created_at: datetime
-    updated_at: datetime
+from dlrhub.api.schemas.common import Output, PageQuery
+from dlrhub.models import (
+    KeyCreate,
+    KeyPublic,
+    TenantCreate,
+    TenantPublic,
+    TenantStatus,
+    TenantUpdate,
+)
 
 
 class TenantQuery(PageQuery):
@@ -46,24 +28,6 @@ class TenantPage(Output):
     next: str | None
 
 
-class KeyCreate(Input):
-    """A new API key."""
-
-    name: str = Field(default="", max_length=200)
-
-
-class KeyPublic(Output):
-    """An API key as listed: never the secret, only its last characters."""
-
-    id: str
-    tenant_id: str
-    name: str
-    hint: str = Field(description="the key's last 4 characters")
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
 class KeyCreated(KeyPublic):
     """A key as issued: the only time the secret is shown."""
 
@@ -75,3 +39,16 @@ class KeyPage(Output):
 
     data: list[KeyPublic]
     next: str | None
+
+
+__all__ = [
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPage",
+    "KeyPublic",
+    "TenantCreate",
+    "TenantPage",
+    "TenantPublic",
+    "TenantQuery",
+    "TenantUpdate",
+]

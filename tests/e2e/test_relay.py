@@ -181,8 +181,8 @@ def test_a_test_event_is_sent_now_signed_and_its_answer_returned(
 
 def test_every_providers_receipts_reach_the_endpoint_signed(
         stack: Any, accounts: Any, customer: Customer) -> None:
-    from dlrhub.models import utcnow
-    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.models import EndpointCreate, utcnow
+    from dlrhub.services.endpoints import create_endpoint
     from tests.catalog import cases
     from tests.factories import AccountFactory
 
@@ -195,7 +195,7 @@ def test_every_providers_receipts_reach_the_endpoint_signed(
             with accounts.sessions() as session:
                 _, secrets[tenant_id] = create_endpoint(
                     session, accounts.box, tenant_id=tenant_id,
-                    spec=EndpointSpec(url=customer.url), allow_private=True)
+                    spec=EndpointCreate(url=customer.url), allow_private=True)
                 session.commit()
             answer = client.post(f"/v1/callbacks/{case.provider}/{new.token}",
                                  content=case.body, headers=case.headers(utcnow()))

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from dlrhub.api.app import create_app
 from dlrhub.config import Settings
-from dlrhub.models import utcnow
-from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+from dlrhub.models import EndpointCreate, utcnow
+from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
 from dlrhub.services.keys import create_key
 from dlrhub.services.runtime import Runtime
@@ -39,7 +39,7 @@ def two_tenants(settings: Settings, runtime: Runtime) -> dict[str, Any]:
     b = AccountFactory(provider="tencent")
     with runtime.sessions() as session:
         endpoint, _ = create_endpoint(session, runtime.box, tenant_id=a.account.tenant_id,
-                                      spec=EndpointSpec(url="http://127.0.0.1:9/hook"),
+                                      spec=EndpointCreate(url="http://127.0.0.1:9/hook"),
                                       allow_private=True)
         session.commit()
         endpoint_id = endpoint.id

@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from dlrhub.api.app import create_app
 from dlrhub.config import Settings
+from dlrhub.models import DeliveryStatus, EventType, InboxState, ReceiptStatus
 from dlrhub.services.keys import create_key
 from dlrhub.services.runtime import Runtime
 from tests.conftest import truncate
@@ -54,6 +55,14 @@ def test_the_document_is_valid_openapi_3_1_and_covers_every_route(
         doc = falcon.testing.TestClient(app).simulate_get("/openapi.json").json
     validate(doc)
     assert doc["openapi"] == "3.1.0"
+    # Each vocabulary is one enum, and every field that takes it points at it.
+    schemas = doc["components"]["schemas"]
+    for vocabulary in (ReceiptStatus, EventType, InboxState, DeliveryStatus):
+        assert schemas[vocabulary.__name__]["enum"] == [v.value for v in vocabulary]
+    assert schemas["Event"]["properties"]["status"] == {
+        "$ref": "#/components/schemas/ReceiptStatus"}
+    assert schemas["EndpointPublic"]["properties"]["statuses"]["items"] == {
+        "$ref": "#/components/schemas/ReceiptStatus"}
     for route in falcon.inspect.inspect_routes(app):
         for method in route.methods:
             if method.method in ("OPTIONS",) or method.internal:

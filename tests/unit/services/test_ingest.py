@@ -195,11 +195,12 @@ def test_the_mainland_fast_path_agrees_with_phonenumbers() -> None:
 
 
 def _endpoint(runtime: Runtime, tenant_id: str, **spec: object) -> str:
-    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.models import EndpointCreate
+    from dlrhub.services.endpoints import create_endpoint
 
     with runtime.sessions() as session:
         endpoint, _ = create_endpoint(session, runtime.box, tenant_id=tenant_id,
-                                      spec=EndpointSpec(url="http://127.0.0.1:9/", **spec),  # type: ignore[arg-type]
+                                      spec=EndpointCreate(url="http://127.0.0.1:9/", **spec),  # type: ignore[arg-type]
                                       allow_private=True)
         session.commit()
         return endpoint.id

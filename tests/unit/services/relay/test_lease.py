@@ -18,12 +18,13 @@ OK = Outcome(200, 1.0, None, "ok", None, b"ok")
 
 
 def _endpoint(rt: Runtime, **spec: object) -> str:
-    from dlrhub.services.endpoints import EndpointSpec, create_endpoint
+    from dlrhub.models import EndpointCreate
+    from dlrhub.services.endpoints import create_endpoint
 
     tenant = TenantFactory()
     with rt.sessions() as session:
         endpoint, _ = create_endpoint(session, rt.box, tenant_id=tenant.id,
-                                      spec=EndpointSpec(url="http://127.0.0.1:9/", **spec),  # type: ignore[arg-type]
+                                      spec=EndpointCreate(url="http://127.0.0.1:9/", **spec),  # type: ignore[arg-type]
                                       allow_private=True)
         session.commit()
         return endpoint.id
