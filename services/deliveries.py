@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from dlrhub.models import Attempt, Delivery, DeliveryStatus, utcnow
+from dlrhub.models import ATTEMPT_TABLE, DELIVERY_TABLE, Attempt, Delivery, DeliveryStatus, utcnow
 from dlrhub.services.errors import Conflict, NotFound
 from dlrhub.services.pagination import newest_by_id
 from dlrhub.services.wakeups import after_commit
@@ -15,7 +15,7 @@ def list_deliveries(session: Session, *, tenant_id: str, endpoint_id: str | None
                     status: DeliveryStatus | None = None, limit: int = 50,
                     after: str | None = None) -> tuple[list[Delivery], str | None]:
     """Return the tenant's deliveries, newest first, filtered by endpoint and status."""
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = DELIVERY_TABLE
     query = select(Delivery).where(table.c.tenant_id == tenant_id)
     if endpoint_id is not None:
         query = query.where(table.c.endpoint_id == endpoint_id)
@@ -26,7 +26,7 @@ def list_deliveries(session: Session, *, tenant_id: str, endpoint_id: str | None
 
 def get_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Delivery:
     """Return one of the tenant's deliveries, or raise ``NotFound`` (also if not theirs)."""
-    table = Delivery.__table__  # type: ignore[attr-defined]
+    table = DELIVERY_TABLE
     delivery: Delivery | None = session.execute(select(Delivery).where(
         table.c.tenant_id == tenant_id, table.c.id == delivery_id)).scalars().first()
     if delivery is None:
@@ -36,7 +36,7 @@ def get_delivery(session: Session, *, tenant_id: str, delivery_id: str) -> Deliv
 
 def attempts_of(session: Session, delivery_id: str) -> list[Attempt]:
     """Return a delivery's attempts, oldest first."""
-    table = Attempt.__table__  # type: ignore[attr-defined]
+    table = ATTEMPT_TABLE
     return list(session.execute(select(Attempt).where(table.c.delivery_id == delivery_id)
                                 .order_by(table.c.at, table.c.id)).scalars())
 

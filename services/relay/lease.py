@@ -21,13 +21,14 @@ from sqlalchemy import Row, Text, bindparam, cast, insert, select, update
 from sqlmodel import Session
 
 from dlrhub.models import (
-    Attempt,
-    Delivery,
+    ATTEMPT_TABLE,
+    DELIVERY_TABLE,
+    ENDPOINT_TABLE,
+    INBOX_TABLE,
+    RECEIPT_TABLE,
     DeliveryStatus,
     Endpoint,
     EndpointFormat,
-    InboundCallback,
-    Receipt,
     new_id,
 )
 from dlrhub.services.crypto import SecretBox
@@ -40,11 +41,11 @@ from dlrhub.services.relay.policy.pacing import pace
 
 DEFAULT_BREAKER = Breaker()
 
-DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
-ENDPOINTS = Endpoint.__table__  # type: ignore[attr-defined]
-RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
-INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
-ATTEMPTS = Attempt.__table__  # type: ignore[attr-defined]
+DELIVERIES = DELIVERY_TABLE
+ENDPOINTS = ENDPOINT_TABLE
+RECEIPTS = RECEIPT_TABLE
+INBOX = INBOX_TABLE
+ATTEMPTS = ATTEMPT_TABLE
 
 
 @dataclass

@@ -16,12 +16,13 @@ from sqlalchemy import Engine, insert, or_, select
 from sqlmodel import Session
 
 from dlrhub.models import (
-    Delivery,
+    DELIVERY_TABLE,
+    ENDPOINT_TABLE,
+    RECEIPT_TABLE,
+    TENANT_TABLE,
     DeliveryStatus,
     Endpoint,
     EndpointFormat,
-    Receipt,
-    Tenant,
     TenantStatus,
     new_id,
 )
@@ -29,9 +30,9 @@ from dlrhub.services.endpoints import get_endpoint
 from dlrhub.services.errors import InvalidInput
 from dlrhub.services.wakeups import after_commit
 
-DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
-ENDPOINTS = Endpoint.__table__  # type: ignore[attr-defined]
-RECEIPTS = Receipt.__table__  # type: ignore[attr-defined]
+DELIVERIES = DELIVERY_TABLE
+ENDPOINTS = ENDPOINT_TABLE
+RECEIPTS = RECEIPT_TABLE
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_REPLAY_EVENTS = 100_000
 
@@ -74,7 +75,7 @@ def deliveries_for(endpoint: Endpoint, receipts: Sequence[Any], now: datetime
 
 
 def _active_tenants(session: Session, ids: list[str]) -> set[str]:
-    table = Tenant.__table__  # type: ignore[attr-defined]
+    table = TENANT_TABLE
     return set(session.execute(select(table.c.id).where(
         table.c.id.in_(ids), table.c.status == TenantStatus.active.value)).scalars())
 
@@ -82,7 +83,7 @@ def _active_tenants(session: Session, ids: list[str]) -> set[str]:
 def _endpoints(session: Session, tenant_ids: list[str]) -> list[Endpoint]:
     if not tenant_ids:
         return []
-    table = Endpoint.__table__  # type: ignore[attr-defined]
+    table = ENDPOINT_TABLE
     return list(session.execute(select(Endpoint).where(
         table.c.tenant_id.in_(tenant_ids), table.c.enabled.is_(True))).scalars())
 
