@@ -24,7 +24,7 @@ $(STAMP): $(LOCK_DEV) pyproject.toml
 
 install: $(STAMP) ## create .venv and install dlrhub with its development tools, from the lock
 
-lock: $(STAMP) ## re-resolve requirements/*.txt from pyproject.toml's ranges (newest that fit)
+lock: $(STAMP) ## re-resolve requirements/*.txt after a change to pyproject.toml (LOCK_ARGS=--upgrade: newest)
 	$(COMPILE) pyproject.toml -o $(LOCK_RUNTIME) $(LOCK_ARGS)
 	$(COMPILE) pyproject.toml --extra dev -c $(LOCK_RUNTIME) -o $(LOCK_DEV) $(LOCK_ARGS)
 	$(BIN)/python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))\
