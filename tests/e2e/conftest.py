@@ -45,7 +45,9 @@ class Stack:
         return self.states().get("pending", 0) == 0
 
 
-@pytest.fixture(scope="session")
+# Stopped after the last end-to-end test: a worker left sweeping the test database
+# would take the inbox rows that later tests write for themselves.
+@pytest.fixture(scope="package")
 def stack(pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[Stack]:
     data = tmp_path_factory.mktemp("e2e")
