@@ -35,6 +35,7 @@ from dlrhub.models.vocabulary import (
     EndpointFormat,
     EventType,
     InboxState,
+    ReasonClass,
     ReceiptStatus,
     TenantStatus,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "KeyCreate",
     "KeyPublic",
     "ProviderAccount",
+    "ReasonClass",
     "Receipt",
     "ReceiptStatus",
     "Tenant",

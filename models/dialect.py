@@ -80,11 +80,13 @@ _PG_COLUMNS = (
     ("error_code", "text"), ("error_message", "text"), ("segments", "int4"),
     ("price", "text"), ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
     ("received_at", "timestamptz"), ("text", "text"), ("raw", "jsonb"),
-    ("dedupe_key", "text"),
+    ("dedupe_key", "text"), ("reason_class", "text"), ("retryable", "bool"),
+    ("country", "text"), ("carrier", "text"), ("synthetic", "bool"), ("details", "jsonb"),
 )
 _PG_NAMES = [c for c, _ in _PG_COLUMNS]
 _PG_TYPES = [t for _, t in _PG_COLUMNS]
 _PG_RAW_AT = _PG_NAMES.index("raw")
+_PG_DETAILS_AT = _PG_NAMES.index("details")
 _COLUMN_LIST = ", ".join(_PG_NAMES)
 # Binary COPY into a per-connection staging table, then one INSERT ... SELECT: psycopg's
 # COPY is written in C, while a multi-row VALUES (SQLAlchemy's insertmanyvalues) or
@@ -125,6 +127,8 @@ def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
             for row in rows:
                 values = [row[n] for n in _PG_NAMES]
                 values[_PG_RAW_AT] = Jsonb(values[_PG_RAW_AT])
+                if values[_PG_DETAILS_AT] is not None:
+                    values[_PG_DETAILS_AT] = Jsonb(values[_PG_DETAILS_AT])
                 copy.write_row(values)
         cur.execute(_PG_MOVE)
         return {r[0] for r in cur.fetchall()}

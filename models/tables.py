@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
@@ -17,6 +27,7 @@ from dlrhub.models.vocabulary import (
     DeliveryStatus,
     EventType,
     InboxState,
+    ReasonClass,
     ReceiptStatus,
     TenantStatus,
 )
@@ -171,6 +182,21 @@ class Receipt(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text))
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONType, nullable=False))
     dedupe_key: str = Field(max_length=64)
+    # Why a failed, expired, rejected or unknown status happened, and whether sending
+    # again may help (None: unknown); both None on delivered, pending and inbound events.
+    reason_class: ReasonClass | None = Field(default=None,
+                                             sa_column=Column(String(40), nullable=True))
+    retryable: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    # Where the phone number is: ISO 3166 region and carrier slug, from its prefix.
+    country: str | None = Field(default=None, max_length=2)
+    carrier: str | None = Field(default=None, max_length=40)
+    # dlrhub's own final word (a receipt that never came), not a provider's report.
+    synthetic: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                            server_default=false()))
+    # What an event dlrhub emits says beyond the receipt's fields (the two statuses of a
+    # correction, the deadline of a missing receipt, an alert's measure).
+    details: dict[str, Any] | None = Field(default=None,
+                                           sa_column=Column(JSONType, nullable=True))
 
 
 class Endpoint(EndpointBase, table=True):

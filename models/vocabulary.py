@@ -23,10 +23,39 @@ class ReceiptStatus(StrEnum):
 
 
 class EventType(StrEnum):
-    """What a receipt is: a delivery status report or an inbound message."""
+    """What an event is: a receipt, an inbound message, or what dlrhub says about them."""
 
+    # A delivery status report (or, with ``synthetic``, dlrhub's final word on a message
+    # whose receipt never came).
     status = "sms.status"
     inbound = "sms.inbound"
+    # A second final status that disagrees with the first, which the message keeps.
+    status_corrected = "sms.status_corrected"
+    # An expected message whose final receipt did not come by its deadline.
+    receipt_missing = "sms.receipt_missing"
+    # An alert rule that started or stopped firing.
+    alert = "sms.alert"
+
+
+class ReasonClass(StrEnum):
+    """Why a message was not delivered, in 12 classes a sender can act on.
+
+    Every failed, expired, rejected or unknown status carries one; the dictionary that
+    maps providers' and carriers' codes to them is data shipped with the package.
+    """
+
+    invalid_number = "invalid_number"
+    suspended_or_no_credit = "suspended_or_no_credit"
+    unreachable_powered_off = "unreachable_powered_off"
+    handset_error = "handset_error"
+    blacklisted = "blacklisted"
+    content_blocked = "content_blocked"
+    rate_limited = "rate_limited"
+    expired = "expired"
+    network_error = "network_error"
+    gateway_or_protocol_error = "gateway_or_protocol_error"
+    carrier_unspecified_block = "carrier_unspecified_block"
+    other_unknown = "other_unknown"
 
 
 class InboxState(StrEnum):

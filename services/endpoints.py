@@ -198,6 +198,8 @@ def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
         "error_message": None, "segments": 1, "price": None, "submitted_at": None,
         "reported_at": now.isoformat().replace("+00:00", "Z"),
         "received_at": now.isoformat().replace("+00:00", "Z"), "text": None, "raw": {},
+        "reason_class": None, "retryable": None, "country": "CN", "carrier": "china_mobile",
+        "synthetic": False, "details": None,
     }
 
 

@@ -282,6 +282,12 @@ def _receipt_row(base: dict[str, Any], event: Event, key: str) -> dict[str, Any]
         "text": event.text,
         "raw": raw if raw.__class__ is dict else dict(raw),
         "dedupe_key": key,
+        "reason_class": None,
+        "retryable": None,
+        "country": None,
+        "carrier": None,
+        "synthetic": False,
+        "details": None,
     }
 
 

@@ -46,6 +46,12 @@ def event_document(receipt: Receipt) -> dict[str, Any]:
         "received_at": iso(receipt.received_at),
         "text": receipt.text,
         "raw": receipt.raw,
+        "reason_class": receipt.reason_class,
+        "retryable": receipt.retryable,
+        "country": receipt.country,
+        "carrier": receipt.carrier,
+        "synthetic": receipt.synthetic,
+        "details": receipt.details,
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, Field, field_validator
 
 from dlrhub.api.schemas.common import Input, Output, PageQuery
-from dlrhub.models import EventType, InboxState, ReceiptStatus
+from dlrhub.models import EventType, InboxState, ReasonClass, ReceiptStatus
 
 _SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T00:00:00Z)"
 _UNTIL = "received before this time (ISO 8601 with a zone)"
@@ -63,6 +63,22 @@ class Event(Output):
     received_at: datetime = Field(description="when dlrhub received the callback")
     text: str | None = Field(description="the text of an inbound message")
     raw: dict[str, Any] = Field(description="the provider's record, as sent")
+    reason_class: ReasonClass | None = Field(
+        description="why a failed, expired, rejected or unknown status happened (null on "
+                    "delivered, pending and inbound events); `GET /v1/reason-classes` "
+                    "says what each class means and what to do")
+    retryable: bool | None = Field(
+        description="whether sending again may succeed: null where that is not known")
+    country: str | None = Field(description="the phone's ISO 3166 region, from its number")
+    carrier: str | None = Field(
+        description="the phone's carrier (`china_mobile`, …) from its number's prefix, "
+                    "which does not follow number portability; null where unknown")
+    synthetic: bool = Field(description="dlrhub's own final status for a message whose "
+                                        "receipt never came, not a provider's report")
+    details: dict[str, Any] | None = Field(
+        description="what an event dlrhub emits adds (`sms.status_corrected`: both "
+                    "statuses; `sms.receipt_missing`: the deadline; `sms.alert`: the "
+                    "rule and its measure); null on receipts")
 
 
 class EventPage(Output):
