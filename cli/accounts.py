@@ -8,11 +8,13 @@ import click
 
 from dlrhub.cli.output import (
     after_option,
+    delete_and_say,
     emit,
     emit_page,
     json_object,
     json_option,
     limit_option,
+    tenant_option,
     tenant_session,
 )
 
@@ -22,8 +24,6 @@ if TYPE_CHECKING:
     from dlrhub.services.runtime import Runtime
 
 COLUMNS = ("id", "provider", "name", "callback_url", "created_at")
-tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID",
-                             help="The tenant whose account it is.")
 
 
 @click.group()
@@ -116,7 +116,6 @@ def account_delete(tenant_id: str, account_id: str) -> None:
     """Delete an account: its callback URL stops, its receipts stay."""
     from dlrhub.services.accounts import delete_account
 
-    with tenant_session(tenant_id) as (_rt, session):
-        delete_account(session, tenant_id=tenant_id, account_id=account_id)
-        session.commit()
-    click.echo(f"deleted {account_id}")
+    delete_and_say(tenant_id, account_id,
+                   lambda session, i: delete_account(session, tenant_id=tenant_id,
+                                                     account_id=i))

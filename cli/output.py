@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -33,6 +33,8 @@ limit_option = click.option("--limit", type=click.IntRange(1, 500), default=50,
                             show_default=True, help="Page size.")
 after_option = click.option("--after", metavar="CURSOR",
                             help="The next cursor printed by the previous page.")
+tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID",
+                             help="The tenant whose records these are.")
 
 
 @contextmanager
@@ -68,6 +70,15 @@ def tenant_session(tenant_id: str) -> Iterator[tuple[Runtime, Session]]:
     with runtime() as rt, rt.sessions() as session:
         get_tenant(session, tenant_id)
         yield rt, session
+
+
+def delete_and_say(tenant_id: str, record_id: str,
+                   delete: Callable[[Session, str], None]) -> None:
+    """Delete one of a tenant's records with ``delete(session, record_id)``, then say so."""
+    with tenant_session(tenant_id) as (_rt, session):
+        delete(session, record_id)
+        session.commit()
+    click.echo(f"deleted {record_id}")
 
 
 @contextmanager

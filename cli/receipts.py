@@ -6,7 +6,15 @@ from datetime import datetime
 
 import click
 
-from dlrhub.cli.output import after_option, emit, emit_page, instant, json_option, tenant_session
+from dlrhub.cli.output import (
+    after_option,
+    emit,
+    emit_page,
+    instant,
+    json_option,
+    tenant_option,
+    tenant_session,
+)
 
 COLUMNS = ("id", "received_at", "provider", "message_id", "phone", "status")
 STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
@@ -18,8 +26,7 @@ def receipt() -> None:
 
 
 @receipt.command("list")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID",
-              help="The tenant whose receipts these are.")
+@tenant_option
 @click.option("--message-id", help="Only this message's.")
 @click.option("--reference", help="Only this reference's.")
 @click.option("--phone", help="Only this phone's, as stored (E.164 where known).")
@@ -53,8 +60,7 @@ def receipt_list(tenant_id: str, message_id: str | None, reference: str | None,
 
 
 @receipt.command("get")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID",
-              help="The tenant whose receipt it is.")
+@tenant_option
 @click.argument("receipt_id")
 @json_option
 def receipt_get(tenant_id: str, receipt_id: str, as_json: bool) -> None:

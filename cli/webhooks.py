@@ -8,11 +8,13 @@ import click
 
 from dlrhub.cli.output import (
     after_option,
+    delete_and_say,
     emit,
     emit_page,
     json_object,
     json_option,
     limit_option,
+    tenant_option,
     tenant_session,
 )
 
@@ -20,8 +22,6 @@ ENDPOINT_COLUMNS = ("id", "url", "format", "enabled", "consecutive_failures", "c
 DELIVERY_COLUMNS = ("id", "endpoint_id", "status", "attempts", "last_status_code",
                     "created_at")
 STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
-tenant_option = click.option("--tenant", "tenant_id", required=True, metavar="ID",
-                             help="The tenant whose endpoints these are.")
 
 
 @click.group()
@@ -133,10 +133,9 @@ def endpoint_delete(tenant_id: str, endpoint_id: str) -> None:
     """Delete an endpoint with its deliveries."""
     from dlrhub.services.endpoints import delete_endpoint
 
-    with tenant_session(tenant_id) as (_rt, session):
-        delete_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
-        session.commit()
-    click.echo(f"deleted {endpoint_id}")
+    delete_and_say(tenant_id, endpoint_id,
+                   lambda session, i: delete_endpoint(session, tenant_id=tenant_id,
+                                                      endpoint_id=i))
 
 
 @click.group()
@@ -145,8 +144,7 @@ def delivery() -> None:
 
 
 @delivery.command("list")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID",
-              help="The tenant whose deliveries these are.")
+@tenant_option
 @click.option("--endpoint", "endpoint_id", metavar="ID", help="Only this endpoint's.")
 @click.option("--status", type=click.Choice(["pending", "succeeded", "failed", "dead"]),
               help="Only deliveries in this status.")
@@ -169,8 +167,7 @@ def delivery_list(tenant_id: str, endpoint_id: str | None, status: str | None, l
 
 
 @delivery.command("get")
-@click.option("--tenant", "tenant_id", required=True, metavar="ID",
-              help="The tenant whose delivery it is.")
+@tenant_option
 @click.argument("delivery_id")
 @json_option
 def delivery_get(tenant_id: str, delivery_id: str, as_json: bool) -> None:
