@@ -7,9 +7,11 @@ from datetime import datetime
 import click
 
 from dlrhub.cli.output import after_option, emit, emit_page, instant, json_option, tenant_session
+from dlrhub.core.vocabulary import EventType, ReceiptStatus
 
 COLUMNS = ("id", "received_at", "provider", "message_id", "phone", "status")
-STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+STATUSES = tuple(s.value for s in ReceiptStatus)
+EVENT_TYPES = tuple(t.value for t in EventType)
 
 
 @click.group()
@@ -24,7 +26,7 @@ def receipt() -> None:
 @click.option("--reference", help="Only this reference's.")
 @click.option("--phone", help="Only this phone's, as stored (E.164 where known).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
-@click.option("--type", "event_type", type=click.Choice(["sms.status", "sms.inbound"]),
+@click.option("--type", "event_type", type=click.Choice(EVENT_TYPES),
               help="Only this event type.")
 @click.option("--provider", help="Only this provider's.")
 @click.option("--account", "account_id", metavar="ID", help="Only this account's.")

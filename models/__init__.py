@@ -1,5 +1,13 @@
 """SQLModel tables, engine and session handling; Alembic migrations in ``migrations/``."""
 
+from dlrhub.core.vocabulary import (
+    DeliveryStatus,
+    EndpointFormat,
+    EventType,
+    InboxState,
+    ReceiptStatus,
+    TenantStatus,
+)
 from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
 from dlrhub.models.engine import make_engine, make_session_factory
 from dlrhub.models.ids import new_id, utcnow
@@ -29,14 +37,6 @@ from dlrhub.models.tenant import (
     TenantCreate,
     TenantPublic,
     TenantUpdate,
-)
-from dlrhub.models.vocabulary import (
-    DeliveryStatus,
-    EndpointFormat,
-    EventType,
-    InboxState,
-    ReceiptStatus,
-    TenantStatus,
 )
 
 __all__ = [

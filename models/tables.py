@@ -9,17 +9,17 @@ from sqlalchemy import Column, Index, LargeBinary, String, Table, Text, UniqueCo
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from dlrhub.models.endpoint import EndpointBase
-from dlrhub.models.ids import new_id, utcnow
-from dlrhub.models.tenant import ApiKeyBase, TenantBase
-from dlrhub.models.types import JSONType, UTCDateTime
-from dlrhub.models.vocabulary import (
+from dlrhub.core.vocabulary import (
     DeliveryStatus,
     EventType,
     InboxState,
     ReceiptStatus,
     TenantStatus,
 )
+from dlrhub.models.endpoint import EndpointBase
+from dlrhub.models.ids import new_id, utcnow
+from dlrhub.models.tenant import ApiKeyBase, TenantBase
+from dlrhub.models.types import JSONType, UTCDateTime
 
 
 class Tenant(TenantBase, table=True):

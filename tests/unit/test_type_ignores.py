@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "config", "models", "providers", "services", "tasks")
+FOLDERS = ("api", "cli", "config", "core", "models", "providers", "services", "tasks")
 IGNORE = re.compile(r"#\s*type:\s*ignore(\[[a-z-]+(,\s*[a-z-]+)*\])?")
 # The count today. Tables are reached through the typed handles of models.tables, the
 # SQL that differs by database through models.dialect, and Celery's and kombu's untyped
