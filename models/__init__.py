@@ -8,6 +8,13 @@ from dlrhub.core.vocabulary import (
     ReceiptStatus,
     TenantStatus,
 )
+from dlrhub.models.account import (
+    AccountBase,
+    AccountCreate,
+    AccountPublic,
+    AccountStored,
+    AccountUpdate,
+)
 from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
 from dlrhub.models.engine import make_engine, make_session_factory
 from dlrhub.models.ids import new_id, utcnow
@@ -48,6 +55,11 @@ __all__ = [
     "INBOX_TABLE",
     "RECEIPT_TABLE",
     "TENANT_TABLE",
+    "AccountBase",
+    "AccountCreate",
+    "AccountPublic",
+    "AccountStored",
+    "AccountUpdate",
     "ApiKey",
     "ApiKeyBase",
     "Attempt",
