@@ -50,6 +50,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._request_bytes_seen = False
         self._message_ended = False
 
+    # asyncio.Protocol takes any BaseTransport; uvicorn narrows it to Transport, as here.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Accept the connection and start the clock on its first request's headers."""
         super().connection_made(transport)

@@ -16,8 +16,8 @@ import sys
 import uvicorn
 
 from dlrhub.api.http_protocol import GuardedHttpToolsProtocol
-from dlrhub.cli.reaper import dying_with
 from dlrhub.config import Settings, configure_logging, get_settings
+from dlrhub.core.lifetime import dying_with
 
 # Set by a supervisor of several workers (``main``) for them to find it.
 SUPERVISOR_VARIABLE = "DLRHUB_API_SUPERVISOR"

@@ -878,7 +878,7 @@ def _wrk_version(wrk: str) -> str:
     return (done.stdout or done.stderr).splitlines()[0].split(" Copyright")[0].strip()
 
 
-PRODUCT_PACKAGES = ("api", "cli", "config", "models", "providers", "services", "tasks")
+PRODUCT_PACKAGES = ("api", "cli", "config", "core", "models", "providers", "services", "tasks")
 
 
 def product_code() -> tuple[str, float]:

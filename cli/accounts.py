@@ -19,7 +19,6 @@ from dlrhub.cli.output import (
 )
 
 if TYPE_CHECKING:
-    from dlrhub.api.schemas.accounts import AccountPublic
     from dlrhub.models import ProviderAccount
     from dlrhub.services.runtime import Runtime
 
@@ -33,18 +32,9 @@ def account() -> None:
 
 def public(rt: Runtime, record: ProviderAccount) -> dict[str, Any]:
     """Return the account as the API answers it, with its tenant."""
-    from dlrhub.api.schemas.accounts import AccountPublic
-    from dlrhub.services import accounts
+    from dlrhub.services.accounts import public_account
 
-    # Field by field, as the API builds it: the row holds secrets that must never show.
-    doc: AccountPublic = AccountPublic(
-        id=record.id, provider=record.provider, name=record.name,
-        callback_url=accounts.callback_url(rt.settings.effective_public_url, record, rt.box),
-        timezone=record.timezone, default_region=record.default_region,
-        ip_allowlist=record.ip_allowlist, options=record.options,
-        credentials=accounts.credential_names(record, rt.box),
-        previous_token_expires_at=record.previous_token_expires_at,
-        created_at=record.created_at, updated_at=record.updated_at)
+    doc = public_account(record, rt.box, rt.settings.effective_public_url)
     return {"id": record.id, "tenant_id": record.tenant_id,
             **doc.model_dump(mode="json", exclude={"id"})}
 
@@ -67,14 +57,16 @@ def account_create(tenant_id: str, provider: str, name: str | None,
                    region: str | None, ip_allowlist: str | None,
                    options: dict[str, Any] | None, as_json: bool) -> None:
     """Create a provider account; configure its callback_url at the provider."""
+    from dlrhub.models import AccountCreate
     from dlrhub.services.accounts import create_account
 
     allowlist = [s.strip() for s in (ip_allowlist or "").split(",") if s.strip()]
     with tenant_session(tenant_id) as (rt, session):
-        new = create_account(session, rt.box, tenant_id=tenant_id, provider=provider,
-                             name=name or provider, credentials=credentials,
-                             timezone=timezone, default_region=region,
-                             ip_allowlist=allowlist, options=options)
+        spec = AccountCreate.model_validate({
+            "provider": provider, "name": name or provider, "credentials": credentials,
+            "timezone": timezone, "default_region": region, "ip_allowlist": allowlist,
+            "options": options})
+        new = create_account(session, rt.box, tenant_id=tenant_id, spec=spec)
         session.commit()
         emit(public(rt, new.account), as_json)
 

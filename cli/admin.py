@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dlrhub.cli.output import after_option, emit, emit_page, json_option, limit_option, runtime
+from dlrhub.core.vocabulary import TenantStatus
 
 TENANT_COLUMNS = ("id", "name", "status", "created_at")
 KEY_COLUMNS = ("id", "name", "hint", "created_at", "last_used_at", "revoked_at")
@@ -30,7 +31,7 @@ def tenant_create(name: str, as_json: bool) -> None:
 
 
 @tenant.command("list")
-@click.option("--status", type=click.Choice(["active", "suspended"]),
+@click.option("--status", type=click.Choice([s.value for s in TenantStatus]),
               help="Only tenants in this status.")
 @limit_option
 @after_option
@@ -38,7 +39,6 @@ def tenant_create(name: str, as_json: bool) -> None:
 def tenant_list(status: str | None, limit: int, after: str | None, as_json: bool) -> None:
     """List tenants, newest first."""
     from dlrhub.api.schemas.tenants import TenantPublic
-    from dlrhub.models import TenantStatus
     from dlrhub.services.tenancy import list_tenants
 
     with runtime() as rt, rt.sessions() as session:

@@ -16,9 +16,10 @@ from typing import Any
 import click
 
 from dlrhub.cli.output import failures
-from dlrhub.cli.reaper import RUN_VARIABLE, Watchdog, dying_with, kill_run, wait_group_gone
+from dlrhub.cli.reaper import RUN_VARIABLE, Watchdog, kill_run, wait_group_gone
 from dlrhub.cli.runlock import AlreadyServing, ServeLock
 from dlrhub.cli.supervise import WorkerRestarts
+from dlrhub.core.lifetime import dying_with
 
 
 def _server_options(command: Any) -> Any:

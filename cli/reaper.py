@@ -7,7 +7,8 @@ workers, the Celery pool and its beat too), so the run's processes can be found 
 
 Three things use that:
 
-* each direct child gets ``PR_SET_PDEATHSIG`` (Linux) and so dies the moment serve does;
+* each direct child gets ``PR_SET_PDEATHSIG`` (Linux, ``core.lifetime.dying_with``) and so
+  dies the moment serve does;
 * a watchdog (``python -m dlrhub.cli.reaper <run id>``, in a session of its own so that a kill
   of serve's process group misses it) waits for serve to close its stdin, which the
   kernel does however serve ends, and then kills whatever of the run is left: the
@@ -21,18 +22,16 @@ Without ``/proc`` (not Linux) the watchdog kills the process groups serve told i
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 RUN_VARIABLE = "DLRHUB_SERVE_RUN"
 _PROC = Path("/proc")
-_PR_SET_PDEATHSIG = 1
 
 
 def has_proc() -> bool:
@@ -92,28 +91,6 @@ def wait_group_gone(pgid: int, timeout: float = 10.0) -> bool:
             pass
         time.sleep(0.05)
     return False
-
-
-def dying_with(parent: int) -> Callable[[], None]:
-    """Return a ``preexec_fn`` that makes the child die (SIGKILL) when ``parent`` dies.
-
-    The kernel sends the signal when the *thread* that forked the child ends, not the
-    process: serve starts its children from its single main thread, which ends only
-    with serve. The signal is not inherited by the child's own children (a fork clears
-    it), which is why the watchdog exists.
-    """
-    if not sys.platform.startswith("linux"):
-        return lambda: None
-    # Looked up here, in the parent: the child between fork and exec should do no more
-    # than call it.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # serve died before the signal was armed
-            os._exit(1)
-
-    return preexec
 
 
 class Watchdog:

@@ -15,9 +15,11 @@ from dlrhub.cli.output import (
     tenant_option,
     tenant_session,
 )
+from dlrhub.core.vocabulary import EventType, ReceiptStatus
 
 COLUMNS = ("id", "received_at", "provider", "message_id", "phone", "status")
-STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+STATUSES = tuple(s.value for s in ReceiptStatus)
+EVENT_TYPES = tuple(t.value for t in EventType)
 
 
 @click.group()
@@ -31,7 +33,7 @@ def receipt() -> None:
 @click.option("--reference", help="Only this reference's.")
 @click.option("--phone", help="Only this phone's, as stored (E.164 where known).")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
-@click.option("--type", "event_type", type=click.Choice(["sms.status", "sms.inbound"]),
+@click.option("--type", "event_type", type=click.Choice(EVENT_TYPES),
               help="Only this event type.")
 @click.option("--provider", help="Only this provider's.")
 @click.option("--account", "account_id", metavar="ID", help="Only this account's.")

@@ -17,11 +17,15 @@ from dlrhub.cli.output import (
     tenant_option,
     tenant_session,
 )
+from dlrhub.core.vocabulary import DeliveryStatus, EndpointFormat, EventType, ReceiptStatus
 
 ENDPOINT_COLUMNS = ("id", "url", "format", "enabled", "consecutive_failures", "created_at")
 DELIVERY_COLUMNS = ("id", "endpoint_id", "status", "attempts", "last_status_code",
                     "created_at")
-STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+STATUSES = tuple(s.value for s in ReceiptStatus)
+EVENT_TYPES = tuple(t.value for t in EventType)
+FORMATS = tuple(f.value for f in EndpointFormat)
+DELIVERY_STATUSES = tuple(s.value for s in DeliveryStatus)
 
 
 @click.group()
@@ -34,13 +38,13 @@ def endpoint() -> None:
 @click.option("--url", required=True, help="Where events are POSTed (http or https).")
 @click.option("--description", default="", help="A note for people.")
 @click.option("--event-type", "event_types", multiple=True,
-              type=click.Choice(["sms.status", "sms.inbound"]),
+              type=click.Choice(EVENT_TYPES),
               help="Only these event types (repeat it); none: all.")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
               help="Only these statuses (repeat it); none: all.")
 @click.option("--account", "account_ids", multiple=True, metavar="ID",
               help="Only these accounts' events (repeat it); none: all.")
-@click.option("--format", "fmt", type=click.Choice(["normalized", "native"]),
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
               default="normalized", show_default=True, help="What is POSTed.")
 @click.option("--batch-size", type=click.IntRange(1, 100), default=1, show_default=True,
               help="Events per POST.")
@@ -146,7 +150,7 @@ def delivery() -> None:
 @delivery.command("list")
 @tenant_option
 @click.option("--endpoint", "endpoint_id", metavar="ID", help="Only this endpoint's.")
-@click.option("--status", type=click.Choice(["pending", "succeeded", "failed", "dead"]),
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES),
               help="Only deliveries in this status.")
 @limit_option
 @after_option

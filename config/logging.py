@@ -52,6 +52,7 @@ def mask_tokens_in_logs() -> None:
         _mask_record(record)
         return record
 
+    # A mark on the function, so that a second call does not wrap the factory again.
     factory.masks_tokens = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
 

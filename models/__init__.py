@@ -1,5 +1,21 @@
 """SQLModel tables, engine and session handling; Alembic migrations in ``migrations/``."""
 
+from dlrhub.core.vocabulary import (
+    DeliveryStatus,
+    EndpointFormat,
+    EventType,
+    InboxState,
+    ReasonClass,
+    ReceiptStatus,
+    TenantStatus,
+)
+from dlrhub.models.account import (
+    AccountBase,
+    AccountCreate,
+    AccountPublic,
+    AccountStored,
+    AccountUpdate,
+)
 from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
 from dlrhub.models.engine import make_engine, make_session_factory
 from dlrhub.models.ids import new_id, utcnow
@@ -30,15 +46,6 @@ from dlrhub.models.tenant import (
     TenantPublic,
     TenantUpdate,
 )
-from dlrhub.models.vocabulary import (
-    DeliveryStatus,
-    EndpointFormat,
-    EventType,
-    InboxState,
-    ReasonClass,
-    ReceiptStatus,
-    TenantStatus,
-)
 
 __all__ = [
     "ACCOUNT_TABLE",
@@ -49,6 +56,11 @@ __all__ = [
     "INBOX_TABLE",
     "RECEIPT_TABLE",
     "TENANT_TABLE",
+    "AccountBase",
+    "AccountCreate",
+    "AccountPublic",
+    "AccountStored",
+    "AccountUpdate",
     "ApiKey",
     "ApiKeyBase",
     "Attempt",

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Column, String, Text
 from sqlmodel import Field, SQLModel
 
+from dlrhub.core.vocabulary import EndpointFormat, EventType, ReceiptStatus
 from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
 from dlrhub.models.types import JSONType
-from dlrhub.models.vocabulary import EndpointFormat, EventType, ReceiptStatus
 
 
 def _json_column() -> Any:

@@ -19,11 +19,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
-from dlrhub.models.endpoint import EndpointBase
-from dlrhub.models.ids import new_id, utcnow
-from dlrhub.models.tenant import ApiKeyBase, TenantBase
-from dlrhub.models.types import JSONType, UTCDateTime
-from dlrhub.models.vocabulary import (
+from dlrhub.core.vocabulary import (
     DeliveryStatus,
     EventType,
     InboxState,
@@ -31,6 +27,11 @@ from dlrhub.models.vocabulary import (
     ReceiptStatus,
     TenantStatus,
 )
+from dlrhub.models.account import AccountStored
+from dlrhub.models.endpoint import EndpointBase
+from dlrhub.models.ids import new_id, utcnow
+from dlrhub.models.tenant import ApiKeyBase, TenantBase
+from dlrhub.models.types import JSONType, UTCDateTime
 
 
 class Tenant(TenantBase, table=True):
@@ -47,16 +48,18 @@ class Tenant(TenantBase, table=True):
                                  sa_column=Column(UTCDateTime(), nullable=False))
 
 
-class ProviderAccount(SQLModel, table=True):
-    """A tenant's account at one SMS provider, and the secret URL that provider calls."""
+class ProviderAccount(AccountStored, table=True):
+    """A tenant's account at one SMS provider, and the secret URL that provider calls.
+
+    Its settings are ``AccountStored``'s (models.account); the token and the
+    credentials, which no answer shows, are declared here.
+    """
 
     __tablename__ = "provider_account"
     __table_args__ = (Index("ix_account_tenant", "tenant_id", "created_at"),)
 
     id: str = Field(default_factory=lambda: new_id("acc"), primary_key=True, max_length=40)
     tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
-    provider: str = Field(max_length=40)
-    name: str = Field(max_length=200)
     # The callback token is looked up by its SHA-256 and kept encrypted beside it, so
     # that the full callback URL can be shown again without storing the token in clear.
     token_hash: str = Field(max_length=64, unique=True)
@@ -66,14 +69,6 @@ class ProviderAccount(SQLModel, table=True):
     previous_token_expires_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
     credentials_encrypted: str | None = Field(default=None, sa_column=Column(Text))
-    timezone: str = Field(max_length=64)
-    default_region: str | None = Field(default=None, max_length=2)
-    ip_allowlist: list[str] = Field(default_factory=list,
-                                    sa_column=Column(JSONType, nullable=False))
-    # Per-account answers to what the provider's documentation leaves open (each
-    # adapter's options; docs/providers/<name>.md).
-    options: dict[str, Any] = Field(default_factory=dict,
-                                    sa_column=Column(JSONType, nullable=False))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,

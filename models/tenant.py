@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
+from dlrhub.core.vocabulary import TenantStatus
 from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
-from dlrhub.models.vocabulary import TenantStatus
 
 
 class TenantBase(SQLModel):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -148,7 +149,7 @@ class Aliyun(Adapter):
         tz = account.timezone
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 # sequence_id is a Number in 60127; the event's ids are strings.
                 message_id=text(data.get("sequence_id")),
@@ -167,7 +168,7 @@ class Aliyun(Adapter):
         failed = status != "delivered"
         tz = account.timezone
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             # The SendMessage variant (414224) adds message_id; biz_id stays the id so that
             # both variants correlate the same way, and raw keeps message_id.
@@ -190,7 +191,7 @@ class Aliyun(Adapter):
         failed = status != "delivered"
         tz = account.timezone
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("MessageId")),
             phone=e164(data.get("To"), international=True),

@@ -8,9 +8,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-EventType = Literal["sms.status", "sms.inbound"]
-# Final statuses are every one but `pending`; inbound messages are `received`.
-STATUSES = ("delivered", "failed", "expired", "rejected", "pending", "unknown", "received")
+from dlrhub.core.vocabulary import EventType
 
 
 class CallbackError(Exception):
@@ -78,6 +76,8 @@ class Event:
     """One normalized receipt or inbound message (DESIGN §3), before it gets its ids."""
 
     type: EventType
+    # A ReceiptStatus value; a plain string, as the adapters' mapping tables give it
+    # (services.storable refuses any other).
     status: str
     message_id: str | None = None
     reference: str | None = None

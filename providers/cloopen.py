@@ -15,6 +15,7 @@ from xml.sax.saxutils import escape
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -156,7 +157,7 @@ class CloOpen(Adapter):
         phone = e164(data.get("fromNum"), region=account.default_region)
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 phone=phone,
                 text=str(data.get("content")),
@@ -171,7 +172,7 @@ class CloOpen(Adapter):
         # deliverCode is the carrier's code (e.g. DELIVRD); the XML sample lacks it.
         provider_status = text(data.get("deliverCode")) or code
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("content")),
             reference=text(data.get("reqId")),

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -211,7 +212,7 @@ class Huawei(Adapter):
         data = record.data
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 message_id=text(data.get("smsMsgId")),
                 phone=e164(data.get("from"), region=account.default_region),
@@ -227,7 +228,7 @@ class Huawei(Adapter):
         total = to_count(data.get("total"), "total")
         sequence = text(data.get("sequence"))
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("smsMsgId")),
             reference=text(data.get("extend")),

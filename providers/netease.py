@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -128,7 +129,7 @@ class NetEase(Adapter):
         phone = e164(data.get("mobile"), region=account.default_region)
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 phone=phone,
                 text=str(data.get("content")),
@@ -140,7 +141,7 @@ class NetEase(Adapter):
         status = STATUS.get(result, "failed")
         failed = status != "delivered"
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             # Batch sends share one sendid; the phone tells their receipts apart.
             message_id=text(data.get("sendid")),

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -159,7 +160,7 @@ class NXCloud(Adapter):
         if record.kind == "inbound":
             # toPhone is the DID that received the message; it stays in `raw`.
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 message_id=text(data.get("messageId")),
                 phone=self._phone(data.get("fromPhone"), account),
@@ -171,7 +172,7 @@ class NXCloud(Adapter):
         sms_status = str(data["smsStatus"]).strip().upper()
         status = STATUS.get(sms_status, "unknown")
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("messageId")),
             # For a receipt toPhone is the end user (docs/providers/nxcloud.md).

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -71,7 +72,7 @@ class Tencent(Adapter):
                      country_code=text(data.get("nationcode")))
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 phone=phone,
                 text=str(data.get("text")),
@@ -83,7 +84,7 @@ class Tencent(Adapter):
         status = STATUS.get(report_status, "unknown")
         failed = status != "delivered"
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("sid")),
             reference=text(data.get("ext")),

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
@@ -112,7 +113,7 @@ class UCloud(Adapter):
         phone = e164(data.get("Phone"), region=account.default_region)
         if record.kind == "inbound":
             return Event(
-                type="sms.inbound",
+                type=EventType.inbound,
                 status="received",
                 phone=phone,
                 text=str(data.get("ReplyContent")),
@@ -126,7 +127,7 @@ class UCloud(Adapter):
         failed = status != "delivered"
         code = text(data.get("ReceiptCode"))
         return Event(
-            type="sms.status",
+            type=EventType.status,
             status=status,
             message_id=text(data.get("SessionNo")),
             reference=text(data.get("UserId")),

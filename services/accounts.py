@@ -12,8 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -21,7 +20,16 @@ import phonenumbers
 from sqlalchemy import Engine, Select, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import ACCOUNT_TABLE, ProviderAccount, Tenant, utcnow
+from dlrhub.models import (
+    ACCOUNT_TABLE,
+    AccountCreate,
+    AccountPublic,
+    AccountStored,
+    AccountUpdate,
+    ProviderAccount,
+    Tenant,
+    utcnow,
+)
 from dlrhub.providers.base import Account, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
@@ -34,15 +42,6 @@ MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_GRACE_SECONDS = 24 * 3600
 
 
-class _Unset(Enum):
-    token = 0
-
-
-# Marks an update argument the caller did not give: ``None`` is a value there (it clears
-# the default region, the allow-list, the credentials or the options).
-UNSET: Final = _Unset.token
-
-
 @dataclass(frozen=True)
 class NewAccount:
     """An account as created, with the token that is shown in its callback URL."""
@@ -51,38 +50,30 @@ class NewAccount:
     token: str
 
 
-def create_account(
-    session: Session,
-    box: SecretBox,
-    *,
-    tenant_id: str,
-    provider: str,
-    name: str,
-    credentials: Mapping[str, Any] | None = None,
-    timezone: str | None = None,
-    default_region: str | None = None,
-    ip_allowlist: list[str] | None = None,
-    options: Mapping[str, Any] | None = None,
-) -> NewAccount:
-    """Create a provider account with a fresh secret callback token."""
-    adapter = PROVIDERS.get(provider)
+def create_account(session: Session, box: SecretBox, *, tenant_id: str,
+                   spec: AccountCreate) -> NewAccount:
+    """Create a provider account with a fresh secret callback token.
+
+    What ``spec`` leaves out takes the provider adapter's default.
+    """
+    adapter = PROVIDERS.get(spec.provider)
     if adapter is None:
         raise InvalidInput("provider", f"must be one of {', '.join(sorted(PROVIDERS))}")
     if session.get(Tenant, tenant_id) is None:
         raise InvalidInput("tenant_id", "no such tenant")
-    creds = validate_credentials(adapter, credentials or {})
+    creds = validate_credentials(adapter, spec.credentials or {})
     token = new_token()
     account = ProviderAccount(
         tenant_id=tenant_id,
-        provider=provider,
-        name=(name or provider).strip(),
+        provider=spec.provider,
+        name=non_blank(spec.name, "name"),
         token_hash=token_hash(token),
         token_encrypted=box.encrypt(token),
         credentials_encrypted=_sealed(box, creds),
-        timezone=validate_timezone(timezone or adapter.default_timezone),
-        default_region=validate_region(default_region or adapter.default_region),
-        ip_allowlist=validate_allowlist(ip_allowlist or []),
-        options=validate_options(adapter, options or {}),
+        timezone=validate_timezone(spec.timezone or adapter.default_timezone),
+        default_region=validate_region(spec.default_region or adapter.default_region),
+        ip_allowlist=validate_allowlist(spec.ip_allowlist or []),
+        options=validate_options(adapter, spec.options or {}),
     )
     session.add(account)
     session.flush()
@@ -119,45 +110,35 @@ def _live(tenant_id: str) -> Select[Any]:
                                          table.c.deleted_at.is_(None))
 
 
-def update_account(
-    session: Session,
-    box: SecretBox,
-    *,
-    tenant_id: str,
-    account_id: str,
-    name: str | _Unset = UNSET,
-    credentials: Mapping[str, Any] | _Unset | None = UNSET,
-    timezone: str | _Unset = UNSET,
-    default_region: str | _Unset | None = UNSET,
-    ip_allowlist: list[str] | _Unset | None = UNSET,
-    options: Mapping[str, Any] | _Unset | None = UNSET,
-) -> ProviderAccount:
-    """Change the given fields of an account; ``UNSET`` ones stay as they are.
+def update_account(session: Session, box: SecretBox, *, tenant_id: str, account_id: str,
+                   spec: AccountUpdate) -> ProviderAccount:
+    """Change the fields ``spec`` was given; the others stay as they are.
 
     ``credentials`` and ``options`` replace the whole set (``None`` removes them all,
     which the provider's required credentials may refuse); ``None`` clears the default
-    region and the allow-list.
+    region and the allow-list. ``AccountUpdate`` refuses ``None`` for the name and the
+    time zone.
     """
     account = get_account(session, tenant_id=tenant_id, account_id=account_id)
     adapter = PROVIDERS[account.provider]
-    if not isinstance(name, _Unset):
-        account.name = non_blank(name, "name")
-    if not isinstance(credentials, _Unset):
-        account.credentials_encrypted = _sealed(box, validate_credentials(adapter,
-                                                                          credentials or {}))
-    if not isinstance(timezone, _Unset):
-        account.timezone = validate_timezone(timezone)
-    if not isinstance(default_region, _Unset):
-        account.default_region = validate_region(default_region)
-    if not isinstance(ip_allowlist, _Unset):
-        account.ip_allowlist = validate_allowlist(ip_allowlist or [])
-    if not isinstance(options, _Unset):
-        account.options = validate_options(adapter, options or {})
+    given = spec.model_fields_set
+    if "name" in given and spec.name is not None:
+        account.name = non_blank(spec.name, "name")
+    if "credentials" in given:
+        account.credentials_encrypted = _sealed(box, validate_credentials(
+            adapter, spec.credentials or {}))
+    if "timezone" in given and spec.timezone is not None:
+        account.timezone = validate_timezone(spec.timezone)
+    if "default_region" in given:
+        account.default_region = validate_region(spec.default_region)
+    if "ip_allowlist" in given:
+        account.ip_allowlist = validate_allowlist(spec.ip_allowlist or [])
+    if "options" in given:
+        account.options = validate_options(adapter, spec.options or {})
     account.updated_at = utcnow()
     session.add(account)
     session.flush()
     return account
-
 
 
 def _sealed(box: SecretBox, creds: Mapping[str, str]) -> str | None:
@@ -276,6 +257,24 @@ def callback_url(public_url: str, account: ProviderAccount, box: SecretBox) -> s
     """Return the URL the provider must be configured to call for this account."""
     token = box.decrypt(account.token_encrypted)
     return f"{public_url.rstrip('/')}/v1/callbacks/{account.provider}/{token}"
+
+
+def public_account(account: ProviderAccount, box: SecretBox, public_url: str) -> AccountPublic:
+    """Return an account as answered: its settings, callback URL and credential names.
+
+    Built from the settings' fields only (``AccountStored``): the row also holds the
+    token and the credentials, which must never reach an answer.
+    """
+    settings = {name: getattr(account, name) for name in AccountStored.model_fields}
+    return AccountPublic(
+        **settings,
+        id=account.id,
+        callback_url=callback_url(public_url, account, box),
+        credentials=credential_names(account, box),
+        previous_token_expires_at=account.previous_token_expires_at,
+        created_at=account.created_at,
+        updated_at=account.updated_at,
+    )
 
 
 def credential_names(account: ProviderAccount, box: SecretBox) -> list[str]:

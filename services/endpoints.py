@@ -191,10 +191,10 @@ def signing_secrets(endpoint: Endpoint, box: SecretBox) -> list[str]:
 def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
     """Return the event a test sends: the event shape, marked as a test."""
     return {
-        "id": new_id("evt"), "type": "sms.status", "test": True,
+        "id": new_id("evt"), "type": EventType.status.value, "test": True,
         "tenant_id": endpoint.tenant_id, "account_id": None, "provider": "dlrhub",
         "message_id": "test", "reference": None, "phone": "+8613800138000",
-        "status": "delivered", "provider_status": "DELIVRD", "error_code": None,
+        "status": ReceiptStatus.delivered.value, "provider_status": "DELIVRD", "error_code": None,
         "error_message": None, "segments": 1, "price": None, "submitted_at": None,
         "reported_at": now.isoformat().replace("+00:00", "Z"),
         "received_at": now.isoformat().replace("+00:00", "Z"), "text": None, "raw": {},

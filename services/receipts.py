@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, func, or_, select
+from sqlalchemy import Row, Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
 from dlrhub.models import RECEIPT_TABLE, Receipt, ReceiptStatus, dialect, utcnow
@@ -21,8 +21,12 @@ DEFAULT_STATS_RANGE = timedelta(hours=24)
 MAX_STATS_RANGE = timedelta(days=31)
 
 
-def event_document(receipt: Receipt) -> dict[str, Any]:
-    """Return a receipt in the event shape customers receive and query."""
+def event_document(receipt: Receipt | Row[Any]) -> dict[str, Any]:
+    """Return a receipt in the event shape customers receive and query.
+
+    A row of the receipt table's columns reads like a ``Receipt``: the relay passes
+    rows it selected without loading the objects.
+    """
     def iso(value: Any) -> str | None:
         return value.isoformat().replace("+00:00", "Z") if value is not None else None
 

@@ -5,7 +5,8 @@ It builds the Celery app, registers the tasks, and builds each pool process's pa
 """
 
 import gc
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from celery import Celery
 from celery.signals import (
@@ -22,23 +23,37 @@ from dlrhub.tasks.app import INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_c
 from dlrhub.tasks.beatlock import hold_beat_lock
 from dlrhub.tasks.process import ProcessSlot
 
+# Celery's decorators carry no types: each is given this one, once, through a cast, so
+# that the functions below keep theirs.
+Decorator = Callable[[Callable[..., Any]], Any]
+
+
+def celery_task(app: Celery, **options: Any) -> Decorator:
+    """Return ``app.task(**options)``: registers the function it decorates as a task."""
+    return cast(Decorator, app.task(**options))
+
+
+def on_signal(signal: Any) -> Decorator:
+    """Return ``signal.connect``: connects the function it decorates to a Celery signal."""
+    return cast(Decorator, signal.connect)
+
 
 def register_tasks(app: Celery, slot: ProcessSlot) -> None:
     """Register every dlrhub task on ``app``, each run with the process's parts."""
 
-    @app.task(name=INGEST_MANY, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+    @celery_task(app, name=INGEST_MANY, bind=True, max_retries=None)
     def ingest_many(task: Any, inbox_ids: list[str]) -> None:
         ingest.ingest_many(task, slot.start(), inbox_ids)
 
-    @app.task(name=SWEEP, bind=True)  # type: ignore[untyped-decorator]
+    @celery_task(app, name=SWEEP, bind=True)
     def sweep(task: Any) -> int:
         return ingest.sweep(task, slot.start())
 
-    @app.task(name=RELAY, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
+    @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:
         relay.relay(task, slot.start(), delivery_ids)
 
-    @app.task(name=RELAY_ENDPOINT, bind=True)  # type: ignore[untyped-decorator]
+    @celery_task(app, name=RELAY_ENDPOINT, bind=True)
     def relay_endpoint(task: Any, endpoint_id: str, limit: int) -> None:
         relay.relay_endpoint(task, slot.start(), endpoint_id, limit)
 
@@ -48,13 +63,13 @@ slot = ProcessSlot(get_settings(), app)
 register_tasks(app, slot)
 
 
-@setup_logging.connect  # type: ignore[untyped-decorator]
+@on_signal(setup_logging)
 def _configure_logging(**_: Any) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
 
 
-@worker_init.connect  # type: ignore[untyped-decorator]
+@on_signal(worker_init)
 def _serve_metrics(**_: Any) -> None:
     port = get_settings().worker_metrics_port
     if port:
@@ -63,12 +78,12 @@ def _serve_metrics(**_: Any) -> None:
         serve_worker_metrics(port)
 
 
-@beat_init.connect  # type: ignore[untyped-decorator]
+@on_signal(beat_init)
 def _be_the_only_beat(**_: Any) -> None:
     hold_beat_lock((get_settings().data_dir / "celerybeat.lock").resolve())
 
 
-@worker_process_init.connect  # type: ignore[untyped-decorator]
+@on_signal(worker_process_init)
 def _start_process(**_: Any) -> None:
     # As in api/wsgi.py: what the pool process inherited never needs collecting.
     gc.collect()
@@ -76,7 +91,7 @@ def _start_process(**_: Any) -> None:
     slot.start()  # connections and threads of its own, never its parent's
 
 
-@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+@on_signal(worker_process_shutdown)
 def _record_what_is_under_way(**_: Any) -> None:
     # Sends a relay task left to finish in the background are recorded before the
     # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.

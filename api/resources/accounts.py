@@ -33,21 +33,7 @@ class _Base:
         self._max_body = max_body
 
     def _public(self, account: ProviderAccount) -> AccountPublic:
-        # Built field by field: the row holds secrets that must never reach an answer.
-        return AccountPublic(
-            id=account.id,
-            provider=account.provider,
-            name=account.name,
-            callback_url=accounts.callback_url(self._public_url, account, self._box),
-            timezone=account.timezone,
-            default_region=account.default_region,
-            ip_allowlist=account.ip_allowlist,
-            options=account.options,
-            credentials=accounts.credential_names(account, self._box),
-            previous_token_expires_at=account.previous_token_expires_at,
-            created_at=account.created_at,
-            updated_at=account.updated_at,
-        )
+        return accounts.public_account(account, self._box, self._public_url)
 
 
 class Accounts(_Base):
@@ -61,11 +47,8 @@ class Accounts(_Base):
         """Create a provider account for the calling tenant."""
         body = read_json(req, AccountCreate, self._max_body)
         with self._sessions() as session:
-            new = accounts.create_account(
-                session, self._box, tenant_id=req.context.tenant_id, provider=body.provider,
-                name=body.name, credentials=body.credentials, timezone=body.timezone,
-                default_region=body.default_region, ip_allowlist=body.ip_allowlist,
-                options=body.options)
+            new = accounts.create_account(session, self._box,
+                                          tenant_id=req.context.tenant_id, spec=body)
             session.commit()
             write(resp, self._public(new.account), 201)
 
@@ -100,13 +83,12 @@ class Account(_Base):
                "`credentials` or `options`. The provider cannot change.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Change the given fields of one of the tenant's accounts."""
+        # Only the fields the client sent change: an explicit null clears, an absent one keeps.
         body = read_json(req, AccountUpdate, self._max_body)
-        # Only the fields the client sent: an explicit null clears, an absent one keeps.
-        changes = body.model_dump(exclude_unset=True)
         with self._sessions() as session:
             account = accounts.update_account(
                 session, self._box, tenant_id=req.context.tenant_id, account_id=account_id,
-                **changes)
+                spec=body)
             session.commit()
             write(resp, self._public(account))
 

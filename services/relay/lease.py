@@ -31,6 +31,7 @@ from dlrhub.models import (
     EndpointFormat,
     new_id,
 )
+from dlrhub.models.dialect import lock_for_key_share, lock_skipping_locked
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.endpoints import signing_secrets
 from dlrhub.services.receipts import event_document
@@ -72,7 +73,6 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
     delivery is leased for its endpoint's timeout plus ``lease_slack`` seconds: a
     worker that dies mid-send leaves it to the sweeper once the lease is over.
     """
-    postgres = session.get_bind().dialect.name == "postgresql"
     # Endpoints are locked before deliveries, here and in record(), so the two never
     # wait on each other in opposite orders. The circuit and the rate cursor change here.
     endpoints = _lock_endpoints(session, select(DELIVERIES.c.endpoint_id).where(
@@ -87,8 +87,7 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
                    DELIVERIES.c.inbox_id, DELIVERIES.c.attempts, DELIVERIES.c.status,
                    DELIVERIES.c.next_attempt_at).where(
         DELIVERIES.c.id.in_(list(ids))).order_by(DELIVERIES.c.id)
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
+    query = lock_skipping_locked(session, query)
     by_endpoint: dict[str, list[Row[Any]]] = defaultdict(list)
     for row in session.execute(query):
         if row.status == DeliveryStatus.pending.value and row.next_attempt_at is not None \
@@ -131,9 +130,8 @@ def _lock_endpoints(session: Session, ids: Any) -> dict[str, Endpoint]:
     FOR NO KEY UPDATE: ingest's delivery inserts (a foreign key to the endpoint) need
     not wait for it.
     """
-    query = select(Endpoint).where(ENDPOINTS.c.id.in_(ids)).order_by(ENDPOINTS.c.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
+    query = lock_for_key_share(
+        session, select(Endpoint).where(ENDPOINTS.c.id.in_(ids)).order_by(ENDPOINTS.c.id))
     return {e.id: e for e in session.execute(query).scalars()}
 
 
@@ -170,8 +168,7 @@ def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, End
 
 
 def _event(row: Row[Any]) -> dict[str, Any]:
-    # A Row reads like a Receipt: attribute access by column name.
-    doc = event_document(row)  # type: ignore[arg-type]
+    doc = event_document(row)
     doc["raw"] = orjson.Fragment(row.raw or "{}")
     return doc
 

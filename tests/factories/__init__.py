@@ -7,7 +7,7 @@ from typing import Any
 import factory
 from sqlmodel import Session
 
-from dlrhub.models import InboundCallback, ProviderAccount, Receipt, Tenant, utcnow
+from dlrhub.models import AccountCreate, InboundCallback, ProviderAccount, Receipt, Tenant, utcnow
 from dlrhub.services.accounts import NewAccount, create_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.simulate import build_callback
@@ -54,7 +54,9 @@ class AccountFactory(factory.Factory):  # type: ignore[misc]
     @classmethod
     def _create(cls, model_class: type[NewAccount], *args: Any, **kwargs: Any) -> NewAccount:
         session: Session = _bound["session"]
-        new = create_account(session, _bound["box"], **kwargs)
+        tenant_id = kwargs.pop("tenant_id")
+        new = create_account(session, _bound["box"], tenant_id=tenant_id,
+                             spec=AccountCreate(**kwargs))
         session.commit()
         return new
 

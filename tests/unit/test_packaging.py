@@ -12,7 +12,7 @@ import pytest
 import dlrhub
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "config", "models", "providers", "services", "tasks")
+FOLDERS = ("api", "cli", "config", "core", "models", "providers", "services", "tasks")
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ def test_a_child_started_dying_with_its_parent_dies_when_the_parent_is_killed(
         started: list[subprocess.Popen[bytes]]) -> None:
     script = (
         "import os, subprocess, sys, time\n"
-        "from cli.reaper import dying_with\n"
+        "from dlrhub.core.lifetime import dying_with\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"
         "                         preexec_fn=dying_with(os.getpid()), process_group=0)\n"
         "print(child.pid, flush=True)\n"

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from dlrhub.models import ProviderAccount, utcnow
+from dlrhub.models import AccountCreate, ProviderAccount, utcnow
 from dlrhub.services.accounts import TokenDirectory, callback_url, create_account
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput
@@ -31,8 +31,8 @@ def test_invalid_accounts_are_refused_naming_the_field(runtime: Runtime, kwargs:
                                                        field: str) -> None:
     tenant = TenantFactory()
     with runtime.sessions() as session, pytest.raises(InvalidInput) as caught:
-        create_account(session, runtime.box, tenant_id=tenant.id, name="x",
-                       **kwargs)  # type: ignore[arg-type]
+        create_account(session, runtime.box, tenant_id=tenant.id,
+                       spec=AccountCreate(name="x", **kwargs))
     assert caught.value.field == field
 
 

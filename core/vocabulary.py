@@ -1,7 +1,9 @@
-"""The words dlrhub stores and answers with: one enum per vocabulary.
+"""The words dlrhub stores and answers with: one enum per vocabulary, defined here only.
 
-Tables, API schemas, the OpenAPI document and services all use these; the values are
-what the database holds and the JSON carries, so ``ReceiptStatus.delivered == "delivered"``.
+Provider adapters produce them, tables hold them, and API schemas, the OpenAPI document,
+services and the CLI's choices use them; the values are what the database holds and the
+JSON carries, so ``ReceiptStatus.delivered == "delivered"``. Here, below ``models/`` and
+``providers/``, so that both use the one definition (``dlrhub.models`` re-exports them).
 """
 
 from __future__ import annotations

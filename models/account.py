@@ -1,0 +1,109 @@
+"""A provider account's fields, declared once: the SQLModel family of the account table.
+
+``AccountBase`` holds what a tenant sets and reads back; ``AccountCreate`` and
+``AccountUpdate`` are the request bodies, ``AccountPublic`` the answer, and
+``models.tables.ProviderAccount`` the table, which adds the callback token and the
+credentials, both encrypted. Credentials are write-only: the bodies take them, the
+answer names them and never shows a value. ``AccountCreate`` takes ``null`` (or nothing)
+for the settings a provider has a default for; which default is the provider adapter's,
+so the service fills it in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import field_validator
+from sqlalchemy import Column, String
+from sqlmodel import Field, SQLModel
+
+from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
+from dlrhub.models.types import JSONType
+
+# The provider's slug: the service checks it against the registry (models may not import
+# providers) and names the choices when it refuses one.
+_PROVIDER = "the provider's slug, e.g. tencent (docs/providers/ lists them); fixed once created"
+
+
+def _json_column() -> Any:
+    return Column(JSONType, nullable=False)
+
+
+class AccountBase(SQLModel):
+    """What a tenant sets on a provider account, as every member of the family has it."""
+
+    # Column lengths through sa_type where the request bodies never had the limit: the
+    # service's own checks answer a wrong value there, naming the choices.
+    provider: str = Field(sa_type=String(40), description=_PROVIDER)
+    name: str = Field(min_length=1, max_length=200)
+    default_region: str | None = Field(
+        default=None, sa_type=String(2),
+        description="ISO 3166 region of phone numbers sent without one")
+
+
+class AccountCreate(AccountBase):
+    """A new provider account; what is left out takes the provider's default."""
+
+    model_config = INPUT_CONFIG
+
+    # Left out (or null), each of these takes the provider adapter's default.
+    credentials: dict[str, str] | None = Field(
+        default=None, description="the provider's secrets by name; write-only")
+    timezone: str | None = Field(default=None, max_length=64,
+                                 description="IANA zone of the provider's timestamps")
+    ip_allowlist: list[str] | None = Field(
+        default=None, description="addresses or networks allowed to post callbacks")
+    options: dict[str, Any] | None = Field(
+        default=None, description="per-account choices the provider's adapter offers")
+
+
+class AccountStored(AccountBase):
+    """An account's settings once the provider's defaults are filled in: stored, answered."""
+
+    timezone: str = Field(max_length=64)
+    ip_allowlist: list[str] = Field(default_factory=list, sa_column=_json_column())
+    # Per-account answers to what the provider's documentation leaves open (each
+    # adapter's options; docs/providers/<name>.md).
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+
+
+class AccountUpdate(SQLModel):
+    """Changes to an account; absent fields stay as they are.
+
+    ``credentials`` and ``options`` replace the whole set; ``null`` clears the default
+    region, the allow-list, the credentials or the options.
+    """
+
+    model_config = INPUT_CONFIG
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    credentials: dict[str, str] | None = Field(
+        default=None, description="replaces every credential; write-only")
+    timezone: str | None = Field(default=None, max_length=64)
+    default_region: str | None = None
+    ip_allowlist: list[str] | None = None
+    options: dict[str, Any] | None = Field(default=None, description="replaces every option")
+
+    @field_validator("name", "timezone")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str | None:
+        # Only runs on given values: an explicit null cannot clear a required field.
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class AccountPublic(AccountStored):
+    """A provider account as answered: never a credential value."""
+
+    model_config = PUBLIC_CONFIG
+
+    id: str
+    callback_url: str = Field(description="the URL to configure at the provider; it "
+                              "holds the secret token, so keep it private")
+    credentials: list[str] = Field(description="the names of the credentials that are set")
+    previous_token_expires_at: datetime | None = Field(
+        description="until when the callback URL before the last rotation still works")
+    created_at: datetime
+    updated_at: datetime
