@@ -20,6 +20,7 @@ COPY dlrhub ./dlrhub
 COPY api ./api
 COPY cli ./cli
 COPY config ./config
+COPY core ./core
 COPY models ./models
 COPY providers ./providers
 COPY services ./services

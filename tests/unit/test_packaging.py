@@ -46,3 +46,13 @@ def test_the_bare_folder_names_are_not_importable_outside_the_checkout(
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, check=True, timeout=60)
     assert done.stdout.strip() == str([True] * len(FOLDERS))
+
+
+def test_the_image_copies_every_folder_the_wheel_is_built_from() -> None:
+    # dlrhub/ holds links: a folder the Dockerfile leaves out is a dangling link in the
+    # image's build stage, and an import error in the container only.
+    linked = {p.name for p in (ROOT / "dlrhub").iterdir() if p.is_symlink()}
+    assert linked == set(FOLDERS)
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and not line.startswith("COPY --")}
+    assert linked <= copied
