@@ -17,8 +17,6 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from dlrhub.api.app import create_app
-from dlrhub.config import Settings
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import NewAccount
 from dlrhub.services.inbox import INBOX
@@ -32,12 +30,6 @@ from tests.unit.services.test_ingest import store_callback
 Client = falcon.testing.TestClient
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
-
-
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> Client:
-    """Return a test client of the real app on the test database."""
-    return falcon.testing.TestClient(create_app(settings, runtime=runtime))
 
 
 def key_for(runtime: Runtime, tenant_id: str) -> dict[str, str]:
