@@ -3,33 +3,47 @@
 Tests that need PostgreSQL or Redis use the real servers named by
 ``DLRHUB_TEST_DATABASE_URL`` and ``DLRHUB_TEST_REDIS_URL``. Where those are not
 running (a laptop) the tests skip and say why; under ``CI=true`` they fail instead.
+
+Which database: a test that asks for ``db_url`` (or ``settings``, ``runtime``,
+``client``) runs on one database, PostgreSQL (what production runs) or, where it is not
+reachable and ``CI`` is not set, SQLite. A test whose outcome depends on the SQL dialect
+(the bulk insert, locks, the sweep's scans, migrations, date arithmetic: anything of
+``dlrhub.models.dialect``) is marked ``@pytest.mark.dialects`` and runs on both.
+
+Isolation: ``runtime`` runs each test in one transaction rolled back at its end (see
+``tests/rollback.py``); the factories only flush. A test whose data must really be
+committed, because another connection reads it (a subprocess, the CLI's own engine, a
+worker, Alembic), is marked ``@pytest.mark.commits``: its runtime is a plain one on
+truncated tables, and its factories commit.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from dlrhub.config import Settings
-from dlrhub.models import make_engine
+from dlrhub.models import make_engine, make_session_factory
 from dlrhub.models.migrate import upgrade
+from dlrhub.services.crypto import SecretBox
 from dlrhub.services.runtime import Runtime
 from tests.factories import bind_session
+from tests.rollback import TABLES, RolledBackDatabase, truncate
+
+__all__ = ["TABLES", "truncate", "wipeable"]
 
 PG_URL = os.environ.get("DLRHUB_TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/dlrhub_test")
 REDIS_URL = os.environ.get("DLRHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("attempt", "delivery", "endpoint", "receipt", "inbound_callback", "provider_account",
-          "api_key", "tenant")
+BOTH_DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def _unavailable(what: str, url: str, ex: Exception) -> None:
@@ -105,34 +119,46 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests marked ``dialects`` on SQLite and on PostgreSQL.
+
+    A test that parametrizes ``db_url`` itself (``indirect=True``) keeps its own choice.
+    """
+    if "db_url" not in metafunc.fixturenames or \
+            metafunc.definition.get_closest_marker("dialects") is None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "db_url" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    metafunc.parametrize("db_url", BOTH_DIALECTS, indirect=True)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest) -> str:
-    """Run a test once on SQLite and once on PostgreSQL."""
-    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
-    url: str = request.getfixturevalue(name)
+    """Return the test's database: the one of its parameter, else the default one.
+
+    The default is PostgreSQL, or SQLite where PostgreSQL is not reachable (never under
+    ``CI=true``, where PostgreSQL's absence fails the run).
+    """
+    name = getattr(request, "param", None)
+    if name is not None:
+        url: str = request.getfixturevalue("sqlite_url" if name == "sqlite" else "pg_url")
+        return url
+    try:
+        url = request.getfixturevalue("pg_url")
+    except pytest.skip.Exception:
+        url = request.getfixturevalue("sqlite_url")
     return url
 
 
-def truncate(engine: Engine) -> None:
-    """Empty every table, children first.
-
-    The end-to-end stack's worker may still be settling a test's last deliveries;
-    if its locks and TRUNCATE's meet in a deadlock, PostgreSQL aborts one of them,
-    and truncating again is all it takes.
-    """
-    for attempt in range(5):
-        try:
-            with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":
-                    conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
-                else:
-                    for table in TABLES:
-                        conn.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
-            return
-        except DBAPIError:
-            if attempt == 4:
-                raise
-            time.sleep(0.2)
+@pytest.fixture(scope="session")
+def rolled_back() -> Iterator[dict[str, RolledBackDatabase]]:
+    """Return this run's rolled-back databases by URL, each opened on first use."""
+    databases: dict[str, RolledBackDatabase] = {}
+    yield databases
+    for database in databases.values():
+        database.close()
 
 
 @pytest.fixture
@@ -143,14 +169,34 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    """Return a runtime on emptied tables; factories write through its session."""
-    rt = Runtime.build(settings)
-    truncate(rt.engine)
-    with rt.sessions() as session:
-        bind_session(session, rt.box)
-        yield rt
-    rt.close()
+def runtime(request: pytest.FixtureRequest, settings: Settings, db_url: str,
+            rolled_back: dict[str, RolledBackDatabase]) -> Iterator[Runtime]:
+    """Return a runtime on empty tables; factories write through its session.
+
+    Its engine works inside one transaction rolled back after the test, so the app, the
+    services and the factories (which only flush) see each other's rows and nothing is
+    left behind, at the cost of a ROLLBACK instead of a TRUNCATE. Marked ``commits``:
+    a plain runtime on truncated tables, whose factories commit, for a test whose rows
+    another connection must read; and for settings that a test pointed elsewhere.
+    """
+    url = settings.effective_database_url
+    if request.node.get_closest_marker("commits") is not None or url != db_url:
+        rt = Runtime.build(settings)
+        truncate(rt.engine)
+        with rt.sessions() as session:
+            bind_session(session, rt.box, commit=True)
+            yield rt
+        truncate(rt.engine)
+        rt.close()
+        return
+    if url not in rolled_back:
+        rolled_back[url] = RolledBackDatabase(url)
+    with rolled_back[url].transaction() as engine:
+        rt = Runtime(settings, engine, make_session_factory(engine),
+                     SecretBox(settings.secret_key))
+        with rt.sessions() as session:
+            bind_session(session, rt.box)
+            yield rt
 
 
 @pytest.fixture

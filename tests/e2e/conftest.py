@@ -84,7 +84,7 @@ def accounts(stack: Stack, pg_url: str) -> Iterator[Runtime]:
     truncate(stack.engine)
     rt = Runtime.build(Settings(database_url=pg_url, secret_key=SECRET))
     with rt.sessions() as session:
-        bind_session(session, rt.box)
+        bind_session(session, rt.box, commit=True)
         yield rt
     # Leave the worker idle for whatever runs next: a test's endpoint that is still
     # failing would otherwise keep it probing and retrying.

@@ -1,4 +1,9 @@
-"""factory-boy factories, one per domain object, writing through the test's session."""
+"""factory-boy factories, one per domain object, writing through the test's session.
+
+They flush, so that the rows are in the test's transaction (rolled back at its end);
+bound with ``commit=True`` (a test marked ``commits``, the end-to-end stack) they commit,
+for the other processes to read.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +20,24 @@ from dlrhub.services.simulate import build_callback
 _bound: dict[str, Any] = {}
 
 
-def bind_session(session: Session, box: SecretBox) -> None:
-    """Make the factories write through ``session`` and encrypt with ``box``."""
+def bind_session(session: Session, box: SecretBox, *, commit: bool = False) -> None:
+    """Make the factories write through ``session`` and encrypt with ``box``.
+
+    ``commit``: commit each object made, not only flush it.
+    """
     _bound["session"] = session
     _bound["box"] = box
+    _bound["commit"] = commit
+
+
+def _save(session: Session) -> None:
+    session.flush()
+    if _bound["commit"]:
+        session.commit()
 
 
 class TenantFactory(factory.Factory):  # type: ignore[misc]
-    """A committed tenant."""
+    """A stored tenant."""
 
     class Meta:
         model = Tenant
@@ -34,12 +49,12 @@ class TenantFactory(factory.Factory):  # type: ignore[misc]
         session: Session = _bound["session"]
         tenant = model_class(*args, **kwargs)
         session.add(tenant)
-        session.commit()
+        _save(session)
         return tenant
 
 
 class AccountFactory(factory.Factory):  # type: ignore[misc]
-    """A committed provider account, made the way the product makes one."""
+    """A stored provider account, made the way the product makes one."""
 
     class Meta:
         model = NewAccount
@@ -57,12 +72,12 @@ class AccountFactory(factory.Factory):  # type: ignore[misc]
         tenant_id = kwargs.pop("tenant_id")
         new = create_account(session, _bound["box"], tenant_id=tenant_id,
                              spec=AccountCreate(**kwargs))
-        session.commit()
+        _save(session)
         return new
 
 
-class _Committed(factory.Factory):  # type: ignore[misc]
-    """A row added through the bound session and committed."""
+class _Stored(factory.Factory):  # type: ignore[misc]
+    """A row added through the bound session and stored."""
 
     class Meta:
         abstract = True
@@ -73,7 +88,7 @@ class _Committed(factory.Factory):  # type: ignore[misc]
         kwargs.pop("account", None)
         row = model_class(*args, **kwargs)
         session.add(row)
-        session.commit()
+        _save(session)
         return row
 
     @classmethod
@@ -87,7 +102,7 @@ def _simulated_body(o: Any) -> bytes:
                           kind="status", credentials={}).body
 
 
-class InboundCallbackFactory(_Committed):
+class InboundCallbackFactory(_Stored):
     """A pending inbox row as the API keeps it: a simulated callback of its provider.
 
     ``account`` (a ProviderAccount, made by AccountFactory unless given) sets the
@@ -110,7 +125,7 @@ class InboundCallbackFactory(_Committed):
     received_at = factory.LazyFunction(utcnow)
 
 
-class ReceiptFactory(_Committed):
+class ReceiptFactory(_Stored):
     """A stored delivery receipt of ``account`` (made by AccountFactory unless given)."""
 
     class Meta:

@@ -126,6 +126,7 @@ def test_provider_defaults_fill_what_is_left_out(api: Api) -> None:
         "Asia/Shanghai", "CN", [], {}, [], None)
 
 
+@pytest.mark.dialects
 def test_given_settings_are_normalized_and_kept(api: Api) -> None:
     doc = api.create("cloopen", timezone="Europe/Paris", default_region="fr",
                      ip_allowlist=["203.0.113.7/24", "2001:db8::1"],

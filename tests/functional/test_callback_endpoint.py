@@ -26,12 +26,6 @@ from tests.factories import AccountFactory
 CASES = cases()
 
 
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> falcon.testing.TestClient:
-    """Return a test client of the real app on the test database and broker."""
-    return falcon.testing.TestClient(create_app(settings, runtime=runtime))
-
-
 def post(client: falcon.testing.TestClient, url: str, body: bytes,
          headers: dict[str, str] | None = None, **kw: Any) -> falcon.testing.Result:
     return client.simulate_post(url, body=body, headers=headers or {}, **kw)

@@ -13,11 +13,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from dlrhub.api.app import create_app
-from dlrhub.config import Settings
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest
 from dlrhub.providers.registry import PROVIDERS
-from dlrhub.services.runtime import Runtime
 from dlrhub.services.storable import storable
 from tests.catalog import NETEASE_CREDS, NXCLOUD_CREDS, Case, cases
 from tests.factories import AccountFactory
@@ -57,9 +54,8 @@ bodies = st.one_of(
 
 
 @pytest.fixture
-def endpoints(settings: Settings, runtime: Runtime) -> tuple[falcon.testing.TestClient,
-                                                             dict[str, str]]:
-    client = falcon.testing.TestClient(create_app(settings, runtime=runtime))
+def endpoints(client: falcon.testing.TestClient) -> tuple[falcon.testing.TestClient,
+                                                          dict[str, str]]:
     urls = {}
     for name in PROVIDERS:
         new = AccountFactory(provider=name, credentials=CREDENTIALS.get(name))

@@ -13,8 +13,6 @@ import falcon.testing
 import pytest
 from sqlalchemy import text
 
-from dlrhub.api.app import create_app
-from dlrhub.config import Settings
 from dlrhub.models import EndpointCreate, utcnow
 from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
@@ -33,7 +31,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 
 @pytest.fixture
-def two_tenants(settings: Settings, runtime: Runtime) -> dict[str, Any]:
+def two_tenants(client: falcon.testing.TestClient, runtime: Runtime) -> dict[str, Any]:
     """Tenant A with an account, a receipt and an inbox row; tenant B with a key."""
     a = AccountFactory(provider="tencent")
     b = AccountFactory(provider="tencent")
@@ -43,7 +41,6 @@ def two_tenants(settings: Settings, runtime: Runtime) -> dict[str, Any]:
                                       allow_private=True)
         session.commit()
         endpoint_id = endpoint.id
-    client = falcon.testing.TestClient(create_app(settings, runtime=runtime))
     sim = build_callback("tencent", "http://x/", seq=1, batch=1, kind="status",
                          credentials={})
     assert client.simulate_post(f"/v1/callbacks/tencent/{a.token}", body=sim.body,

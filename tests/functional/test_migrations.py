@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import insert, select
 
 from dlrhub.models import InboundCallback, utcnow
 from dlrhub.models.migrate import alembic_config, upgrade
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
+
+# Alembic migrates through connections of its own, on each database.
+pytestmark = [pytest.mark.dialects, pytest.mark.commits]
 
 INBOX = InboundCallback.__table__  # type: ignore[attr-defined]
 

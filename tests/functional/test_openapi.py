@@ -38,7 +38,7 @@ def build_app(url: str, data_dir: Path
                                 secret_key="k", admin_token=ADMIN_TOKEN))
     truncate(rt.engine)
     session = rt.sessions()
-    bind_session(session, rt.box)
+    bind_session(session, rt.box, commit=True)
     account = AccountFactory(provider="tencent")
     key = create_key(session, tenant_id=account.account.tenant_id, name="fuzz")
     session.commit()

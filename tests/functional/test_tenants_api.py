@@ -18,11 +18,6 @@ from tests.factories import AccountFactory
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
 
-@pytest.fixture
-def client(settings: Settings, runtime: Runtime) -> falcon.testing.TestClient:
-    return falcon.testing.TestClient(create_app(settings, runtime=runtime))
-
-
 def tenant(client: falcon.testing.TestClient, name: str = "acme") -> dict[str, Any]:
     result = client.simulate_post("/v1/tenants", json={"name": name}, headers=ADMIN)
     assert result.status_code == 201, result.text

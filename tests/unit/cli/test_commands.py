@@ -21,6 +21,9 @@ from dlrhub.services.receipts import list_receipts
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, ReceiptFactory
 
+# The commands build their engine from DLRHUB_DATABASE_URL: they read committed rows only.
+pytestmark = pytest.mark.commits
+
 
 @pytest.fixture
 def run(runtime: Runtime, db_url: str, tmp_path: Path) -> Iterator[Any]:

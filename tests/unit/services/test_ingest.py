@@ -21,6 +21,9 @@ from dlrhub.services.runtime import Runtime
 from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory, InboundCallbackFactory
 
+# The bulk insert (COPY on PostgreSQL), savepoints, the sweep's scans: SQL of each dialect.
+pytestmark = pytest.mark.dialects
+
 
 def store_callback(session: Session, new: NewAccount, *, seq: int = 1, batch: int = 1,
                    body: bytes | None = None, received_ago: float = 0.0,

@@ -27,6 +27,7 @@ from tests.factories import AccountFactory, ReceiptFactory
 from tests.unit.services.test_ingest import store_callback
 
 
+@pytest.mark.dialects
 def test_pages_return_every_receipt_once_while_new_ones_arrive(runtime: Runtime) -> None:
     new = AccountFactory(provider="tencent")
     session = runtime.sessions()
@@ -93,6 +94,7 @@ def report(sid: str, mobile: str, status: str, at: str, ext: str = "") -> dict[s
             "ext": ext}
 
 
+@pytest.mark.dialects
 def test_filters_combine_and_the_range_is_half_open(runtime: Runtime) -> None:
     new = AccountFactory(provider="tencent")
     tenant = new.account.tenant_id
@@ -156,6 +158,7 @@ def test_the_current_status_is_the_latest_final_one(statuses: list[str],
     assert [e["status"] for e in recipient.events] == statuses
 
 
+@pytest.mark.dialects
 def test_a_timeline_is_in_report_order_per_phone(runtime: Runtime) -> None:
     new = AccountFactory(provider="tencent")
     stored(runtime, new, [report("m", "13800000002", "SUCCESS", "2024-01-01 10:00:09"),
@@ -172,6 +175,7 @@ def test_a_timeline_is_in_report_order_per_phone(runtime: Runtime) -> None:
 # --- stats ------------------------------------------------------------------------------
 
 
+@pytest.mark.dialects
 def test_stats_group_by_utc_hour_whatever_the_session_time_zone(runtime: Runtime) -> None:
     new = AccountFactory(provider="tencent")
     tenant = new.account.tenant_id
@@ -195,6 +199,7 @@ def test_stats_group_by_utc_hour_whatever_the_session_time_zone(runtime: Runtime
                      account_id="acc_other").total == 0
 
 
+@pytest.mark.dialects
 def test_stats_ranges_default_to_a_day_and_are_checked(runtime: Runtime) -> None:
     with runtime.sessions() as session:
         day = stats(session, tenant_id="ten_x", now=at(12))

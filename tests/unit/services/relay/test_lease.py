@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from dlrhub.models import Delivery, DeliveryStatus, Endpoint, utcnow
 from dlrhub.services.relay import lease
 from dlrhub.services.relay.jobs import Outcome
 from dlrhub.services.relay.policy.circuit import Breaker
 from dlrhub.services.runtime import Runtime
 from tests.factories import TenantFactory
+
+# Claims lock rows on PostgreSQL and not on SQLite, and do date arithmetic in SQL.
+pytestmark = pytest.mark.dialects
 
 BREAKER = Breaker(threshold=3, base=30, ceiling=600)
 REFUSED = Outcome(None, 1.0, "ClientConnectorError: refused", None, None)
