@@ -26,6 +26,11 @@ from dlrhub.providers.base import Account, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
+from dlrhub.services.expectations.rules import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_HORIZON_SECONDS,
+    check_seconds,
+)
 from dlrhub.services.pagination import newest_by_id
 
 # How long a rotated-out token may keep working, at most: long enough to reconfigure a
@@ -63,6 +68,8 @@ def create_account(
     default_region: str | None = None,
     ip_allowlist: list[str] | None = None,
     options: Mapping[str, Any] | None = None,
+    expectation_deadline_seconds: int = DEFAULT_DEADLINE_SECONDS,
+    expectation_horizon_seconds: int = DEFAULT_HORIZON_SECONDS,
 ) -> NewAccount:
     """Create a provider account with a fresh secret callback token."""
     adapter = PROVIDERS.get(provider)
@@ -83,6 +90,10 @@ def create_account(
         default_region=validate_region(default_region or adapter.default_region),
         ip_allowlist=validate_allowlist(ip_allowlist or []),
         options=validate_options(adapter, options or {}),
+        expectation_deadline_seconds=check_seconds("expectation_deadline_seconds",
+                                                   expectation_deadline_seconds),
+        expectation_horizon_seconds=check_seconds("expectation_horizon_seconds",
+                                                  expectation_horizon_seconds),
     )
     session.add(account)
     session.flush()
@@ -131,6 +142,8 @@ def update_account(
     default_region: str | _Unset | None = UNSET,
     ip_allowlist: list[str] | _Unset | None = UNSET,
     options: Mapping[str, Any] | _Unset | None = UNSET,
+    expectation_deadline_seconds: int | _Unset = UNSET,
+    expectation_horizon_seconds: int | _Unset = UNSET,
 ) -> ProviderAccount:
     """Change the given fields of an account; ``UNSET`` ones stay as they are.
 
@@ -153,6 +166,13 @@ def update_account(
         account.ip_allowlist = validate_allowlist(ip_allowlist or [])
     if not isinstance(options, _Unset):
         account.options = validate_options(adapter, options or {})
+    # Expectations already registered keep the deadline and horizon they were given.
+    if not isinstance(expectation_deadline_seconds, _Unset):
+        account.expectation_deadline_seconds = check_seconds(
+            "expectation_deadline_seconds", expectation_deadline_seconds)
+    if not isinstance(expectation_horizon_seconds, _Unset):
+        account.expectation_horizon_seconds = check_seconds(
+            "expectation_horizon_seconds", expectation_horizon_seconds)
     account.updated_at = utcnow()
     session.add(account)
     session.flush()
