@@ -47,6 +47,8 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
     # The answer is bytes of any media type (a kept body as it was sent), not JSON.
     raw_response: bool = False
+    # The body's media type: ``body`` then describes each line of an NDJSON stream.
+    body_media: str = "application/json"
 
 
 # Each declared responder function and its contract (kept here rather than as an
@@ -57,13 +59,14 @@ _DECLARED: dict[Callable[..., Any], Operation] = {}
 def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
-              description: str = "", raw_response: bool = False) -> Callable[[F], F]:
+              description: str = "", raw_response: bool = False,
+              body_media: str = "application/json") -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
-            description=description, raw_response=raw_response)
+            description=description, raw_response=raw_response, body_media=body_media)
         return fn
     return mark
 
@@ -148,7 +151,7 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
         doc["parameters"] = params
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(op.body, schemas)}}}
+            op.body_media: {"schema": _ref(op.body, schemas)}}}
     ok: dict[str, Any] = {"description": "Success"}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(op.response, schemas)}}

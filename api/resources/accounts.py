@@ -45,6 +45,9 @@ class _Base:
             options=account.options,
             credentials=accounts.credential_names(account, self._box),
             previous_token_expires_at=account.previous_token_expires_at,
+            expectation_deadline_seconds=account.expectation_deadline_seconds,
+            expectation_horizon_seconds=account.expectation_horizon_seconds,
+            expectations_since=account.expectations_since,
             created_at=account.created_at,
             updated_at=account.updated_at,
         )
@@ -65,7 +68,9 @@ class Accounts(_Base):
                 session, self._box, tenant_id=req.context.tenant_id, provider=body.provider,
                 name=body.name, credentials=body.credentials, timezone=body.timezone,
                 default_region=body.default_region, ip_allowlist=body.ip_allowlist,
-                options=body.options)
+                options=body.options,
+                expectation_deadline_seconds=body.expectation_deadline_seconds,
+                expectation_horizon_seconds=body.expectation_horizon_seconds)
             session.commit()
             write(resp, self._public(new.account), 201)
 

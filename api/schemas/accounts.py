@@ -10,8 +10,18 @@ from pydantic import Field, field_validator
 from dlrhub.api.schemas.common import Input, Output, PageQuery
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS
+from dlrhub.services.expectations.rules import (
+    DEFAULT_DEADLINE_SECONDS,
+    DEFAULT_HORIZON_SECONDS,
+    MAX_DEADLINE_SECONDS,
+    MIN_DEADLINE_SECONDS,
+)
 
 _PROVIDERS = ", ".join(sorted(PROVIDERS))
+_DEADLINE = ("seconds after its send an expected message's final receipt may take before "
+             "`sms.receipt_missing` is emitted, unless the expectation says otherwise")
+_HORIZON = ("seconds after its send dlrhub gives up on an expected message with a "
+            "synthetic final `unknown` status (never before its deadline)")
 
 
 class AccountCreate(Input):
@@ -30,6 +40,12 @@ class AccountCreate(Input):
         default=None, description="addresses or networks allowed to post callbacks")
     options: dict[str, Any] | None = Field(
         default=None, description="per-account choices the provider's adapter offers")
+    expectation_deadline_seconds: int = Field(
+        default=DEFAULT_DEADLINE_SECONDS, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS,
+        description=_DEADLINE)
+    expectation_horizon_seconds: int = Field(
+        default=DEFAULT_HORIZON_SECONDS, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS,
+        description=_HORIZON)
 
 
 class AccountUpdate(Input):
@@ -46,10 +62,15 @@ class AccountUpdate(Input):
     default_region: str | None = None
     ip_allowlist: list[str] | None = None
     options: dict[str, Any] | None = Field(default=None, description="replaces every option")
+    expectation_deadline_seconds: int | None = Field(
+        default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_DEADLINE)
+    expectation_horizon_seconds: int | None = Field(
+        default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_HORIZON)
 
-    @field_validator("name", "timezone")
+    @field_validator("name", "timezone", "expectation_deadline_seconds",
+                     "expectation_horizon_seconds")
     @classmethod
-    def _not_null(cls, value: str | None) -> str | None:
+    def _not_null(cls, value: str | int | None) -> str | int | None:
         # Only runs on given values: an explicit null cannot clear a required field.
         if value is None:
             raise ValueError("may not be null")
@@ -69,6 +90,11 @@ class AccountPublic(Output):
     ip_allowlist: list[str]
     options: dict[str, Any]
     credentials: list[str] = Field(description="the names of the credentials that are set")
+    expectation_deadline_seconds: int = Field(description=_DEADLINE)
+    expectation_horizon_seconds: int = Field(description=_HORIZON)
+    expectations_since: datetime | None = Field(
+        description="since when expectations are registered on this account: from then on "
+                    "its final receipts without one count as unmatched")
     previous_token_expires_at: datetime | None = Field(
         description="until when the callback URL before the last rotation still works")
     created_at: datetime
