@@ -44,6 +44,9 @@ def public(rt: Runtime, record: ProviderAccount) -> dict[str, Any]:
         ip_allowlist=record.ip_allowlist, options=record.options,
         credentials=accounts.credential_names(record, rt.box),
         previous_token_expires_at=record.previous_token_expires_at,
+        expectation_deadline_seconds=record.expectation_deadline_seconds,
+        expectation_horizon_seconds=record.expectation_horizon_seconds,
+        expectations_since=record.expectations_since,
         created_at=record.created_at, updated_at=record.updated_at)
     return {"id": record.id, "tenant_id": record.tenant_id,
             **doc.model_dump(mode="json", exclude={"id"})}
