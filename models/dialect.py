@@ -14,7 +14,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, Connection, Select, String, TextualSelect, bindparam, func
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -169,16 +169,46 @@ def lost_inbox_scans(conn: Connection) -> list[TextualSelect]:
 def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """Insert expectation rows in bulk, skipping sends already registered; return the ids.
 
-    A send is already registered when its (account_id, message_id, phone_key) is. One
-    multi-row statement per thousand rows on either database.
+    A send is already registered when its (account_id, message_id, phone_key) is. On
+    PostgreSQL a binary COPY and one INSERT ... SELECT, as for receipts: a multi-row
+    VALUES of a thousand rows spends more time in the driver than in the database.
     """
     if not rows:
         return set()
     table = EXPECTATION_TABLE
-    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
-    stmt = insert(table).on_conflict_do_nothing(
+    if is_postgresql(session):
+        return _copy_expectations(session, rows)
+    stmt = sqlite.insert(table).on_conflict_do_nothing(
         index_elements=["account_id", "message_id", "phone_key"]).returning(table.c.id)
     return set(session.execute(stmt, rows).scalars().all())
+
+
+_EXP_NAMES = [c.name for c in EXPECTATION_TABLE.columns]
+_EXP_TYPES = ["timestamptz" if isinstance(c.type, UTCDateTime) else "text"
+              for c in EXPECTATION_TABLE.columns]
+_EXP_LIST = ", ".join(_EXP_NAMES)
+_EXP_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS expectation_stage "
+              "(LIKE expectation INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_EXP_COPY = f"COPY expectation_stage ({_EXP_LIST}) FROM STDIN (FORMAT BINARY)"
+# Built from the table's own column names; nothing of a request reaches it.
+_EXP_MOVE = (
+    f"INSERT INTO expectation ({_EXP_LIST}) SELECT {_EXP_LIST} "  # noqa: S608
+    "FROM expectation_stage ON CONFLICT (account_id, message_id, phone_key) DO NOTHING "
+    "RETURNING id")
+
+
+def _copy_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    with conn.cursor() as cur:
+        cur.execute(_EXP_STAGE)
+        cur.execute("TRUNCATE expectation_stage")  # nothing left from an aborted run
+        with cur.copy(_EXP_COPY) as copy:
+            copy.set_types(_EXP_TYPES)
+            for row in rows:
+                copy.write_row([row[n] for n in _EXP_NAMES])
+        cur.execute(_EXP_MOVE)
+        return {r[0] for r in cur.fetchall()}
 
 
 _EXPECTATION_COLUMNS: dict[str, TypeEngine[Any]] = {

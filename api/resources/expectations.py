@@ -107,7 +107,7 @@ class ExpectationsBulk:
                 description="the body must be application/x-ndjson: one JSON object a line")
         report = intake.register_stream(
             self._sessions, tenant_id=req.context.tenant_id,
-            lines=numbered_lines(req.stream), parse=_parse_line, now=utcnow)
+            lines=numbered_lines(req.stream), parse=parse_line, now=utcnow)
         write(resp, schemas.BulkResult.model_validate(
             {"accepted": report.accepted, "duplicates": report.duplicates,
              "rejected": report.rejected,
@@ -115,7 +115,7 @@ class ExpectationsBulk:
                         for e in report.errors]}))
 
 
-def _parse_line(raw: bytes) -> NewExpectation:
+def parse_line(raw: bytes) -> NewExpectation:
     """Read one NDJSON line, or raise ``InvalidInput`` naming what is wrong."""
     try:
         doc = orjson.loads(raw)

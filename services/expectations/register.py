@@ -6,6 +6,7 @@ tenant's account is as unknown as one that does not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,7 +81,7 @@ def build_row(item: NewExpectation, account: ProviderAccount, now: datetime) -> 
     seconds = rules.check_seconds(
         "deadline_seconds", item.deadline_seconds or account.expectation_deadline_seconds)
     when = rules.due(sent_at, seconds, account.expectation_horizon_seconds)
-    phone = e164(item.phone, region=account.default_region) if item.phone else None
+    phone = _phone(item.phone, account.default_region)
     if phone is not None and len(phone) > 64:
         raise InvalidInput("phone", "is longer than 64 characters")
     return {
@@ -92,6 +93,19 @@ def build_row(item: NewExpectation, account: ProviderAccount, now: datetime) -> 
         "state": ExpectationState.pending.value, "missing_at": None, "synthetic_at": None,
         "met_at": None, "receipt_id": None, "created_at": now,
     }
+
+
+# "+" and digits: already what a receipt stores, and parsing it (a tenth of a
+# millisecond) would be most of what a registration costs.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _phone(given: str | None, region: str | None) -> str | None:
+    if not given:
+        return None
+    if _E164.fullmatch(given):
+        return given
+    return e164(given, region=region)
 
 
 def store(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> Stored:
