@@ -24,10 +24,12 @@ _ERRORS = {
     401: "Missing or wrong credentials",
     403: "The tenant is suspended",
     404: "Not found (or not yours)",
+    408: "The body stopped coming, or came too slowly",
     409: "Conflicts with the current state",
     413: "Body too large",
     415: "Body is not JSON",
     422: "A field is invalid; `field` names it",
+    503: "As many uploads as the server takes at once are under way; retry later",
 }
 
 
@@ -60,13 +62,15 @@ def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
               description: str = "", raw_response: bool = False,
-              body_media: str = "application/json") -> Callable[[F], F]:
+              body_media: str = "application/json",
+              extra_responses: dict[int, str] | None = None) -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
-            description=description, raw_response=raw_response, body_media=body_media)
+            description=description, raw_response=raw_response, body_media=body_media,
+            extra_responses=dict(extra_responses or {}))
         return fn
     return mark
 
@@ -158,6 +162,9 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
     elif op.raw_response:
         ok["content"] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(op.status): ok}
+    # Other successes of the same answer model (a create that may find it stored).
+    for code, description in op.extra_responses.items():
+        responses[str(code)] = {**ok, "description": description}
     codes = set(op.errors)
     if op.auth != "public":
         codes |= {401}

@@ -38,7 +38,9 @@ class Expectations:
         self._max_body = max_body
 
     @operation("Register expected messages", auth="tenant", body=schemas.ExpectationBody,
-               response=schemas.ExpectationBatchResult, status=200, tag="expectations",
+               response=schemas.ExpectationAnswer, status=200, errors=(404,),
+               extra_responses={201: "One expectation, stored by this request"},
+               tag="expectations",
                description="One expectation (answered 201 as stored, or 200 as it already "
                "was) or `{\"data\": [...]}` of up to 1,000 (answered with each, in order), "
                "stored all or none. Registering the same (account, message id, phone) "
@@ -66,7 +68,7 @@ class Expectations:
                  "data": done.data}))
 
     @operation("List expected messages", auth="tenant", query=schemas.ExpectationQuery,
-               response=schemas.ExpectationPage, tag="expectations",
+               response=schemas.ExpectationPage, errors=(404,), tag="expectations",
                description="Newest first; `?state=missing` lists the messages whose final "
                "receipt did not come by their deadline.")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
@@ -89,7 +91,7 @@ class ExpectationsBulk:
 
     @operation("Stream expected messages", auth="tenant", body=schemas.ExpectationCreate,
                body_media="application/x-ndjson", response=schemas.BulkResult,
-               tag="expectations",
+               errors=(408, 503), tag="expectations",
                description="NDJSON of any length, one expectation per line (the fields of "
                "`POST /v1/expectations`). Read as it arrives and stored 1,000 lines per "
                "transaction: a bad line is counted with its number and reason and the "

@@ -114,3 +114,7 @@ class BulkResult(Output):
     rejected: int = Field(description="lines refused")
     errors: list[LineError] = Field(
         description=f"the first {MAX_ERRORS} refused lines and why; the rest are counted")
+
+
+class ExpectationAnswer(RootModel[ExpectationPublic | ExpectationBatchResult]):
+    """One expectation (for one sent), or the result of a list."""
