@@ -24,6 +24,7 @@ from dlrhub.api.resources.endpoints import (
     EndpointSecretRotation,
     EndpointTest,
 )
+from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
 from dlrhub.api.resources.receipts import (
     Inbox,
@@ -101,6 +102,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/receipts/{receipt_id}", Receipt(rt.sessions, body)),
         Route("/v1/messages/{message_id}", Message(rt.sessions, body)),
         Route("/v1/stats", Stats(rt.sessions, body)),
+        # --- tenant routes: expected messages ---
+        Route("/v1/expectations", Expectations(rt.sessions, body)),
+        Route("/v1/expectations/bulk", ExpectationsBulk(rt.sessions)),
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),

@@ -1,6 +1,7 @@
 """The ASGI entry point that ``dlrhub api`` serves: the WSGI app behind a body-reading bridge."""
 
 from dlrhub.api.bridge import WsgiBridge
+from dlrhub.api.routes import streamed_upload
 from dlrhub.api.server import die_with_supervisor
 from dlrhub.api.wsgi import app as wsgi_app
 from dlrhub.config import configure_logging, get_settings
@@ -11,4 +12,6 @@ _settings = get_settings()
 configure_logging(_settings.log_level, json=_settings.log_json)
 
 app = WsgiBridge(wsgi_app, max_body=_settings.max_body_bytes,
-                 body_timeout=_settings.body_timeout, threads=_settings.api_threads)
+                 body_timeout=_settings.body_timeout, threads=_settings.api_threads,
+                 streamed=streamed_upload, stream_threads=_settings.upload_threads,
+                 min_stream_rate=_settings.upload_min_rate)

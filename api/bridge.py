@@ -1,4 +1,11 @@
-"""Serve a WSGI app from an ASGI event loop, reading each whole body before a thread runs."""
+"""Serve a WSGI app from an ASGI event loop, reading each whole body before a thread runs.
+
+One kind of route is the exception: a bulk upload of any length (``streamed``) cannot be
+held in memory, so its body is handed to the app as it arrives. Those requests run in a
+small pool of their own, never the API's, so slow uploads can at worst fill that pool
+(the next upload gets 503 at once); each chunk must come within the body timeout, and
+the whole at a minimum average rate, or the upload ends with 408.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +28,21 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _TIMEOUT_BODY = (b'{"type":"about:blank","title":"Request Timeout","status":408,'
                  b'"detail":"the request body did not arrive in time"}')
+_BUSY_BODY = (b'{"type":"about:blank","title":"Service Unavailable","status":503,'
+              b'"detail":"as many uploads as this server takes at once are under way; '
+              b'retry later"}')
+
+
+def _never(scope: Scope) -> bool:
+    return False
+
+
+class BodyStalled(Exception):
+    """A streamed body stopped coming, or came too slowly: the app answers 408."""
+
+
+class ClientGone(Exception):
+    """The client of a streamed body went away before sending all of it."""
 
 
 @dataclass(frozen=True)
@@ -46,12 +68,19 @@ class WsgiBridge:
     """
 
     def __init__(self, app: WsgiApp, *, max_body: int, body_timeout: float,
-                 threads: int) -> None:
+                 threads: int, streamed: Callable[[Scope], bool] = _never,
+                 stream_threads: int = 2, min_stream_rate: int = 16 * 1024) -> None:
         self._app = app
         self._max_body = max_body
         self._body_timeout = body_timeout
         self._threads = threads
         self._pool: ThreadPoolExecutor | None = None
+        self._streamed = streamed
+        self._stream_threads = stream_threads
+        self._min_stream_rate = min_stream_rate
+        self._stream_pool: ThreadPoolExecutor | None = None
+        # Read and changed in the event loop only.
+        self._streams_running = 0
 
     @property
     def pool(self) -> ThreadPoolExecutor:
@@ -66,6 +95,9 @@ class WsgiBridge:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":  # websockets: nothing here speaks them
+            return
+        if self._streamed(scope):
+            await self._serve_streamed(scope, receive, send)
             return
         try:
             async with asyncio.timeout(self._body_timeout):
@@ -85,10 +117,40 @@ class WsgiBridge:
             # another request.
             headers = [h for h in headers if h[0] != b"connection"]
             headers.append((b"connection", b"close"))
+        await self._respond(send, status, headers, body)
+
+    async def _respond(self, send: Send, status: int, headers: list[tuple[bytes, bytes]],
+                       body: bytes | Iterable[bytes]) -> None:
         if isinstance(body, bytes):
             await _answer(send, status, headers, body)
         else:
             await self._stream(send, status, headers, body)
+
+    async def _serve_streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app on a body it reads as it arrives, in the upload pool."""
+        if self._streams_running >= self._stream_threads:
+            await _answer(send, 503, [(b"content-type", b"application/problem+json"),
+                                      (b"retry-after", b"5"), (b"connection", b"close")],
+                          _BUSY_BODY)
+            return
+        if self._stream_pool is None:
+            self._stream_pool = ThreadPoolExecutor(self._stream_threads,
+                                                   thread_name_prefix="wsgi-upload")
+        loop = asyncio.get_running_loop()
+        body = StreamedBody(loop, receive, idle_timeout=self._body_timeout,
+                            min_rate=self._min_stream_rate)
+        environ = wsgi_environ(scope, Buffered(b"", _content_length(scope) or 0), stream=body)
+        self._streams_running += 1
+        try:
+            status, headers, answer = await loop.run_in_executor(
+                self._stream_pool, _run_wsgi, self._app, environ)
+        finally:
+            self._streams_running -= 1
+        if not body.complete:
+            # The app answered before the end of the body: the rest is still coming.
+            headers = [h for h in headers if h[0] != b"connection"]
+            headers.append((b"connection", b"close"))
+        await self._respond(send, status, headers, answer)
 
     async def _stream(self, send: Send, status: int, headers: list[tuple[bytes, bytes]],
                       answer: Iterable[bytes]) -> None:
@@ -138,10 +200,10 @@ class WsgiBridge:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._pool is not None:
-                    # Requests already running finish; the server waited for them.
-                    await asyncio.get_running_loop().run_in_executor(
-                        None, self._pool.shutdown)
+                for pool in (self._pool, self._stream_pool):
+                    if pool is not None:
+                        # Requests already running finish; the server waited for them.
+                        await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -156,8 +218,80 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def wsgi_environ(scope: Scope, got: Buffered) -> dict[str, Any]:
-    """Build the PEP 3333 environ of an ASGI HTTP ``scope`` and its buffered body."""
+class StreamedBody:
+    """``wsgi.input`` of a streamed request: each read takes the next chunk from the loop.
+
+    Read from the app's thread. The event loop receives a chunk only when the app asks
+    for one, so an upload goes no faster than the app stores it (the transport stops
+    reading the socket meanwhile), and at most one chunk is held. A chunk that does not
+    come within ``idle_timeout``, or an upload slower on average than ``min_rate`` bytes
+    a second once ``idle_timeout`` has passed, raises ``BodyStalled``.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, receive: Receive, *,
+                 idle_timeout: float, min_rate: int) -> None:
+        self._loop = loop
+        self._receive = receive
+        self._idle_timeout = idle_timeout
+        self._min_rate = min_rate
+        self._started = loop.time()
+        self._received = 0
+        self._buffer = b""
+        self.complete = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Return up to ``size`` bytes (all that is left if negative); b"" at the end."""
+        while not self.complete and (not self._buffer or size < 0):
+            self._buffer += self._next()
+        if size < 0:
+            size = len(self._buffer)
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def readline(self, size: int = -1) -> bytes:
+        """Return the next line, or up to ``size`` bytes of it."""
+        while b"\n" not in self._buffer and not self.complete and \
+                (size < 0 or len(self._buffer) < size):
+            self._buffer += self._next()
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        if size >= 0:
+            end = min(end, size)
+        out, self._buffer = self._buffer[:end], self._buffer[end:]
+        return out
+
+    def _next(self) -> bytes:
+        future = asyncio.run_coroutine_threadsafe(self._receive_chunk(), self._loop)
+        # The loop times the chunk out itself; this only frees the thread should the
+        # loop stop (a server shutting down) before it answers.
+        return future.result(timeout=self._idle_timeout + 5)
+
+    async def _receive_chunk(self) -> bytes:
+        try:
+            async with asyncio.timeout(self._idle_timeout):
+                message = await self._receive()
+        except TimeoutError:
+            raise BodyStalled(f"no part of the body came for {self._idle_timeout:g} s") \
+                from None
+        if message["type"] == "http.disconnect":
+            raise ClientGone("the client went away")
+        chunk: bytes = message.get("body", b"")
+        self._received += len(chunk)
+        if not message.get("more_body", False):
+            self.complete = True
+            return chunk
+        elapsed = self._loop.time() - self._started
+        if elapsed > self._idle_timeout and self._received < self._min_rate * elapsed:
+            raise BodyStalled(f"the body came slower than {self._min_rate} bytes a second")
+        return chunk
+
+
+def wsgi_environ(scope: Scope, got: Buffered,
+                 stream: StreamedBody | None = None) -> dict[str, Any]:
+    """Build the PEP 3333 environ of an ASGI HTTP ``scope`` and its buffered body.
+
+    With ``stream``, the body is read from it as it comes; ``got.length`` is then the
+    declared length, 0 when the client declared none (chunked).
+    """
     server = scope.get("server") or ("localhost", 80)
     client = scope.get("client")
     # PEP 3333: native strings holding the request's bytes as latin-1; the path is
@@ -176,12 +310,14 @@ def wsgi_environ(scope: Scope, got: Buffered) -> dict[str, Any]:
         "CONTENT_LENGTH": str(got.length),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(got.body),
+        "wsgi.input": io.BytesIO(got.body) if stream is None else stream,
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    if stream is not None and not got.length:
+        del environ["CONTENT_LENGTH"]  # chunked: the app reads the stream to its end
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")

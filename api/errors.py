@@ -8,6 +8,7 @@ from typing import Any
 import falcon
 import orjson
 
+from dlrhub.api.bridge import BodyStalled, ClientGone
 from dlrhub.services.errors import (
     Conflict,
     Forbidden,
@@ -87,8 +88,23 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,
             "the error was logged; please retry or report it")
 
 
+def handle_stalled(req: falcon.Request, resp: falcon.Response, ex: BodyStalled,
+                   params: dict[str, Any]) -> None:
+    """A streamed upload stopped coming: 408, and the connection is closed."""
+    problem(resp, 408, "request-timeout", "Request Timeout", str(ex))
+    resp.set_header("Connection", "close")
+
+
+def handle_gone(req: falcon.Request, resp: falcon.Response, ex: ClientGone,
+                params: dict[str, Any]) -> None:
+    """The client of a streamed upload left: nobody reads the answer, nothing to log."""
+    problem(resp, 400, "bad-request", "Bad Request", str(ex))
+
+
 def register(app: falcon.App[Any, Any]) -> None:
     """Install the error handlers on ``app``; the most specific class wins."""
     app.set_error_serializer(serialize_http_error)
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(ServiceError, handle_service_error)
+    app.add_error_handler(BodyStalled, handle_stalled)
+    app.add_error_handler(ClientGone, handle_gone)

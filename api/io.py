@@ -19,6 +19,11 @@ class BodyTooLarge(falcon.HTTPContentTooLarge):
 
 def read_json(req: falcon.Request, model: type[M], max_bytes: int) -> M:
     """Validate the JSON body into ``model``: 415 if not JSON, 413 if too big, 422 if wrong."""
+    return validate(model, read_json_doc(req, max_bytes))
+
+
+def read_json_doc(req: falcon.Request, max_bytes: int) -> Any:
+    """Return the JSON body parsed but not validated: 415 if not JSON, 413 if too big."""
     media = (req.content_type or "").split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
         raise falcon.HTTPUnsupportedMediaType(description="the body must be application/json")
@@ -31,15 +36,16 @@ def read_json(req: falcon.Request, model: type[M], max_bytes: int) -> M:
         doc = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as ex:
         raise falcon.HTTPBadRequest(description=f"the body is not valid JSON: {ex}") from ex
-    return _validate(model, doc)
+    return doc
 
 
 def read_query(req: falcon.Request, model: type[M]) -> M:
     """Validate the query string into ``model`` (422 naming the parameter)."""
-    return _validate(model, {k: v for k, v in req.params.items() if v != ""})
+    return validate(model, {k: v for k, v in req.params.items() if v != ""})
 
 
-def _validate(model: type[M], doc: Any) -> M:
+def validate(model: type[M], doc: Any) -> M:
+    """Validate a parsed document into ``model`` (422 naming the first wrong field)."""
     try:
         return model.model_validate(doc)
     except ValidationError as ex:

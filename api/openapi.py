@@ -24,10 +24,12 @@ _ERRORS = {
     401: "Missing or wrong credentials",
     403: "The tenant is suspended",
     404: "Not found (or not yours)",
+    408: "The body stopped coming, or came too slowly",
     409: "Conflicts with the current state",
     413: "Body too large",
     415: "Body is not JSON",
     422: "A field is invalid; `field` names it",
+    503: "As many uploads as the server takes at once are under way; retry later",
 }
 
 
@@ -47,6 +49,8 @@ class Operation:
     extra_responses: dict[int, str] = field(default_factory=dict)
     # The answer is bytes of any media type (a kept body as it was sent), not JSON.
     raw_response: bool = False
+    # The body's media type: ``body`` then describes each line of an NDJSON stream.
+    body_media: str = "application/json"
 
 
 # Each declared responder function and its contract (kept here rather than as an
@@ -57,13 +61,16 @@ _DECLARED: dict[Callable[..., Any], Operation] = {}
 def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
-              description: str = "", raw_response: bool = False) -> Callable[[F], F]:
+              description: str = "", raw_response: bool = False,
+              body_media: str = "application/json",
+              extra_responses: dict[int, str] | None = None) -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
-            description=description, raw_response=raw_response)
+            description=description, raw_response=raw_response, body_media=body_media,
+            extra_responses=dict(extra_responses or {}))
         return fn
     return mark
 
@@ -148,13 +155,16 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
         doc["parameters"] = params
     if op.body is not None:
         doc["requestBody"] = {"required": True, "content": {
-            "application/json": {"schema": _ref(op.body, schemas)}}}
+            op.body_media: {"schema": _ref(op.body, schemas)}}}
     ok: dict[str, Any] = {"description": "Success"}
     if op.response is not None:
         ok["content"] = {"application/json": {"schema": _ref(op.response, schemas)}}
     elif op.raw_response:
         ok["content"] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
     responses: dict[str, Any] = {str(op.status): ok}
+    # Other successes of the same answer model (a create that may find it stored).
+    for code, description in op.extra_responses.items():
+        responses[str(code)] = {**ok, "description": description}
     codes = set(op.errors)
     if op.auth != "public":
         codes |= {401}

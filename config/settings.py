@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # body_timeout seconds of its headers: 408, and the connection is closed.
     header_timeout: float = Field(default=10.0, gt=0)
     body_timeout: float = Field(default=30.0, gt=0)
+    # Bulk uploads of any length (`POST /v1/expectations/bulk`) are read as they come,
+    # each holding a thread of its own pool while it lasts: at most this many at once
+    # per API process (the next gets 503), each at least upload_min_rate bytes a second
+    # on average once body_timeout has passed, and no gap longer than body_timeout.
+    upload_threads: int = Field(default=2, gt=0)
+    upload_min_rate: int = Field(default=16 * 1024, gt=0)
     # Request headers past this many bytes get 431 and the connection is closed.
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     # An idle kept-alive connection is closed after this many seconds.

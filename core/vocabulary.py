@@ -60,6 +60,18 @@ class ReasonClass(StrEnum):
     other_unknown = "other_unknown"
 
 
+class ExpectationState(StrEnum):
+    """Where an expected message stands: its final receipt came, or not yet, or too late.
+
+    ``missing`` stays ``missing`` after the horizon's synthetic final status; a final
+    receipt that arrives after the deadline still turns it ``met`` (late).
+    """
+
+    pending = "pending"
+    met = "met"
+    missing = "missing"
+
+
 class InboxState(StrEnum):
     """Where a raw callback is in its processing."""
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import Column, String
+from sqlalchemy import Column, Integer, String
 from sqlmodel import Field, SQLModel
 
 from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
@@ -26,8 +26,27 @@ from dlrhub.models.types import JSONType
 _PROVIDER = "the provider's slug, e.g. tencent (docs/providers/ lists them); fixed once created"
 
 
+# Expected messages: a deadline (or horizon) from one second (a test, a flash OTP) to 30
+# days (the longest validity a sender may set). Carrier events may take up to 72 h, after
+# which AWS reports a message UNKNOWN (https://docs.aws.amazon.com/end-user-messaging/
+# latest/userguide/nx-features-messaging-events.html): by default dlrhub gives up then too,
+# with a synthetic final status. The mainland providers publish no horizon.
+MIN_DEADLINE_SECONDS = 1
+MAX_DEADLINE_SECONDS = 30 * 24 * 3600
+DEFAULT_DEADLINE_SECONDS = 600
+DEFAULT_HORIZON_SECONDS = 72 * 3600
+_DEADLINE = ("seconds after its send an expected message's final receipt may take before "
+             "`sms.receipt_missing` is emitted, unless the expectation says otherwise")
+_HORIZON = ("seconds after its send dlrhub gives up on an expected message with a "
+            "synthetic final `unknown` status (never before its deadline)")
+
+
 def _json_column() -> Any:
     return Column(JSONType, nullable=False)
+
+
+def _seconds_column(default: int) -> Any:
+    return Column(Integer, nullable=False, server_default=str(default))
 
 
 class AccountBase(SQLModel):
@@ -56,6 +75,12 @@ class AccountCreate(AccountBase):
         default=None, description="addresses or networks allowed to post callbacks")
     options: dict[str, Any] | None = Field(
         default=None, description="per-account choices the provider's adapter offers")
+    expectation_deadline_seconds: int = Field(
+        default=DEFAULT_DEADLINE_SECONDS, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS,
+        description=_DEADLINE)
+    expectation_horizon_seconds: int = Field(
+        default=DEFAULT_HORIZON_SECONDS, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS,
+        description=_HORIZON)
 
 
 class AccountStored(AccountBase):
@@ -66,6 +91,14 @@ class AccountStored(AccountBase):
     # Per-account answers to what the provider's documentation leaves open (each
     # adapter's options; docs/providers/<name>.md).
     options: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    # Expected messages (services/expectations/): when a missing receipt is reported, and
+    # when dlrhub gives up on it.
+    expectation_deadline_seconds: int = Field(
+        default=DEFAULT_DEADLINE_SECONDS, description=_DEADLINE,
+        sa_column=_seconds_column(DEFAULT_DEADLINE_SECONDS))
+    expectation_horizon_seconds: int = Field(
+        default=DEFAULT_HORIZON_SECONDS, description=_HORIZON,
+        sa_column=_seconds_column(DEFAULT_HORIZON_SECONDS))
 
 
 class AccountUpdate(SQLModel):
@@ -84,10 +117,15 @@ class AccountUpdate(SQLModel):
     default_region: str | None = None
     ip_allowlist: list[str] | None = None
     options: dict[str, Any] | None = Field(default=None, description="replaces every option")
+    expectation_deadline_seconds: int | None = Field(
+        default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_DEADLINE)
+    expectation_horizon_seconds: int | None = Field(
+        default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_HORIZON)
 
-    @field_validator("name", "timezone")
+    @field_validator("name", "timezone", "expectation_deadline_seconds",
+                     "expectation_horizon_seconds")
     @classmethod
-    def _not_null(cls, value: str | None) -> str | None:
+    def _not_null(cls, value: str | int | None) -> str | int | None:
         # Only runs on given values: an explicit null cannot clear a required field.
         if value is None:
             raise ValueError("may not be null")
@@ -105,5 +143,8 @@ class AccountPublic(AccountStored):
     credentials: list[str] = Field(description="the names of the credentials that are set")
     previous_token_expires_at: datetime | None = Field(
         description="until when the callback URL before the last rotation still works")
+    expectations_since: datetime | None = Field(
+        description="since when expectations are registered on this account: from then on "
+                    "its final receipts without one count as unmatched")
     created_at: datetime
     updated_at: datetime

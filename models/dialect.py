@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, Connection, Select, String, TextualSelect,
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
-from dlrhub.models.tables import RECEIPT_TABLE
+from dlrhub.models.tables import EXPECTATION_TABLE, RECEIPT_TABLE
 from dlrhub.models.types import UTCDateTime
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -161,3 +162,89 @@ def lost_inbox_scans(conn: Connection) -> list[TextualSelect]:
         .columns(id=String(), **{column: UTCDateTime()})
         for column, where in scans
     ]
+
+
+# --- expected messages ----------------------------------------------------------------
+
+def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert expectation rows in bulk, skipping sends already registered; return the ids.
+
+    A send is already registered when its (account_id, message_id, phone_key) is. On
+    PostgreSQL a binary COPY and one INSERT ... SELECT, as for receipts: a multi-row
+    VALUES of a thousand rows spends more time in the driver than in the database.
+    """
+    if not rows:
+        return set()
+    table = EXPECTATION_TABLE
+    if is_postgresql(session):
+        return _copy_expectations(session, rows)
+    stmt = sqlite.insert(table).on_conflict_do_nothing(
+        index_elements=["account_id", "message_id", "phone_key"]).returning(table.c.id)
+    return set(session.execute(stmt, rows).scalars().all())
+
+
+_EXP_NAMES = [c.name for c in EXPECTATION_TABLE.columns]
+_EXP_TYPES = ["timestamptz" if isinstance(c.type, UTCDateTime) else "text"
+              for c in EXPECTATION_TABLE.columns]
+_EXP_LIST = ", ".join(_EXP_NAMES)
+_EXP_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS expectation_stage "
+              "(LIKE expectation INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_EXP_COPY = f"COPY expectation_stage ({_EXP_LIST}) FROM STDIN (FORMAT BINARY)"
+# Built from the table's own column names; nothing of a request reaches it.
+_EXP_MOVE = (
+    f"INSERT INTO expectation ({_EXP_LIST}) SELECT {_EXP_LIST} "  # noqa: S608
+    "FROM expectation_stage ON CONFLICT (account_id, message_id, phone_key) DO NOTHING "
+    "RETURNING id")
+
+
+def _copy_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    with conn.cursor() as cur:
+        cur.execute(_EXP_STAGE)
+        cur.execute("TRUNCATE expectation_stage")  # nothing left from an aborted run
+        with cur.copy(_EXP_COPY) as copy:
+            copy.set_types(_EXP_TYPES)
+            for row in rows:
+                copy.write_row([row[n] for n in _EXP_NAMES])
+        cur.execute(_EXP_MOVE)
+        return {r[0] for r in cur.fetchall()}
+
+
+_EXPECTATION_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "id": String(), "tenant_id": String(), "account_id": String(), "provider": String(),
+    "message_id": String(), "phone": String(), "template": String(), "reference": String(),
+    "sent_at": UTCDateTime(), "deadline_at": UTCDateTime(), "horizon_at": UTCDateTime(),
+}
+# The sweep's two steps: (partial index, the rows it holds, the order, the change).
+_EXPECTATION_STEPS = {
+    "missing": ("ix_expectation_due", "state = 'pending'", "deadline_at",
+                "state = 'missing', missing_at = :now"),
+    "horizon": ("ix_expectation_horizon", "state = 'missing' AND synthetic_at IS NULL",
+                "horizon_at", "synthetic_at = :now"),
+}
+
+
+def claim_expectations(session: Session, step: str) -> TextualSelect:
+    """Return the UPDATE that moves one batch of overdue expectations on, RETURNING them.
+
+    ``step`` is ``missing`` (pending past the deadline: marked missing) or ``horizon``
+    (missing without its synthetic status past the horizon: marked sent); bound
+    parameters ``:now`` and ``:limit``. One statement per batch, reading only the
+    step's partial index in its order: its WHERE is written as a literal for the index
+    to match, SQLite is told the index (without statistics it may scan the table), and
+    on PostgreSQL rows another sweeper holds are skipped. The outer WHERE repeats the
+    state, so a row that changed since it was read is not moved (or emitted) twice.
+    """
+    index, rows, order, change = _EXPECTATION_STEPS[step]
+    postgres = is_postgresql(session)
+    hint = "" if postgres else f" INDEXED BY {index}"
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    returning = ", ".join(_EXPECTATION_COLUMNS)
+    # Built from the constants above only; the values are bound parameters.
+    return (sql_text(
+        f"UPDATE expectation SET {change} WHERE id IN ("  # noqa: S608
+        f"SELECT id FROM expectation{hint} WHERE {rows} AND {order} <= :now "
+        f"ORDER BY {order} LIMIT :limit{lock}) AND {rows} RETURNING {returning}")
+        .bindparams(bindparam("now", type_=UTCDateTime()))
+        .columns(**_EXPECTATION_COLUMNS))

@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 from dlrhub.core.vocabulary import (
     DeliveryStatus,
     EventType,
+    ExpectationState,
     InboxState,
     ReasonClass,
     ReceiptStatus,
@@ -69,6 +70,11 @@ class ProviderAccount(AccountStored, table=True):
     previous_token_expires_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
     credentials_encrypted: str | None = Field(default=None, sa_column=Column(Text))
+    # Since when the tenant registers what it sends on this account: from then on a
+    # receipt without an expectation is counted as unmatched. Read with the account
+    # ingest loads anyway, so accounts that never use expectations cost ingest nothing.
+    expectations_since: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,
@@ -194,6 +200,60 @@ class Receipt(SQLModel, table=True):
                                            sa_column=Column(JSONType, nullable=True))
 
 
+class Expectation(SQLModel, table=True):
+    """A message the tenant says it sent, waiting for its final receipt.
+
+    Met by a final receipt of the same account and message id (and phone, when given);
+    past ``deadline_at`` without one it is ``missing`` and an ``sms.receipt_missing``
+    event is emitted; at ``horizon_at`` a synthetic final ``unknown`` status follows.
+    """
+
+    __tablename__ = "expectation"
+    __table_args__ = (
+        # Registering the same send twice changes nothing; NULL phones would not collide
+        # in a unique index, hence ``phone_key`` ("" for none).
+        UniqueConstraint("account_id", "message_id", "phone_key", name="uq_expectation"),
+        # The tenant's listings, newest first, with or without a state.
+        Index("ix_expectation_tenant_state", "tenant_id", "state", "id"),
+        Index("ix_expectation_tenant", "tenant_id", "id"),
+        # The sweep's two scans: only the rows still waiting are in these indexes, so a
+        # million met expectations cost them nothing and a million pending ones are
+        # read a batch at a time in deadline (horizon) order.
+        Index("ix_expectation_due", "deadline_at",
+              postgresql_where=sql_text("state = 'pending'"),
+              sqlite_where=sql_text("state = 'pending'")),
+        Index("ix_expectation_horizon", "horizon_at",
+              postgresql_where=sql_text("state = 'missing' AND synthetic_at IS NULL"),
+              sqlite_where=sql_text("state = 'missing' AND synthetic_at IS NULL")),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("exp"), primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    account_id: str = Field(foreign_key="provider_account.id", max_length=40)
+    provider: str = Field(max_length=40)
+    message_id: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=64)
+    phone_key: str = Field(default="", max_length=64)
+    sent_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    deadline_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    horizon_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    template: str | None = Field(default=None, max_length=200)
+    reference: str | None = Field(default=None, max_length=200)
+    state: ExpectationState = Field(default=ExpectationState.pending,
+                                    sa_column=Column(String(20), nullable=False))
+    # When the sweep reported it missing, and when it sent the synthetic final status.
+    missing_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    synthetic_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The final receipt that met it, and when (after ``missing_at``: it came late).
+    met_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    receipt_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class Endpoint(EndpointBase, table=True):
     """A customer's webhook URL and what it wants relayed to it (fields: ``EndpointBase``)."""
 
@@ -286,3 +346,4 @@ RECEIPT_TABLE = _table(Receipt)
 ENDPOINT_TABLE = _table(Endpoint)
 DELIVERY_TABLE = _table(Delivery)
 ATTEMPT_TABLE = _table(Attempt)
+EXPECTATION_TABLE = _table(Expectation)

@@ -34,6 +34,7 @@ from dlrhub.providers.base import Account, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
+from dlrhub.services.expectations.rules import check_seconds
 from dlrhub.services.pagination import newest_by_id
 
 # How long a rotated-out token may keep working, at most: long enough to reconfigure a
@@ -74,6 +75,10 @@ def create_account(session: Session, box: SecretBox, *, tenant_id: str,
         default_region=validate_region(spec.default_region or adapter.default_region),
         ip_allowlist=validate_allowlist(spec.ip_allowlist or []),
         options=validate_options(adapter, spec.options or {}),
+        expectation_deadline_seconds=check_seconds("expectation_deadline_seconds",
+                                                   spec.expectation_deadline_seconds),
+        expectation_horizon_seconds=check_seconds("expectation_horizon_seconds",
+                                                  spec.expectation_horizon_seconds),
     )
     session.add(account)
     session.flush()
@@ -135,6 +140,10 @@ def update_account(session: Session, box: SecretBox, *, tenant_id: str, account_
         account.ip_allowlist = validate_allowlist(spec.ip_allowlist or [])
     if "options" in given:
         account.options = validate_options(adapter, spec.options or {})
+    for field in ("expectation_deadline_seconds", "expectation_horizon_seconds"):
+        seconds = getattr(spec, field)
+        if field in given and seconds is not None:
+            setattr(account, field, check_seconds(field, seconds))
     account.updated_at = utcnow()
     session.add(account)
     session.flush()
@@ -272,6 +281,7 @@ def public_account(account: ProviderAccount, box: SecretBox, public_url: str) ->
         callback_url=callback_url(public_url, account, box),
         credentials=credential_names(account, box),
         previous_token_expires_at=account.previous_token_expires_at,
+        expectations_since=account.expectations_since,
         created_at=account.created_at,
         updated_at=account.updated_at,
     )

@@ -30,6 +30,7 @@ from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
+from dlrhub.services.expectations.matching import match_receipts
 from dlrhub.services.relay import outbox
 from dlrhub.services.storable import clean_text, storable
 
@@ -58,6 +59,9 @@ class IngestReport:
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
     deliveries: list[tuple[str, str]] = field(default_factory=list)
+    # Final receipts, by provider, of accounts that register what they send, for which
+    # no expectation was registered.
+    unmatched: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: IngestReport) -> None:
         """Count ``other``'s run into this one."""
@@ -69,6 +73,7 @@ class IngestReport:
         self.by_status.update(other.by_status)
         self.lags.extend(other.lags)
         self.deliveries.extend(other.deliveries)
+        self.unmatched.update(other.unmatched)
 
 
 def dedupe_key(event: Event) -> str:
@@ -156,7 +161,9 @@ def ingest(
             report.by_status[(r["provider"], r["status"])] += 1
     report.stored = len(inserted)
     report.duplicates = len(receipts) - len(inserted)
-    report.deliveries = outbox.plan(session, [r for r in receipts if r["id"] in inserted], now)
+    stored = [r for r in receipts if r["id"] in inserted]
+    report.deliveries = outbox.plan(session, stored, now)
+    report.unmatched = match_receipts(session, stored, now)
     session.flush()
     return report
 

@@ -17,6 +17,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dlrhub.models import INBOX_TABLE, InboxState, utcnow
@@ -30,6 +31,9 @@ DUPLICATES = Counter("dlrhub_receipt_duplicates_total", "Receipts dropped as dup
 INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
                        "From a callback's arrival to its receipts being stored.",
                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+UNMATCHED = Counter("dlrhub_receipts_unmatched_total",
+                    "Final receipts of accounts that register what they send, for which no "
+                    "expectation was registered.", ["provider"])
 ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
                           "Callbacks not handed to the broker (left for the sweeper).")
 
@@ -49,6 +53,8 @@ def record_ingest(report: IngestReport) -> None:
         DUPLICATES.inc(report.duplicates)
     for lag in report.lags:
         INGEST_LAG.observe(lag)
+    for provider, count in report.unmatched.items():
+        UNMATCHED.labels(provider).inc(count)
 
 
 class InboxCollector(Collector):
@@ -75,15 +81,51 @@ class InboxCollector(Collector):
         yield oldest
 
 
+class ExpectationCollector(Collector):
+    """Read the expected messages still waiting from the database at scrape time."""
+
+    # Each count reads one of the sweep's partial indexes, never the table's met rows.
+    _COUNTS = (
+        ("dlrhub_expectations_pending",
+         "Expected messages whose final receipt has not come, before the deadline.",
+         "state = 'pending'"),
+        ("dlrhub_expectations_missing",
+         "Expected messages whose final receipt did not come by the deadline, not yet "
+         "given up at the horizon.",
+         "state = 'missing' AND synthetic_at IS NULL"),
+    )
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield how many expectations are pending and how many are missing."""
+        gauges = []
+        try:
+            with self._engine.connect() as conn:
+                for name, help_text, where in self._COUNTS:
+                    # A constant WHERE, written out so that it matches the index's.
+                    count = conn.execute(sql_text(
+                        f"SELECT count(*) FROM expectation WHERE {where}")).scalar_one()  # noqa: S608
+                    gauge = GaugeMetricFamily(name, help_text)
+                    gauge.add_metric([], count)
+                    gauges.append(gauge)
+        except SQLAlchemyError:
+            return
+        yield from gauges
+
+
 def render(engine: Engine) -> bytes:
     """Return the metrics page: every process's counters plus the inbox gauges."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = _multiprocess_registry()
     else:
         registry = CollectorRegistry()
-        for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED):
+        for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED,
+                          UNMATCHED):
             registry.register(collector)
     registry.register(InboxCollector(engine))
+    registry.register(ExpectationCollector(engine))
     return generate_latest(registry)
 
 

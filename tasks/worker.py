@@ -18,7 +18,7 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
-from dlrhub.tasks import ingest, relay
+from dlrhub.tasks import expectations, ingest, relay
 from dlrhub.tasks.app import INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock
 from dlrhub.tasks.process import ProcessSlot
@@ -47,7 +47,8 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
 
     @celery_task(app, name=SWEEP, bind=True)
     def sweep(task: Any) -> int:
-        return ingest.sweep(task, slot.start())
+        # Lost inbox rows and deliveries first: the expectations' events relay after.
+        return ingest.sweep(task, slot.start()) + expectations.sweep(slot.start())
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:

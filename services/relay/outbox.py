@@ -23,6 +23,7 @@ from dlrhub.models import (
     DeliveryStatus,
     Endpoint,
     EndpointFormat,
+    EventType,
     TenantStatus,
     new_id,
 )
@@ -33,6 +34,7 @@ from dlrhub.services.wakeups import after_commit
 DELIVERIES = DELIVERY_TABLE
 ENDPOINTS = ENDPOINT_TABLE
 RECEIPTS = RECEIPT_TABLE
+_FROM_PROVIDERS = frozenset({EventType.status.value, EventType.inbound.value})
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_REPLAY_EVENTS = 100_000
 
@@ -92,7 +94,9 @@ def _matches(endpoint: Endpoint, receipt: Any) -> bool:
     if endpoint.account_ids and receipt["account_id"] not in endpoint.account_ids:
         return False
     if endpoint.format == EndpointFormat.native:
-        return True  # the provider's callback goes as it came: filtered by account only
+        # The provider's callback goes as it came, filtered by account only; the events
+        # dlrhub emits itself (a missing receipt, a synthetic status) came in none.
+        return receipt["type"] in _FROM_PROVIDERS and not receipt.get("synthetic")
     if endpoint.event_types and receipt["type"] not in endpoint.event_types:
         return False
     return not endpoint.statuses or receipt["status"] in endpoint.statuses
@@ -127,7 +131,7 @@ def replay(session: Session, *, tenant_id: str, endpoint_id: str, since: datetim
         raise InvalidInput("until", "must be after since")
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
     query = (select(RECEIPTS.c.id, RECEIPTS.c.account_id, RECEIPTS.c.type,
-                    RECEIPTS.c.status, RECEIPTS.c.inbox_id)
+                    RECEIPTS.c.status, RECEIPTS.c.inbox_id, RECEIPTS.c.synthetic)
              .where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.received_at >= since,
                     RECEIPTS.c.received_at < until)
              .order_by(RECEIPTS.c.received_at, RECEIPTS.c.id).limit(MAX_REPLAY_EVENTS + 1))

@@ -9,6 +9,7 @@ from typing import Any
 
 import falcon.inspect
 import falcon.testing
+import orjson
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator import validate
@@ -28,6 +29,12 @@ from tests.conftest import truncate
 from tests.factories import AccountFactory, bind_session
 
 ADMIN_TOKEN = "test-admin-token"
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx: Any, value: Any) -> bytes:
+    """A stream of one line: the schema of `POST /v1/expectations/bulk` is a line's."""
+    return orjson.dumps(value) + b"\n"
 
 
 @contextmanager
