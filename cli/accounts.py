@@ -42,6 +42,7 @@ def public(rt: Runtime, record: ProviderAccount) -> dict[str, Any]:
         callback_url=accounts.callback_url(rt.settings.effective_public_url, record, rt.box),
         timezone=record.timezone, default_region=record.default_region,
         ip_allowlist=record.ip_allowlist, options=record.options,
+        reason_overrides=record.reason_overrides,
         credentials=accounts.credential_names(record, rt.box),
         previous_token_expires_at=record.previous_token_expires_at,
         created_at=record.created_at, updated_at=record.updated_at)
@@ -61,11 +62,14 @@ def public(rt: Runtime, record: ProviderAccount) -> dict[str, Any]:
               help="Comma-separated addresses or networks allowed to post callbacks.")
 @click.option("--options", metavar="JSON", callback=json_object,
               help="The provider adapter's options.")
+@click.option("--reason-overrides", metavar="JSON", callback=json_object,
+              help='The account\'s own reason class per code, e.g. {"MK:0005": "blacklisted"}.')
 @json_option
 def account_create(tenant_id: str, provider: str, name: str | None,
                    credentials: dict[str, Any] | None, timezone: str | None,
                    region: str | None, ip_allowlist: str | None,
-                   options: dict[str, Any] | None, as_json: bool) -> None:
+                   options: dict[str, Any] | None, reason_overrides: dict[str, Any] | None,
+                   as_json: bool) -> None:
     """Create a provider account; configure its callback_url at the provider."""
     from dlrhub.services.accounts import create_account
 
@@ -74,7 +78,8 @@ def account_create(tenant_id: str, provider: str, name: str | None,
         new = create_account(session, rt.box, tenant_id=tenant_id, provider=provider,
                              name=name or provider, credentials=credentials,
                              timezone=timezone, default_region=region,
-                             ip_allowlist=allowlist, options=options)
+                             ip_allowlist=allowlist, options=options,
+                             reason_overrides=reason_overrides)
         session.commit()
         emit(public(rt, new.account), as_json)
 

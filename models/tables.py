@@ -74,6 +74,11 @@ class ProviderAccount(SQLModel, table=True):
     # adapter's options; docs/providers/<name>.md).
     options: dict[str, Any] = Field(default_factory=dict,
                                     sa_column=Column(JSONType, nullable=False))
+    # The account's own reason class per failure code ({"<CODE>": "<class>"}), looked
+    # up before the shipped dictionary: a provider's quirks the dictionary gets wrong.
+    reason_overrides: dict[str, str] = Field(
+        default_factory=dict,
+        sa_column=Column(JSONType, nullable=False, server_default=sql_text("'{}'")))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,
@@ -156,6 +161,10 @@ class Receipt(SQLModel, table=True):
         Index("ix_receipt_tenant_reference", "tenant_id", "reference"),
         Index("ix_receipt_tenant_phone", "tenant_id", "phone"),
         Index("ix_receipt_tenant_reported", "tenant_id", "reported_at"),
+        # ?reason_class= pages newest first; only failures have a class.
+        Index("ix_receipt_tenant_reason", "tenant_id", "reason_class", "received_at", "id",
+              postgresql_where=sql_text("reason_class IS NOT NULL"),
+              sqlite_where=sql_text("reason_class IS NOT NULL")),
     )
 
     id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)

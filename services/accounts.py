@@ -26,12 +26,15 @@ from dlrhub.providers.base import Account, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
+from dlrhub.services.insight.reasons import check_overrides
 from dlrhub.services.pagination import newest_by_id
 
 # How long a rotated-out token may keep working, at most: long enough to reconfigure a
 # provider's console over a weekend, short enough that a leaked token dies.
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_GRACE_SECONDS = 24 * 3600
+# An account overrides a provider's quirks, not the dictionary: a few dozen codes.
+MAX_REASON_OVERRIDES = 1000
 
 
 class _Unset(Enum):
@@ -63,6 +66,7 @@ def create_account(
     default_region: str | None = None,
     ip_allowlist: list[str] | None = None,
     options: Mapping[str, Any] | None = None,
+    reason_overrides: Mapping[str, Any] | None = None,
 ) -> NewAccount:
     """Create a provider account with a fresh secret callback token."""
     adapter = PROVIDERS.get(provider)
@@ -83,6 +87,7 @@ def create_account(
         default_region=validate_region(default_region or adapter.default_region),
         ip_allowlist=validate_allowlist(ip_allowlist or []),
         options=validate_options(adapter, options or {}),
+        reason_overrides=validate_reason_overrides(reason_overrides or {}),
     )
     session.add(account)
     session.flush()
@@ -131,10 +136,12 @@ def update_account(
     default_region: str | _Unset | None = UNSET,
     ip_allowlist: list[str] | _Unset | None = UNSET,
     options: Mapping[str, Any] | _Unset | None = UNSET,
+    reason_overrides: Mapping[str, Any] | _Unset | None = UNSET,
 ) -> ProviderAccount:
     """Change the given fields of an account; ``UNSET`` ones stay as they are.
 
-    ``credentials`` and ``options`` replace the whole set (``None`` removes them all,
+    ``credentials``, ``options`` and ``reason_overrides`` replace the whole set
+    (``None`` removes them all,
     which the provider's required credentials may refuse); ``None`` clears the default
     region and the allow-list.
     """
@@ -153,6 +160,8 @@ def update_account(
         account.ip_allowlist = validate_allowlist(ip_allowlist or [])
     if not isinstance(options, _Unset):
         account.options = validate_options(adapter, options or {})
+    if not isinstance(reason_overrides, _Unset):
+        account.reason_overrides = validate_reason_overrides(reason_overrides or {})
     account.updated_at = utcnow()
     session.add(account)
     session.flush()
@@ -270,6 +279,17 @@ def validate_options(adapter: Provider, given: Mapping[str, Any]) -> dict[str, A
                                f"must be one of {', '.join(map(str, option.choices))}")
         out[key] = value
     return out
+
+
+def validate_reason_overrides(given: Mapping[str, Any]) -> dict[str, str]:
+    """Return the account's reason-class overrides by normalized code, checked."""
+    if len(given) > MAX_REASON_OVERRIDES:
+        raise InvalidInput("reason_overrides",
+                           f"at most {MAX_REASON_OVERRIDES} codes may be overridden")
+    try:
+        return check_overrides(given)
+    except ValueError as ex:
+        raise InvalidInput("reason_overrides", str(ex)) from ex
 
 
 def callback_url(public_url: str, account: ProviderAccount, box: SecretBox) -> str:

@@ -43,6 +43,7 @@ class _Base:
             default_region=account.default_region,
             ip_allowlist=account.ip_allowlist,
             options=account.options,
+            reason_overrides=account.reason_overrides,
             credentials=accounts.credential_names(account, self._box),
             previous_token_expires_at=account.previous_token_expires_at,
             created_at=account.created_at,
@@ -65,7 +66,7 @@ class Accounts(_Base):
                 session, self._box, tenant_id=req.context.tenant_id, provider=body.provider,
                 name=body.name, credentials=body.credentials, timezone=body.timezone,
                 default_region=body.default_region, ip_allowlist=body.ip_allowlist,
-                options=body.options)
+                options=body.options, reason_overrides=body.reason_overrides)
             session.commit()
             write(resp, self._public(new.account), 201)
 
@@ -95,9 +96,10 @@ class Account(_Base):
 
     @operation("Update a provider account", auth="tenant", body=AccountUpdate,
                response=AccountPublic, tag="accounts",
-               description="Absent fields stay as they are. `credentials` and `options` "
-               "replace the whole set; `null` clears `default_region`, `ip_allowlist`, "
-               "`credentials` or `options`. The provider cannot change.")
+               description="Absent fields stay as they are. `credentials`, `options` and "
+               "`reason_overrides` replace the whole set; `null` clears `default_region`, "
+               "`ip_allowlist`, `credentials`, `options` or `reason_overrides`. The "
+               "provider cannot change.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Change the given fields of one of the tenant's accounts."""
         body = read_json(req, AccountUpdate, self._max_body)

@@ -8,10 +8,15 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.models import ReasonClass
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS
 
 _PROVIDERS = ", ".join(sorted(PROVIDERS))
+_OVERRIDES = ("the account's own reason class of a failure code, looked up before "
+              "dlrhub's dictionary (`{\"MK:0005\": \"invalid_number\"}`); codes are "
+              "compared in upper case. `dlrhub receipts reclassify` applies a change to "
+              "stored receipts")
 
 
 class AccountCreate(Input):
@@ -30,13 +35,16 @@ class AccountCreate(Input):
         default=None, description="addresses or networks allowed to post callbacks")
     options: dict[str, Any] | None = Field(
         default=None, description="per-account choices the provider's adapter offers")
+    reason_overrides: dict[str, ReasonClass] | None = Field(
+        default=None, description=_OVERRIDES)
 
 
 class AccountUpdate(Input):
     """Changes to an account; absent fields stay as they are.
 
-    ``credentials`` and ``options`` replace the whole set; ``null`` clears the default
-    region, the allow-list, the credentials or the options.
+    ``credentials``, ``options`` and ``reason_overrides`` replace the whole set; ``null``
+    clears the default region, the allow-list, the credentials, the options or the
+    overrides.
     """
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -46,6 +54,8 @@ class AccountUpdate(Input):
     default_region: str | None = None
     ip_allowlist: list[str] | None = None
     options: dict[str, Any] | None = Field(default=None, description="replaces every option")
+    reason_overrides: dict[str, ReasonClass] | None = Field(
+        default=None, description="replaces every override")
 
     @field_validator("name", "timezone")
     @classmethod
@@ -68,6 +78,7 @@ class AccountPublic(Output):
     default_region: str | None
     ip_allowlist: list[str]
     options: dict[str, Any]
+    reason_overrides: dict[str, ReasonClass] = Field(description=_OVERRIDES)
     credentials: list[str] = Field(description="the names of the credentials that are set")
     previous_token_expires_at: datetime | None = Field(
         description="until when the callback URL before the last rotation still works")
