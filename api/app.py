@@ -25,6 +25,7 @@ from dlrhub.api.resources.endpoints import (
     EndpointTest,
 )
 from dlrhub.api.resources.health import Health, Metrics, Ready
+from dlrhub.api.resources.insight import ReasonClasses
 from dlrhub.api.resources.receipts import (
     Inbox,
     InboxBody,
@@ -101,6 +102,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/receipts/{receipt_id}", Receipt(rt.sessions, body)),
         Route("/v1/messages/{message_id}", Message(rt.sessions, body)),
         Route("/v1/stats", Stats(rt.sessions, body)),
+        Route("/v1/reason-classes", ReasonClasses()),
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),
