@@ -1,7 +1,7 @@
 """Fill a batch of receipt rows with their reason class, retryable, country and carrier.
 
 Ingest calls ``enrich`` once per batch, before the bulk insert, and
-``dlrhub receipts reclassify`` calls ``facts`` on stored rows: both give the same
+``dlrhub receipt reclassify`` calls ``facts`` on stored rows: both give the same
 answer for the same receipt, account overrides and dictionary.
 """
 

@@ -89,8 +89,6 @@ class Dictionary:
     classes: Mapping[ReasonClass, ClassInfo]
     sources: Mapping[str, Source]
     entries: Mapping[Key, ReasonClass]
-    # (key) → source name, for the explicit rows; derived rows are absent.
-    origins: Mapping[Key, str]
 
     def lookup(self, provider: str, carrier: str | None, country: str | None,
                code: str) -> ReasonClass | None:
@@ -175,7 +173,6 @@ def build(*, classes: Iterable[Mapping[str, str]], sources: Iterable[Mapping[str
     known = {row["source"]: Source(row["source"], row["reference"], row["note"])
              for row in sources}
     entries: dict[Key, ReasonClass] = {}
-    origins: dict[Key, str] = {}
     by_code: dict[str, set[ReasonClass]] = {}
     for row in codes:
         provider, carrier, code = row["provider"], row["carrier"], normalize_code(row["code"])
@@ -188,13 +185,12 @@ def build(*, classes: Iterable[Mapping[str, str]], sources: Iterable[Mapping[str
         if key in entries:
             raise ValueError(f"{where}: listed twice")
         entries[key] = ReasonClass(row["reason_class"])
-        origins[key] = row["source"]
         if provider == ANY and carrier in MAINLAND_CARRIERS:
             by_code.setdefault(code, set()).add(entries[key])
     for code, found in by_code.items():
         if len(found) == 1 and (ANY, MAINLAND, code) not in entries:
             entries[(ANY, MAINLAND, code)] = next(iter(found))
-    return Dictionary(infos, known, entries, origins)
+    return Dictionary(infos, known, entries)
 
 
 def classify(provider: str, status: str, code: str | None, *, carrier: str | None = None,

@@ -6,7 +6,7 @@ Create Date: 2026-12-02 08:40:00
 
 Adds the account's ``reason_overrides`` (``{}`` for every existing account) and the
 index that serves ``GET /v1/receipts?reason_class=``: partial, since only failures have
-a class. Stored receipts get their class from ``dlrhub receipts reclassify``, which
+a class. Stored receipts get their class from ``dlrhub receipt reclassify``, which
 works in bounded batches; this upgrade rewrites no receipt.
 """
 
