@@ -15,16 +15,20 @@ import falcon.testing
 import orjson
 import pytest
 from click.testing import CliRunner
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from dlrhub.api.app import create_app
 from dlrhub.cli.main import cli
 from dlrhub.cli.receipts import REASON_CLASSES
 from dlrhub.config import Settings, get_settings
-from dlrhub.models import RECEIPT_TABLE, ReasonClass
+from dlrhub.models import RECEIPT_TABLE, ReasonClass, utcnow
 from dlrhub.services.accounts import NewAccount
+from dlrhub.services.ingest import ingest
+from dlrhub.services.metrics import record_ingest
 from dlrhub.services.reclassify import reclassify
 from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory
 from tests.functional.test_receipts_api import (
     Client,
@@ -34,6 +38,7 @@ from tests.functional.test_receipts_api import (
     post_callback,
     tencent,
 )
+from tests.unit.services.test_ingest import store_callback
 
 CMCC, CT, CU = "13812345678", "18912345678", "13012345678"
 
@@ -95,6 +100,25 @@ def test_ingest_fills_class_retryable_country_and_carrier(client: Client, runtim
         # MK:0005 means nothing certain outside the mainland carriers.
         "f": ("failed", "other_unknown", None, "GB", "three"),
     }
+
+
+def test_the_receipt_counter_carries_the_reason_class(runtime: Runtime,
+                                                      tx: NewAccount) -> None:
+    # Tencent's simulator fails every 10th record with China Mobile's MK:0001.
+    callback = build_callback("tencent", "http://x/", seq=1, batch=10, kind="status",
+                              credentials={})
+    labels = {"provider": "tencent", "status": "failed", "reason_class": "invalid_number"}
+    before = REGISTRY.get_sample_value("dlrhub_receipts_total", labels) or 0.0
+    with runtime.sessions() as session:
+        inbox_id = store_callback(session, tx, seq=1, body=callback.body)
+        done = ingest(session, runtime.box, [inbox_id], now=utcnow())
+        session.commit()
+
+    record_ingest(done)
+
+    assert done.by_status == {("tencent", "delivered", ""): 9,
+                              ("tencent", "failed", "invalid_number"): 1}
+    assert REGISTRY.get_sample_value("dlrhub_receipts_total", labels) == before + 1
 
 
 def test_an_accounts_overrides_are_set_checked_and_applied(
