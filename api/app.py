@@ -26,6 +26,7 @@ from dlrhub.api.resources.endpoints import (
 )
 from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
+from dlrhub.api.resources.insight import ReasonClasses
 from dlrhub.api.resources.receipts import (
     Inbox,
     InboxBody,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         # --- tenant routes: expected messages ---
         Route("/v1/expectations", Expectations(rt.sessions, body)),
         Route("/v1/expectations/bulk", ExpectationsBulk(rt.sessions)),
+        Route("/v1/reason-classes", ReasonClasses()),
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),

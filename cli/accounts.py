@@ -51,11 +51,14 @@ def public(rt: Runtime, record: ProviderAccount) -> dict[str, Any]:
               help="Comma-separated addresses or networks allowed to post callbacks.")
 @click.option("--options", metavar="JSON", callback=json_object,
               help="The provider adapter's options.")
+@click.option("--reason-overrides", metavar="JSON", callback=json_object,
+              help='The account\'s own reason class per code, e.g. {"MK:0005": "blacklisted"}.')
 @json_option
 def account_create(tenant_id: str, provider: str, name: str | None,
                    credentials: dict[str, Any] | None, timezone: str | None,
                    region: str | None, ip_allowlist: str | None,
-                   options: dict[str, Any] | None, as_json: bool) -> None:
+                   options: dict[str, Any] | None, reason_overrides: dict[str, Any] | None,
+                   as_json: bool) -> None:
     """Create a provider account; configure its callback_url at the provider."""
     from dlrhub.models import AccountCreate
     from dlrhub.services.accounts import create_account
@@ -65,7 +68,7 @@ def account_create(tenant_id: str, provider: str, name: str | None,
         spec = AccountCreate.model_validate({
             "provider": provider, "name": name or provider, "credentials": credentials,
             "timezone": timezone, "default_region": region, "ip_allowlist": allowlist,
-            "options": options})
+            "options": options, "reason_overrides": reason_overrides})
         new = create_account(session, rt.box, tenant_id=tenant_id, spec=spec)
         session.commit()
         emit(public(rt, new.account), as_json)

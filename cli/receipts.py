@@ -12,14 +12,16 @@ from dlrhub.cli.output import (
     emit_page,
     instant,
     json_option,
+    runtime,
     tenant_option,
     tenant_session,
 )
-from dlrhub.core.vocabulary import EventType, ReceiptStatus
+from dlrhub.core.vocabulary import EventType, ReasonClass, ReceiptStatus
 
 COLUMNS = ("id", "received_at", "provider", "message_id", "phone", "status")
 STATUSES = tuple(s.value for s in ReceiptStatus)
 EVENT_TYPES = tuple(t.value for t in EventType)
+REASON_CLASSES = tuple(c.value for c in ReasonClass)
 
 
 @click.group()
@@ -37,6 +39,8 @@ def receipt() -> None:
               help="Only this event type.")
 @click.option("--provider", help="Only this provider's.")
 @click.option("--account", "account_id", metavar="ID", help="Only this account's.")
+@click.option("--reason-class", type=click.Choice(REASON_CLASSES),
+              help="Only failures of this class.")
 @click.option("--since", metavar="TIME", callback=instant,
               help="Received at or after, e.g. 2026-01-31T00:00Z.")
 @click.option("--until", metavar="TIME", callback=instant,
@@ -47,9 +51,9 @@ def receipt() -> None:
 @json_option
 def receipt_list(tenant_id: str, message_id: str | None, reference: str | None,
                  phone: str | None, status: str | None, event_type: str | None,
-                 provider: str | None, account_id: str | None, since: datetime | None,
-                 until: datetime | None, limit: int, after: str | None,
-                 as_json: bool) -> None:
+                 provider: str | None, account_id: str | None, reason_class: str | None,
+                 since: datetime | None, until: datetime | None, limit: int,
+                 after: str | None, as_json: bool) -> None:
     """List a tenant's receipts as events, newest first."""
     from dlrhub.services.receipts import list_receipts
 
@@ -57,7 +61,8 @@ def receipt_list(tenant_id: str, message_id: str | None, reference: str | None,
         page = list_receipts(session, tenant_id=tenant_id, limit=limit, after=after,
                              message_id=message_id, reference=reference, phone=phone,
                              status=status, type=event_type, provider=provider,
-                             account_id=account_id, since=since, until=until)
+                             account_id=account_id, reason_class=reason_class,
+                             since=since, until=until)
     emit_page(page.data, page.next, COLUMNS, as_json)
 
 
@@ -71,3 +76,24 @@ def receipt_get(tenant_id: str, receipt_id: str, as_json: bool) -> None:
 
     with tenant_session(tenant_id) as (_rt, session):
         emit(get_receipt(session, tenant_id=tenant_id, receipt_id=receipt_id), as_json)
+
+
+@receipt.command("reclassify")
+@click.option("--account", "account_id", metavar="ID", help="Only this account's receipts.")
+@click.option("--since", metavar="TIME", callback=instant,
+              help="Only receipts received at or after, e.g. 2026-01-31T00:00Z.")
+@click.option("--batch", type=click.IntRange(1, 50_000), default=5000, show_default=True,
+              help="Receipts read and written per transaction.")
+@json_option
+def receipt_reclassify(account_id: str | None, since: datetime | None, batch: int,
+                       as_json: bool) -> None:
+    """Recompute reason class, retryable, country and carrier of stored receipts.
+
+    Run it after an upgrade that changed the reason-class dictionary or phonenumbers,
+    or after changing an account's reason_overrides; it prints how many changed.
+    """
+    from dlrhub.services.reclassify import reclassify
+
+    with runtime() as rt:
+        done = reclassify(rt.sessions, account_id=account_id, since=since, batch=batch)
+    emit({"examined": done.examined, "changed": done.changed}, as_json)

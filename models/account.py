@@ -16,8 +16,10 @@ from typing import Any
 
 from pydantic import field_validator
 from sqlalchemy import Column, Integer, String
+from sqlalchemy import text as sql_text
 from sqlmodel import Field, SQLModel
 
+from dlrhub.core.vocabulary import ReasonClass
 from dlrhub.models.family import INPUT_CONFIG, PUBLIC_CONFIG
 from dlrhub.models.types import JSONType
 
@@ -37,6 +39,10 @@ DEFAULT_DEADLINE_SECONDS = 600
 DEFAULT_HORIZON_SECONDS = 72 * 3600
 _DEADLINE = ("seconds after its send an expected message's final receipt may take before "
              "`sms.receipt_missing` is emitted, unless the expectation says otherwise")
+_OVERRIDES = ("the account's own reason class of a failure code, looked up before "
+              "dlrhub's dictionary (`{\"MK:0005\": \"invalid_number\"}`); codes are "
+              "compared in upper case. `dlrhub receipt reclassify` applies a change to "
+              "stored receipts")
 _HORIZON = ("seconds after its send dlrhub gives up on an expected message with a "
             "synthetic final `unknown` status (never before its deadline)")
 
@@ -81,6 +87,8 @@ class AccountCreate(AccountBase):
     expectation_horizon_seconds: int = Field(
         default=DEFAULT_HORIZON_SECONDS, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS,
         description=_HORIZON)
+    reason_overrides: dict[str, ReasonClass] | None = Field(default=None,
+                                                           description=_OVERRIDES)
 
 
 class AccountStored(AccountBase):
@@ -99,13 +107,19 @@ class AccountStored(AccountBase):
     expectation_horizon_seconds: int = Field(
         default=DEFAULT_HORIZON_SECONDS, description=_HORIZON,
         sa_column=_seconds_column(DEFAULT_HORIZON_SECONDS))
+    # The account's own reason class per failure code ({"<CODE>": "<class>"}), looked
+    # up before the shipped dictionary: a provider's quirks the dictionary gets wrong.
+    reason_overrides: dict[str, str] = Field(
+        default_factory=dict, description=_OVERRIDES,
+        sa_column=Column(JSONType, nullable=False, server_default=sql_text("'{}'")))
 
 
 class AccountUpdate(SQLModel):
     """Changes to an account; absent fields stay as they are.
 
-    ``credentials`` and ``options`` replace the whole set; ``null`` clears the default
-    region, the allow-list, the credentials or the options.
+    ``credentials``, ``options`` and ``reason_overrides`` replace the whole set; ``null``
+    clears the default region, the allow-list, the credentials, the options or the
+    overrides.
     """
 
     model_config = INPUT_CONFIG
@@ -121,6 +135,8 @@ class AccountUpdate(SQLModel):
         default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_DEADLINE)
     expectation_horizon_seconds: int | None = Field(
         default=None, ge=MIN_DEADLINE_SECONDS, le=MAX_DEADLINE_SECONDS, description=_HORIZON)
+    reason_overrides: dict[str, ReasonClass] | None = Field(
+        default=None, description="replaces every override")
 
     @field_validator("name", "timezone", "expectation_deadline_seconds",
                      "expectation_horizon_seconds")

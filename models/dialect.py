@@ -12,7 +12,19 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import ColumnElement, Connection, Select, String, TextualSelect, bindparam, func
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    TextualSelect,
+    bindparam,
+    column,
+    func,
+    update,
+    values,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
@@ -248,3 +260,29 @@ def claim_expectations(session: Session, step: str) -> TextualSelect:
         f"ORDER BY {order} LIMIT :limit{lock}) AND {rows} RETURNING {returning}")
         .bindparams(bindparam("now", type_=UTCDateTime()))
         .columns(**_EXPECTATION_COLUMNS))
+# --- rewriting the derived columns of stored receipts (``dlrhub receipt reclassify``) ---
+
+_FACT_TYPES = (("reason_class", String(40)), ("retryable", Boolean()),
+               ("country", String(2)), ("carrier", String(40)))
+
+
+def update_receipt_facts(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Set reason_class, retryable, country and carrier of receipts by id, in one statement.
+
+    ``rows`` hold ``id`` and the four columns. PostgreSQL joins the receipts to a VALUES
+    list (one UPDATE ... FROM); SQLite runs one UPDATE by primary key, executemany.
+    """
+    if not rows:
+        return
+    table = RECEIPT_TABLE
+    names = [name for name, _ in _FACT_TYPES]
+    if is_postgresql(session):
+        given = values(column("id", String(40)),
+                       *(column(name, kind) for name, kind in _FACT_TYPES),
+                       name="given").data([(r["id"], *(r[n] for n in names)) for r in rows])
+        session.execute(update(table).where(table.c.id == given.c.id)
+                        .values({n: given.c[n] for n in names}))
+        return
+    session.execute(update(table).where(table.c.id == bindparam("row_id"))
+                    .values({n: bindparam(f"new_{n}") for n in names}),
+                    [{"row_id": r["id"], **{f"new_{n}": r[n] for n in names}} for r in rows])

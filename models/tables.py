@@ -157,6 +157,10 @@ class Receipt(SQLModel, table=True):
         Index("ix_receipt_tenant_reference", "tenant_id", "reference"),
         Index("ix_receipt_tenant_phone", "tenant_id", "phone"),
         Index("ix_receipt_tenant_reported", "tenant_id", "reported_at"),
+        # ?reason_class= pages newest first; only failures have a class.
+        Index("ix_receipt_tenant_reason", "tenant_id", "reason_class", "received_at", "id",
+              postgresql_where=sql_text("reason_class IS NOT NULL"),
+              sqlite_where=sql_text("reason_class IS NOT NULL")),
     )
 
     id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)

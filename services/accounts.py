@@ -35,12 +35,15 @@ from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
 from dlrhub.services.expectations.rules import check_seconds
+from dlrhub.services.insight.reasons import check_overrides
 from dlrhub.services.pagination import newest_by_id
 
 # How long a rotated-out token may keep working, at most: long enough to reconfigure a
 # provider's console over a weekend, short enough that a leaked token dies.
 MAX_GRACE_SECONDS = 7 * 24 * 3600
 DEFAULT_GRACE_SECONDS = 24 * 3600
+# An account overrides a provider's quirks, not the dictionary: a few dozen codes.
+MAX_REASON_OVERRIDES = 1000
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ def create_account(session: Session, box: SecretBox, *, tenant_id: str,
                                                    spec.expectation_deadline_seconds),
         expectation_horizon_seconds=check_seconds("expectation_horizon_seconds",
                                                   spec.expectation_horizon_seconds),
+        reason_overrides=validate_reason_overrides(spec.reason_overrides or {}),
     )
     session.add(account)
     session.flush()
@@ -119,10 +123,10 @@ def update_account(session: Session, box: SecretBox, *, tenant_id: str, account_
                    spec: AccountUpdate) -> ProviderAccount:
     """Change the fields ``spec`` was given; the others stay as they are.
 
-    ``credentials`` and ``options`` replace the whole set (``None`` removes them all,
-    which the provider's required credentials may refuse); ``None`` clears the default
-    region and the allow-list. ``AccountUpdate`` refuses ``None`` for the name and the
-    time zone.
+    ``credentials``, ``options`` and ``reason_overrides`` replace the whole set
+    (``None`` removes them all, which the provider's required credentials may refuse);
+    ``None`` clears the default region and the allow-list. ``AccountUpdate`` refuses
+    ``None`` for the name, the time zone and the expectation deadline and horizon.
     """
     account = get_account(session, tenant_id=tenant_id, account_id=account_id)
     adapter = PROVIDERS[account.provider]
@@ -140,6 +144,8 @@ def update_account(session: Session, box: SecretBox, *, tenant_id: str, account_
         account.ip_allowlist = validate_allowlist(spec.ip_allowlist or [])
     if "options" in given:
         account.options = validate_options(adapter, spec.options or {})
+    if "reason_overrides" in given:
+        account.reason_overrides = validate_reason_overrides(spec.reason_overrides or {})
     for field in ("expectation_deadline_seconds", "expectation_horizon_seconds"):
         seconds = getattr(spec, field)
         if field in given and seconds is not None:
@@ -260,6 +266,17 @@ def validate_options(adapter: Provider, given: Mapping[str, Any]) -> dict[str, A
                                f"must be one of {', '.join(map(str, option.choices))}")
         out[key] = value
     return out
+
+
+def validate_reason_overrides(given: Mapping[str, Any]) -> dict[str, str]:
+    """Return the account's reason-class overrides by normalized code, checked."""
+    if len(given) > MAX_REASON_OVERRIDES:
+        raise InvalidInput("reason_overrides",
+                           f"at most {MAX_REASON_OVERRIDES} codes may be overridden")
+    try:
+        return check_overrides(given)
+    except ValueError as ex:
+        raise InvalidInput("reason_overrides", str(ex)) from ex
 
 
 def callback_url(public_url: str, account: ProviderAccount, box: SecretBox) -> str:

@@ -31,6 +31,7 @@ from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.expectations.matching import match_receipts
+from dlrhub.services.insight.enrich import enrich
 from dlrhub.services.relay import outbox
 from dlrhub.services.storable import clean_text, storable
 
@@ -54,7 +55,8 @@ class IngestReport:
     retried: int = 0
     stored: int = 0
     duplicates: int = 0
-    by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (provider, status, reason class or "") of the receipts stored.
+    by_status: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     lags: list[float] = field(default_factory=list)
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
@@ -145,6 +147,7 @@ def ingest(
             receipts.append(_receipt_row(base, event, key))
             count += 1
         done.append((row, count))
+    enrich(receipts, accounts.overrides)
     inserted, refused = _store(session, receipts)
     if refused:
         receipts = [r for r in receipts if r["inbox_id"] not in refused]
@@ -158,7 +161,7 @@ def ingest(
         report.lags.append((now - row.received_at).total_seconds())
     for r in receipts:
         if r["id"] in inserted:
-            report.by_status[(r["provider"], r["status"])] += 1
+            report.by_status[(r["provider"], r["status"], r["reason_class"] or "")] += 1
     report.stored = len(inserted)
     report.duplicates = len(receipts) - len(inserted)
     stored = [r for r in receipts if r["id"] in inserted]
@@ -327,6 +330,8 @@ class _AccountCache:
         self._session = session
         self._box = box
         self._cache: dict[str, Account] = {}
+        # Each account's reason-class overrides, by account id, read with the account.
+        self.overrides: dict[str, dict[str, str]] = {}
 
     def get(self, account_id: str) -> Account:
         if account_id not in self._cache:
@@ -334,6 +339,7 @@ class _AccountCache:
             if account is None:
                 raise CallbackError(f"account {account_id} no longer exists")
             self._cache[account_id] = adapter_account(account, self._box)
+            self.overrides[account_id] = account.reason_overrides or {}
         return self._cache[account_id]
 
 

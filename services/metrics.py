@@ -25,8 +25,10 @@ from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
                     ["provider", "outcome"])
-RECEIPTS = Counter("dlrhub_receipts_total", "Receipts stored (duplicates excluded).",
-                   ["provider", "status"])
+RECEIPTS = Counter("dlrhub_receipts_total",
+                   "Receipts stored (duplicates excluded); reason_class is empty on "
+                   "delivered, pending and inbound ones.",
+                   ["provider", "status", "reason_class"])
 DUPLICATES = Counter("dlrhub_receipt_duplicates_total", "Receipts dropped as duplicates.")
 INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
                        "From a callback's arrival to its receipts being stored.",
@@ -47,8 +49,8 @@ def record_callback(provider: str, outcome: str) -> None:
 
 def record_ingest(report: IngestReport) -> None:
     """Count what one ingest run stored."""
-    for (provider, status), count in report.by_status.items():
-        RECEIPTS.labels(provider, status).inc(count)
+    for (provider, status, reason_class), count in report.by_status.items():
+        RECEIPTS.labels(provider, status, reason_class).inc(count)
     if report.duplicates:
         DUPLICATES.inc(report.duplicates)
     for lag in report.lags:

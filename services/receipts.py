@@ -140,6 +140,7 @@ def list_receipts(
     provider: str | None = None,
     account_id: str | None = None,
     type: str | None = None,
+    reason_class: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page:
@@ -152,7 +153,8 @@ def list_receipts(
     since, until = check_range(since, until)
     query = select(Receipt).where(RECEIPTS.c.tenant_id == tenant_id)
     equal = {"message_id": message_id, "reference": reference, "phone": phone,
-             "status": status, "provider": provider, "account_id": account_id, "type": type}
+             "status": status, "provider": provider, "account_id": account_id, "type": type,
+             "reason_class": reason_class}
     for column, value in equal.items():
         if value is not None:
             query = query.where(RECEIPTS.c[column] == value)
@@ -241,6 +243,7 @@ class Stats:
     until: datetime
     by_status: dict[str, int]
     by_provider: dict[str, int]
+    by_reason_class: dict[str, int]
     by_hour: list[HourCount]
     total: int
 
@@ -248,33 +251,37 @@ class Stats:
 def stats(session: Session, *, tenant_id: str, since: datetime | None = None,
           until: datetime | None = None, account_id: str | None = None,
           now: datetime | None = None) -> Stats:
-    """Count a tenant's receipts by status, by provider and by UTC hour.
+    """Count a tenant's receipts by status, by provider, by reason class and by UTC hour.
 
     The range is on ``received_at``, ``since`` inclusive and ``until`` exclusive; it
     defaults to the 24 hours before now (or before ``until``) and spans at most 31 days.
-    The database groups by (hour, status, provider) in one scan of the tenant's time
-    index, so the three breakdowns always add up to the same total; hours without
-    receipts are left out.
+    The database groups by (hour, status, provider, reason class) in one scan of the
+    tenant's time index, so the breakdowns by status, provider and hour always add up
+    to the same total (only failures have a reason class); hours without receipts are
+    left out.
     """
     since, until = _stats_range(since, until, now or utcnow())
     hour = dialect.hour_bucket(session, RECEIPTS.c.received_at)
     query = (
         select(hour.label("hour"), RECEIPTS.c.status, RECEIPTS.c.provider,
-               func.count().label("n"))
+               RECEIPTS.c.reason_class, func.count().label("n"))
         .where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.received_at >= since,
                RECEIPTS.c.received_at < until)
-        .group_by(hour, RECEIPTS.c.status, RECEIPTS.c.provider)
+        .group_by(hour, RECEIPTS.c.status, RECEIPTS.c.provider, RECEIPTS.c.reason_class)
     )
     if account_id is not None:
         query = query.where(RECEIPTS.c.account_id == account_id)
     by_status: Counter[str] = Counter()
     by_provider: Counter[str] = Counter()
+    by_reason: Counter[str] = Counter()
     by_hour: Counter[datetime] = Counter()
     for row in session.execute(query):
         by_status[row.status] += row.n
         by_provider[row.provider] += row.n
+        if row.reason_class is not None:
+            by_reason[row.reason_class] += row.n
         by_hour[_as_hour(row.hour)] += row.n
-    return Stats(since, until, dict(by_status), dict(by_provider),
+    return Stats(since, until, dict(by_status), dict(by_provider), dict(by_reason),
                  [HourCount(h, by_hour[h]) for h in sorted(by_hour)], sum(by_status.values()))
 
 

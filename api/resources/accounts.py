@@ -78,9 +78,10 @@ class Account(_Base):
 
     @operation("Update a provider account", auth="tenant", body=AccountUpdate,
                response=AccountPublic, tag="accounts",
-               description="Absent fields stay as they are. `credentials` and `options` "
-               "replace the whole set; `null` clears `default_region`, `ip_allowlist`, "
-               "`credentials` or `options`. The provider cannot change.")
+               description="Absent fields stay as they are. `credentials`, `options` and "
+               "`reason_overrides` replace the whole set; `null` clears `default_region`, "
+               "`ip_allowlist`, `credentials`, `options` or `reason_overrides`. The "
+               "provider cannot change.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Change the given fields of one of the tenant's accounts."""
         # Only the fields the client sent change: an explicit null clears, an absent one keeps.

@@ -40,7 +40,7 @@ class Receipts(_Base):
                 session, tenant_id=req.context.tenant_id, limit=q.limit, after=q.after,
                 message_id=q.message_id, reference=q.reference, phone=q.phone,
                 status=q.status, provider=q.provider, account_id=q.account_id, type=q.type,
-                since=q.since, until=q.until)
+                reason_class=q.reason_class, since=q.since, until=q.until)
             write(resp, schemas.EventPage.model_validate({"data": page.data,
                                                           "next": page.next}))
 
@@ -78,7 +78,8 @@ class Stats(_Base):
 
     @operation("Count receipts", auth="tenant", query=schemas.StatsQuery,
                response=schemas.Stats, tag="stats",
-               description="Counts by status, provider and UTC hour of `received_at`, "
+               description="Counts by status, provider, reason class and UTC hour of "
+                           "`received_at`, "
                            "over at most 31 days; the last 24 hours by default.")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Count the tenant's receipts in a range of received times."""

@@ -13,6 +13,10 @@ from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS
 
 _PROVIDERS = ", ".join(sorted(PROVIDERS))
+_OVERRIDES = ("the account's own reason class of a failure code, looked up before "
+              "dlrhub's dictionary (`{\"MK:0005\": \"invalid_number\"}`); codes are "
+              "compared in upper case. `dlrhub receipt reclassify` applies a change to "
+              "stored receipts")
 
 
 class AccountQuery(PageQuery):

@@ -28,6 +28,8 @@ class ReceiptQuery(PageQuery):
     provider: str | None = Field(default=None, max_length=40)
     account_id: str | None = Field(default=None, max_length=40)
     type: EventType | None = None
+    reason_class: ReasonClass | None = Field(
+        default=None, description="failures of this class (`GET /v1/reason-classes`)")
     since: AwareDatetime | None = Field(default=None, description=_SINCE)
     until: AwareDatetime | None = Field(default=None, description=_UNTIL)
 
@@ -128,6 +130,8 @@ class Stats(Output):
     until: datetime
     by_status: dict[str, int]
     by_provider: dict[str, int]
+    by_reason_class: dict[str, int] = Field(
+        description="failed, expired, rejected and unknown receipts by reason class")
     by_hour: list[HourCount] = Field(description="hours without receipts are left out")
     total: int
 

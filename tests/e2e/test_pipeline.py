@@ -81,7 +81,8 @@ def test_worker_counters_reach_the_metrics_page(stack: Stack, accounts: Runtime)
 
     def counted() -> bool:
         page = httpx.get(f"{stack.base_url}/metrics").text
-        return 'dlrhub_receipts_total{provider="ucloud",status="delivered"}' in page
+        return ('dlrhub_receipts_total{provider="ucloud",reason_class="",'
+                'status="delivered"}') in page
     wait_for(counted, 10, "the worker's receipt counter on /metrics")
     page = httpx.get(f"{stack.base_url}/metrics").text
     assert 'dlrhub_callbacks_total{outcome="accepted",provider="ucloud"}' in page

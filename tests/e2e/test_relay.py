@@ -54,6 +54,26 @@ def test_a_callback_reaches_the_endpoint_signed_and_logged(
     assert got.headers["webhook-id"] == delivery["id"]
 
 
+def test_a_relayed_failure_says_why_and_where(
+        api: tuple[httpx.Client, dict[str, str], str], customer: Customer) -> None:
+    client, me, callback = api
+    assert client.post("/v1/endpoints", json={"url": customer.url},
+                       headers=me).status_code == 201
+    # Tencent passes the carrier's code through: MK:0005 on a China Telecom number is a
+    # powered-off handset (on China Mobile it would be an invalid number).
+    report = {"user_receive_time": "2024-01-02 03:04:05", "nationcode": "86",
+              "mobile": "18912345678", "report_status": "FAIL", "errmsg": "MK:0005",
+              "description": "", "sid": "sid-fail-1"}
+    assert httpx.post(callback, content=orjson.dumps([report]),
+                      headers={"Content-Type": "application/json"}).status_code == 200
+
+    wait_for(lambda: len(customer.received) == 1, 20, "the webhook")
+    event = orjson.loads(customer.received[0].body)
+    assert (event["status"], event["error_code"]) == ("failed", "MK:0005")
+    assert (event["reason_class"], event["retryable"]) == ("unreachable_powered_off", True)
+    assert (event["country"], event["carrier"]) == ("CN", "china_telecom")
+
+
 def test_a_5xx_is_retried_on_the_policy_and_a_4xx_is_final(
         api: tuple[httpx.Client, dict[str, str], str], customer: Customer) -> None:
     client, me, callback = api

@@ -39,6 +39,14 @@ def test_every_source_package_is_in_the_wheel(wheel: zipfile.ZipFile) -> None:
     assert {"dlrhub/py.typed", "dlrhub/models/migrations/script.py.mako"} <= names
 
 
+def test_the_insight_data_files_are_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    data = sorted((ROOT / "services" / "insight" / "data").glob("*.csv"))
+    assert len(data) >= 5
+    for path in data:
+        assert f"dlrhub/services/insight/data/{path.name}" in names, path.name
+
+
 def test_the_bare_folder_names_are_not_importable_outside_the_checkout(
         tmp_path: Path) -> None:
     code = ("import importlib.util as u, dlrhub.api;"

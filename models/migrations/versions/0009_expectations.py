@@ -1,7 +1,7 @@
 """expected messages: what a tenant sent, so that missing receipts can be reported
 
-Revision ID: 0010_expectations
-Revises: 0007_receipt_insight
+Revision ID: 0009_expectations
+Revises: 0008_account_reason_overrides
 Create Date: 2026-12-02 09:00:00
 
 Adds the ``expectation`` table with the partial indexes of the sweep (pending rows by
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_expectations"
-down_revision = "0007_receipt_insight"
+revision = "0009_expectations"
+down_revision = "0008_account_reason_overrides"
 branch_labels = None
 depends_on = None
 

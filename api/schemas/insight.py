@@ -1,0 +1,29 @@
+"""What receipts mean: the reason classes (tenant routes)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from dlrhub.api.schemas.common import Output
+from dlrhub.models import ReasonClass
+
+
+class ReasonClassInfo(Output):
+    """One reason class: what it means and what to do, in English and Chinese."""
+
+    reason_class: ReasonClass
+    retryable: bool | None = Field(
+        description="whether sending again may succeed: true when it may (now, later or "
+                    "through another route), false when it cannot, null when it depends")
+    retry: str = Field(description="how a retry fares, in a word: yes, later, "
+                                   "yes-other-route, sometimes, maybe, no or unknown")
+    meaning: str
+    action: str = Field(description="what a sender should do")
+    meaning_zh: str = Field(description="the meaning in Chinese")
+    action_zh: str = Field(description="what to do, in Chinese")
+
+
+class ReasonClassList(Output):
+    """The 12 reason classes a failed, expired, rejected or unknown receipt carries."""
+
+    data: list[ReasonClassInfo]
