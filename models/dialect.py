@@ -3,7 +3,8 @@
 Every function takes the session (or connection) it runs on and does the right thing
 for its database: row locks that PostgreSQL has and SQLite does not need (one writer at
 a time), the bulk receipt insert (binary COPY on PostgreSQL), the sweep's index hint
-(SQLite without statistics picks the wrong index), and date arithmetic.
+(SQLite without statistics picks the wrong index), date arithmetic, and the
+delivery aggregate's adding upsert.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from dlrhub.models.tables import RECEIPT_TABLE
+from dlrhub.models.tables import (
+    DELIVERY_STATS_ADDED,
+    DELIVERY_STATS_KEY,
+    DELIVERY_STATS_TABLE,
+    RECEIPT_TABLE,
+)
 from dlrhub.models.types import UTCDateTime
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -68,6 +74,58 @@ def hour_bucket(session: Session, column: ColumnElement[Any]) -> ColumnElement[A
         return func.date_trunc("hour", func.timezone("UTC", column))
     # SQLite keeps naive UTC text ("2024-01-01 10:20:30.000000").
     return func.strftime("%Y-%m-%dT%H:00:00Z", column)
+
+
+def local_day(session: Session, column: ColumnElement[Any],
+              shift_seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return the SQL of the date (``YYYY-MM-DD`` text) of UTC ``column`` + ``shift_seconds``.
+
+    The caller works out the shift (a zone's UTC offset, which may change within a
+    range): SQLite knows no zones, so both databases are given the same arithmetic.
+    """
+    if is_postgresql(session):
+        moved = func.timezone("UTC", column) + func.make_interval(
+            0, 0, 0, 0, 0, 0, shift_seconds)
+        return func.to_char(moved, "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, shift_seconds.concat(" seconds"))
+
+
+# --- the delivery aggregate's adding upsert -------------------------------------------
+
+_STATS_KEY_TYPES = {"bucket": "timestamptz"}
+# One statement for any number of rows: the rows travel as one array per column and
+# unnest back into rows, so that neither the 65,535 parameters of a statement nor a
+# round trip per row bounds a batch. Built from the constant column lists only.
+_PG_STATS_UPSERT = (  # noqa: S608
+    "INSERT INTO delivery_stats ({columns}) SELECT * FROM unnest({arrays}) "
+    "ON CONFLICT ON CONSTRAINT pk_delivery_stats DO UPDATE SET {adds}"
+).format(
+    columns=", ".join(DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED),
+    arrays=", ".join(
+        [f"CAST(:{c} AS {_STATS_KEY_TYPES.get(c, 'text')}[])" for c in DELIVERY_STATS_KEY]
+        + [f"CAST(:{c} AS int4[])" for c in DELIVERY_STATS_ADDED]),
+    adds=", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in DELIVERY_STATS_ADDED),
+)
+
+
+def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add ``rows`` to the delivery aggregate in one statement: insert, or add to the row.
+
+    Each row has every key column and every counter (a change, which may be negative);
+    no two rows may share a key. Rows should come sorted by key, so that two
+    transactions adding to the same rows lock them in the same order and never deadlock.
+    """
+    if not rows:
+        return
+    if is_postgresql(session):
+        arrays = {c: [r[c] for r in rows] for c in DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED}
+        session.execute(sql_text(_PG_STATS_UPSERT), arrays)
+        return
+    stmt = sqlite.insert(DELIVERY_STATS_TABLE)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(DELIVERY_STATS_KEY),
+        set_={c: DELIVERY_STATS_TABLE.c[c] + stmt.excluded[c] for c in DELIVERY_STATS_ADDED})
+    session.execute(stmt, rows)
 
 
 # --- the bulk receipt insert ---------------------------------------------------------
