@@ -58,8 +58,10 @@ def delivery(session: Session, *, tenant_id: str, since: datetime | None = None,
     if by_reason:
         sums += [func.sum(STATS.c.messages).filter(STATS.c.reason_class == r.value)
                  .label(f"reason:{r.value}") for r in ReasonClass]
+    # Rows a message moved out of stay, at zero: a group of nothing but those is left out.
+    anything = or_(func.sum(STATS.c.messages) != 0, func.sum(STATS.c.expected) != 0)
     query = (select(*columns, *sums).where(STATS.c.tenant_id == tenant_id, _rows(p))
-             .group_by(*groups).order_by(*groups).limit(MAX_GROUPS + 1))
+             .group_by(*groups).having(anything).order_by(*groups).limit(MAX_GROUPS + 1))
     for dimension, value in p.filters.items():
         query = query.where(STATS.c[dimension] == value)
     rows = session.execute(query).mappings().all()
