@@ -92,40 +92,57 @@ def local_day(session: Session, column: ColumnElement[Any],
 
 # --- the delivery aggregate's adding upsert -------------------------------------------
 
-_STATS_KEY_TYPES = {"bucket": "timestamptz"}
-# One statement for any number of rows: the rows travel as one array per column and
-# unnest back into rows, so that neither the 65,535 parameters of a statement nor a
-# round trip per row bounds a batch. Built from the constant column lists only.
-_PG_STATS_UPSERT = (  # noqa: S608
-    "INSERT INTO delivery_stats ({columns}) SELECT * FROM unnest({arrays}) "
-    "ON CONFLICT ON CONSTRAINT pk_delivery_stats DO UPDATE SET {adds}"
-).format(
-    columns=", ".join(DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED),
-    arrays=", ".join(
-        [f"CAST(:{c} AS {_STATS_KEY_TYPES.get(c, 'text')}[])" for c in DELIVERY_STATS_KEY]
-        + [f"CAST(:{c} AS int4[])" for c in DELIVERY_STATS_ADDED]),
-    adds=", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in DELIVERY_STATS_ADDED),
-)
+_STATS_COLUMNS = DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED
+_STATS_TYPES = ["timestamptz" if c == "bucket" else "text" for c in DELIVERY_STATS_KEY] + [
+    "int4"] * len(DELIVERY_STATS_ADDED)
+# As the receipts: binary COPY into a per-connection stage, then one INSERT ... SELECT.
+# A row carries 78 values, most of them 0: rendered as parameters (VALUES or arrays)
+# they cost more to encode and parse than the upsert costs PostgreSQL. Built from the
+# constant column lists only.
+_PG_STATS_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS delivery_stats_stage "
+                   "(LIKE delivery_stats INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_PG_STATS_COPY = (f"COPY delivery_stats_stage ({', '.join(_STATS_COLUMNS)}) "
+                  "FROM STDIN (FORMAT BINARY)")
+_PG_STATS_UPSERT = (
+    f"INSERT INTO delivery_stats ({', '.join(_STATS_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(_STATS_COLUMNS)} FROM delivery_stats_stage "
+    # In key order, whatever order the stage returns: the rows are locked in that order.
+    f"ORDER BY {', '.join(DELIVERY_STATS_KEY)} "
+    "ON CONFLICT ON CONSTRAINT pk_delivery_stats DO UPDATE SET "
+    + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in DELIVERY_STATS_ADDED))
 
 
 def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Add ``rows`` to the delivery aggregate in one statement: insert, or add to the row.
+    """Add ``rows`` to the delivery aggregate in one upsert: insert, or add to the row.
 
     Each row has every key column and every counter (a change, which may be negative);
-    no two rows may share a key. Rows should come sorted by key, so that two
-    transactions adding to the same rows lock them in the same order and never deadlock.
+    no two rows may share a key. They are locked in key order, so two transactions
+    adding to the same rows never deadlock.
     """
     if not rows:
         return
     if is_postgresql(session):
-        arrays = {c: [r[c] for r in rows] for c in DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED}
-        session.execute(sql_text(_PG_STATS_UPSERT), arrays)
+        _copy_stats(session, rows)
         return
     stmt = sqlite.insert(DELIVERY_STATS_TABLE)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(DELIVERY_STATS_KEY),
         set_={c: DELIVERY_STATS_TABLE.c[c] + stmt.excluded[c] for c in DELIVERY_STATS_ADDED})
-    session.execute(stmt, rows)
+    # SQLite runs in the process: one prepared statement stepped per row costs no trip.
+    session.execute(stmt, sorted(rows, key=lambda r: [r[c] for c in DELIVERY_STATS_KEY]))
+
+
+def _copy_stats(session: Session, rows: list[dict[str, Any]]) -> None:
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    with conn.cursor() as cur:
+        cur.execute(_PG_STATS_STAGE)
+        cur.execute("TRUNCATE delivery_stats_stage")  # nothing left from an aborted run
+        with cur.copy(_PG_STATS_COPY) as copy:
+            copy.set_types(_STATS_TYPES)
+            for row in rows:
+                copy.write_row([row[c] for c in _STATS_COLUMNS])
+        cur.execute(_PG_STATS_UPSERT)
 
 
 # --- the bulk receipt insert ---------------------------------------------------------

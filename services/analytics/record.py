@@ -33,7 +33,7 @@ from dlrhub.models.tables import (
     LAG_COLUMNS,
 )
 from dlrhub.services.analytics.buckets import bucket_of
-from dlrhub.services.analytics.grains import DIMENSION_SETS, grain_name, project
+from dlrhub.services.analytics.grains import DIMENSION_SETS, DIMENSIONS, grain_name, project
 
 # The statuses a message may have, each a counter of the aggregate.
 MESSAGE_STATUSES = frozenset({ReceiptStatus.delivered, ReceiptStatus.failed,
@@ -104,54 +104,63 @@ def expectation_counts(facts: ExpectationFacts) -> Counts:
     return {"expected": 1, "missing": 1} if facts.missing else {"expected": 1}
 
 
-def _values(facts: MessageFacts | ExpectationFacts) -> dict[str, str]:
-    reason = facts.reason_class if isinstance(facts, MessageFacts) else None
-    return {"provider": facts.provider, "account_id": facts.account_id,
-            "country": facts.country or UNKNOWN, "carrier": facts.carrier or UNKNOWN,
-            "template": facts.template or UNKNOWN, "reason_class": reason or UNKNOWN}
+Cell = tuple[str, str, str, str, str, str, str, datetime]
 
 
-def _keys(facts: MessageFacts | ExpectationFacts) -> list[Key]:
-    """Return the key of every row ``facts`` counts in: one per grain."""
+def _cell(facts: MessageFacts | ExpectationFacts) -> Cell:
+    """Return the finest row ``facts`` counts in: its dimensions and UTC hour."""
     if facts.anchor_at.tzinfo is None:
         raise ValueError("anchor_at must carry a time zone")
-    at = facts.anchor_at.astimezone(UTC)
-    spans = {"hour": at.replace(minute=0, second=0, microsecond=0),
-             "day": at.replace(hour=0, minute=0, second=0, microsecond=0)}
-    values = _values(facts)
-    return [(facts.tenant_id, grain_name(span, dims), start, *project(values, dims))
+    hour = facts.anchor_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    reason = facts.reason_class if isinstance(facts, MessageFacts) else None
+    return (facts.tenant_id, facts.account_id, facts.provider, facts.country or UNKNOWN,
+            facts.carrier or UNKNOWN, facts.template or UNKNOWN, reason or UNKNOWN, hour)
+
+
+def _keys(cell: Cell) -> list[Key]:
+    """Return the key of every row a cell counts in: one per grain."""
+    tenant_id, *dimensions, hour = cell
+    values = dict(zip(DIMENSIONS, dimensions, strict=True))
+    spans = {"hour": hour, "day": hour.replace(hour=0)}
+    return [(tenant_id, grain_name(span, dims), start, *project(values, dims))
             for span, start in spans.items() for dims in DIMENSION_SETS]
-
-
-def _add(into: dict[Key, Counts], facts: MessageFacts | ExpectationFacts, sign: int) -> None:
-    counts = (message_counts(facts) if isinstance(facts, MessageFacts)
-              else expectation_counts(facts))
-    for key in _keys(facts):
-        row = into.setdefault(key, {})
-        for name, n in counts.items():
-            row[name] = row.get(name, 0) + sign * n
 
 
 def stat_rows(changes: Iterable[tuple[MessageFacts | ExpectationFacts | None,
                                       MessageFacts | ExpectationFacts]]) -> list[dict[str, Any]]:
     """Return the aggregate rows to add for ``changes``, summed per row, sorted by key.
 
-    Rows whose changes cancel out (a message that moved and came back, within one
-    batch) are left out; so are rows of changes that change nothing.
+    Changes are summed per cell (dimensions and hour) first, then each cell is added to
+    its row of every grain: the per-change work is a few dictionary additions. Rows
+    whose changes cancel out (a message that moved and came back, within one batch)
+    are left out.
     """
-    summed: dict[Key, Counts] = {}
+    cells: dict[Cell, Counts] = {}
     for before, after in changes:
-        if before is not None:
-            _add(summed, before, -1)
-        _add(summed, after, +1)
-    rows = []
-    for key in sorted(summed):
-        counts = summed[key]
+        for facts, sign in ((before, -1), (after, +1)):
+            if facts is None:
+                continue
+            counts = (message_counts(facts) if isinstance(facts, MessageFacts)
+                      else expectation_counts(facts))
+            into = cells.setdefault(_cell(facts), {})
+            for name, n in counts.items():
+                into[name] = into.get(name, 0) + sign * n
+    summed: dict[Key, Counts] = {}
+    for cell, counts in cells.items():
         if not any(counts.values()):
             continue
-        row: dict[str, Any] = dict(zip(DELIVERY_STATS_KEY, key, strict=True))
-        row.update({name: counts.get(name, 0) for name in DELIVERY_STATS_ADDED})
-        rows.append(row)
+        for key in _keys(cell):
+            row = summed.setdefault(key, {})
+            for name, n in counts.items():
+                row[name] = row.get(name, 0) + n
+    rows = []
+    for key in sorted(summed):
+        added = summed[key]
+        if not any(added.values()):
+            continue
+        out: dict[str, Any] = dict(zip(DELIVERY_STATS_KEY, key, strict=True))
+        out.update({name: added.get(name, 0) for name in DELIVERY_STATS_ADDED})
+        rows.append(out)
     return rows
 
 
