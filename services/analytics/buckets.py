@@ -35,22 +35,36 @@ def bucket_of(seconds: float) -> int:
     return bisect_right(EDGES, seconds)
 
 
-def percentile(counts: Sequence[int], p: float) -> float | None:
-    """Return the ``p`` quantile (0 < p ≤ 1) of a histogram, or None if it is empty."""
+def percentiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None]:
+    """Return the quantiles ``qs`` (ascending, each 0 < q <= 1) of a histogram, in one pass.
+
+    None for each where the histogram is empty.
+    """
     total = sum(counts)
     if total <= 0:
-        return None
-    rank = p * total
+        return [None] * len(qs)
+    out: list[float | None] = []
     seen = 0
-    for i, n in enumerate(counts):
-        if n <= 0 or seen + n < rank:
-            seen += max(n, 0)
+    i = 0
+    last = len(counts) - 1
+    for q in qs:
+        rank = q * total
+        while i < last and (counts[i] <= 0 or seen + counts[i] < rank):
+            seen += max(counts[i], 0)
+            i += 1
+        n = counts[i]
+        if i == last or n <= 0:
+            out.append(EDGES[-1])
             continue
         fraction = (rank - seen) / n
         if i == 0:
-            return EDGES[0] * fraction
-        if i == len(counts) - 1:
-            return EDGES[-1]
-        low, high = EDGES[i - 1], EDGES[i]
-        return low * math.exp(fraction * math.log(high / low))
-    return EDGES[-1]
+            out.append(EDGES[0] * fraction)
+        else:
+            low, high = EDGES[i - 1], EDGES[i]
+            out.append(low * math.exp(fraction * math.log(high / low)))
+    return out
+
+
+def percentile(counts: Sequence[int], p: float) -> float | None:
+    """Return the ``p`` quantile (0 < p <= 1) of a histogram, or None if it is empty."""
+    return percentiles(counts, [p])[0]

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from dlrhub.core.vocabulary import ReasonClass
 from dlrhub.models import DELIVERY_STATS_TABLE, dialect, utcnow
 from dlrhub.models.tables import DELIVERY_STATS_COUNTERS, HANDSET_COLUMNS, LAG_COLUMNS
-from dlrhub.services.analytics.buckets import percentile
+from dlrhub.services.analytics.buckets import percentiles
 from dlrhub.services.analytics.grains import DIMENSIONS, grain_name
 from dlrhub.services.analytics.plan import Plan, plan
 from dlrhub.services.errors import InvalidInput
@@ -26,6 +26,9 @@ STATS = DELIVERY_STATS_TABLE
 FINAL = ("delivered", "failed", "expired", "rejected", "unknown")
 # An answer larger than this is refused: narrow the range or the grouping.
 MAX_GROUPS = 10_000
+_N = len(DELIVERY_STATS_COUNTERS)
+_B = len(HANDSET_COLUMNS)
+_REASONS = [r.value for r in ReasonClass]
 
 
 @dataclass(frozen=True)
@@ -56,15 +59,15 @@ def delivery(session: Session, *, tenant_id: str, since: datetime | None = None,
     sums = [func.sum(STATS.c[c]).label(c)
             for c in (*DELIVERY_STATS_COUNTERS, *HANDSET_COLUMNS, *LAG_COLUMNS)]
     if by_reason:
-        sums += [func.sum(STATS.c.messages).filter(STATS.c.reason_class == r.value)
-                 .label(f"reason:{r.value}") for r in ReasonClass]
+        sums += [func.sum(STATS.c.messages).filter(STATS.c.reason_class == r).label(f"r_{r}")
+                 for r in _REASONS]
     # Rows a message moved out of stay, at zero: a group of nothing but those is left out.
     anything = or_(func.sum(STATS.c.messages) != 0, func.sum(STATS.c.expected) != 0)
     query = (select(*columns, *sums).where(STATS.c.tenant_id == tenant_id, _rows(p))
              .group_by(*groups).having(anything).order_by(*groups).limit(MAX_GROUPS + 1))
     for dimension, value in p.filters.items():
         query = query.where(STATS.c[dimension] == value)
-    rows = session.execute(query).mappings().all()
+    rows = session.execute(query).all()
     if len(rows) > MAX_GROUPS:
         raise InvalidInput("group_by", f"more than {MAX_GROUPS} groups: narrow the range, "
                                        "filter, or group by fewer keys")
@@ -108,30 +111,34 @@ def _offset(p: Plan) -> ColumnElement[Any]:
 
 
 def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
-    """Return one group's keys and figures from its summed row."""
+    """Return one group's keys and figures from its summed row (a tuple, in SELECT order)."""
     doc: dict[str, Any] = {}
-    for key in p.group_by:
-        value = row[key]
+    for i, key in enumerate(p.group_by):
+        value = row[i]
         if key == "hour":
             doc[key] = _utc(value).isoformat().replace("+00:00", "Z")
         elif key in DIMENSIONS:
             doc[key] = value or None  # "" is an unknown value
         else:
             doc[key] = value
-    counts = {c: int(row[c] or 0) for c in DELIVERY_STATS_COUNTERS}
+    at = len(p.group_by)
+    counts = dict(zip(DELIVERY_STATS_COUNTERS, (int(n or 0) for n in row[at:at + _N]),
+                      strict=True))
+    at += _N
+    handset = [int(n or 0) for n in row[at:at + _B]]
+    lag = [int(n or 0) for n in row[at + _B:at + 2 * _B]]
+    at += 2 * _B
     final = sum(counts[c] for c in FINAL)
     doc.update(counts)
     doc["final"] = final
     doc["delivery_rate"] = counts["delivered"] / final if final else None
     if by_reason:
-        doc["reasons"] = {r.value: int(row[f"reason:{r.value}"] or 0) for r in ReasonClass
-                          if row[f"reason:{r.value}"]}
-    handset = [int(row[c] or 0) for c in HANDSET_COLUMNS]
-    lag = [int(row[c] or 0) for c in LAG_COLUMNS]
-    doc["handset_latency"] = {f"p{int(q * 100)}": _seconds(percentile(handset, q))
-                              for q in (0.5, 0.9, 0.99)}
-    doc["receipt_lag"] = {f"p{int(q * 100)}": _seconds(percentile(lag, q))
-                          for q in (0.5, 0.99)}
+        doc["reasons"] = {r: int(n) for r, n in zip(_REASONS, row[at:], strict=True) if n}
+    doc["handset_latency"] = dict(zip(("p50", "p90", "p99"),
+                                      map(_seconds, percentiles(handset, (0.5, 0.9, 0.99))),
+                                      strict=True))
+    doc["receipt_lag"] = dict(zip(("p50", "p99"), map(_seconds, percentiles(lag, (0.5, 0.99))),
+                                  strict=True))
     return doc
 
 
