@@ -204,6 +204,7 @@ def shapes(start: datetime, days: int) -> list[Shape]:
         Shape("hour", whole | {"group_by": "hour"}),
         Shape("carrier,hour", whole | {"group_by": "carrier,hour"}),
         Shape("template,reason_class", whole | {"group_by": "template,reason_class"}),
+        Shape("provider,template", whole | {"group_by": "provider,template"}),
         Shape("template,day, carrier=china_mobile",
               whole | {"group_by": "template,day", "carrier": "china_mobile"}),
     ]

@@ -1,12 +1,13 @@
 """Which rows of the aggregate a message counts in, and which rows a query reads.
 
-Every change is added at six grains: two time spans (the UTC hour and the UTC day of the
-message's anchor time) x three sets of dimensions (everything; the network: account,
-provider, country, carrier; and the total), each keeping the reason class so that every
-grain can break failures down by it. A grain keeps fewer rows the coarser it is, and a
-query reads the coarsest one that still has what it groups and filters by: 30 days of
-a large tenant grouped by day read a few thousand day rows, not hundreds of thousands
-of hour rows. The grains hold the same messages, so they always agree.
+Every change is added at eight grains: two time spans (the UTC hour and the UTC day of
+the message's anchor time) x four sets of dimensions (everything; the network: account,
+provider, country, carrier; the sending: account, provider, template; and the total),
+each keeping the reason class so that every grain can break failures down by it. A
+grain keeps fewer rows the coarser it is, and a query reads the coarsest one that still
+has what it groups and filters by: 30 days of a large tenant grouped by day read a few
+hundred day rows, not hundreds of thousands of hour rows. The grains hold the same
+messages, so they always agree.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ class DimensionSet:
 # From the coarsest up: a query takes the first that keeps every dimension it needs.
 DIMENSION_SETS = (
     DimensionSet("total", frozenset({"reason_class"})),
+    # Where messages went: by account and provider, country and carrier.
     DimensionSet("network", frozenset({"account_id", "provider", "country", "carrier",
+                                       "reason_class"})),
+    # What was sent: by account and provider, and template.
+    DimensionSet("sending", frozenset({"account_id", "provider", "template",
                                        "reason_class"})),
     DimensionSet("all", frozenset(DIMENSIONS)),
 )

@@ -216,8 +216,9 @@ def test_the_coarsest_grain_that_keeps_the_query_is_read() -> None:
     assert plan_of().dimensions.name == "total"
     assert plan_of(group_by="hour,reason_class").dimensions.name == "total"
     assert plan_of(group_by="carrier").dimensions.name == "network"
-    assert plan_of(filters={"template": "otp"}).dimensions.name == "all"
-    assert plan_of(group_by="template,reason_class").dimensions.name == "all"
+    assert plan_of(filters={"template": "otp"}).dimensions.name == "sending"
+    assert plan_of(group_by="template,reason_class").dimensions.name == "sending"
+    assert plan_of(group_by="template", filters={"carrier": "x"}).dimensions.name == "all"
 
 
 def test_a_zone_s_offsets_change_where_its_clocks_do() -> None:
