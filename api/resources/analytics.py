@@ -40,4 +40,7 @@ class Delivery:
             report = analytics.delivery(session, tenant_id=req.context.tenant_id,
                                         since=q.since, until=q.until, group_by=q.group_by,
                                         tz=q.tz, filters=filters)
-        write(resp, schemas.DeliveryReport.model_validate(report))
+        # A group carries only its own keys: a dimension it is not grouped by is absent,
+        # not null (null is an unknown value of a key it is grouped by).
+        write(resp, schemas.DeliveryReport.model_validate(report).model_dump(
+            mode="json", exclude_unset=True))

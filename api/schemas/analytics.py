@@ -54,7 +54,10 @@ class Percentiles2(Output):
 
 
 class DeliveryGroup(Output):
-    """The figures of one group; its keys are those of `group_by` (null: unknown)."""
+    """The figures of one group, and its keys: those of `group_by` (null: unknown).
+
+    A dimension the group is not grouped by is absent from it.
+    """
 
     provider: str | None = Field(default=None, description="when grouped by provider")
     account_id: str | None = Field(default=None, description="when grouped by account_id")
