@@ -275,3 +275,23 @@ def test_too_many_groups_is_refused(client: Client, tenant: tuple[str, dict[str,
     result = client.simulate_get(PATH, headers=tenant[1], params=RANGE | {"group_by": "hour"})
     assert result.status_code == 422
     assert "narrow" in result.json["detail"]
+
+
+def test_large_batches_and_several_in_one_transaction_add_up(runtime: Runtime) -> None:
+    tenant_id = TenantFactory().id
+    carriers = ("china_mobile", "china_unicom", "china_telecom", None)
+    batch = [(None, message(tenant_id, "tencent", carriers[i % 4], f"tpl_{i % 7}",
+                            at(1, i % 24, i % 60), S.delivered if i % 5 else S.failed,
+                            None if i % 5 else ReasonClass.network_error,
+                            handset=float(i % 90), lag=1.0))
+             for i in range(3000)]
+    with runtime.sessions() as session:
+        # two batches in one transaction: the second must not add the first's rows again
+        record_messages(session, batch[:1000])
+        record_messages(session, batch[1000:])
+        session.commit()
+        result = analytics.delivery(session, tenant_id=tenant_id, group_by="carrier",
+                                    since=at(1, 0), until=at(2, 0))
+    by_carrier = {g["carrier"]: (g["messages"], g["failed"]) for g in result.data}
+    assert by_carrier == {"china_mobile": (750, 150), "china_unicom": (750, 150),
+                          "china_telecom": (750, 150), None: (750, 150)}
