@@ -14,6 +14,7 @@ from dlrhub.api.auth import Authentication
 from dlrhub.api.middleware import RequestId
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
+from dlrhub.api.resources.analytics import Delivery
 from dlrhub.api.resources.callbacks import CallbackResource
 from dlrhub.api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
 from dlrhub.api.resources.endpoints import (
@@ -110,6 +111,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),
+        Route("/v1/analytics/delivery", Delivery(rt.sessions)),
         # --- tenant routes: endpoints ---
         Route("/v1/endpoints", Endpoints(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}", EndpointItem(*relay_args)),

@@ -3,7 +3,8 @@
 Every function takes the session (or connection) it runs on and does the right thing
 for its database: row locks that PostgreSQL has and SQLite does not need (one writer at
 a time), the bulk receipt insert (binary COPY on PostgreSQL), the sweep's index hint
-(SQLite without statistics picks the wrong index), and date arithmetic.
+(SQLite without statistics picks the wrong index), date arithmetic, and the
+delivery aggregate's adding upsert.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
-from dlrhub.models.tables import EXPECTATION_TABLE, RECEIPT_TABLE
+from dlrhub.models.tables import (
+    DELIVERY_STATS_ADDED,
+    DELIVERY_STATS_KEY,
+    DELIVERY_STATS_TABLE,
+    EXPECTATION_TABLE,
+    RECEIPT_TABLE,
+)
 from dlrhub.models.types import UTCDateTime
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -81,6 +88,75 @@ def hour_bucket(session: Session, column: ColumnElement[Any]) -> ColumnElement[A
         return func.date_trunc("hour", func.timezone("UTC", column))
     # SQLite keeps naive UTC text ("2024-01-01 10:20:30.000000").
     return func.strftime("%Y-%m-%dT%H:00:00Z", column)
+
+
+def local_day(session: Session, column: ColumnElement[Any],
+              shift_seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Return the SQL of the date (``YYYY-MM-DD`` text) of UTC ``column`` + ``shift_seconds``.
+
+    The caller works out the shift (a zone's UTC offset, which may change within a
+    range): SQLite knows no zones, so both databases are given the same arithmetic.
+    """
+    if is_postgresql(session):
+        moved = func.timezone("UTC", column) + func.make_interval(
+            0, 0, 0, 0, 0, 0, shift_seconds)
+        return func.to_char(moved, "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column, shift_seconds.concat(" seconds"))
+
+
+# --- the delivery aggregate's adding upsert -------------------------------------------
+
+_STATS_COLUMNS = DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED
+_STATS_TYPES = ["timestamptz" if c == "bucket" else "text" for c in DELIVERY_STATS_KEY] + [
+    "int4"] * len(DELIVERY_STATS_ADDED)
+# As the receipts: binary COPY into a per-connection stage, then one INSERT ... SELECT.
+# A row carries 78 values, most of them 0: rendered as parameters (VALUES or arrays)
+# they cost more to encode and parse than the upsert costs PostgreSQL. Built from the
+# constant column lists only.
+_PG_STATS_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS delivery_stats_stage "
+                   "(LIKE delivery_stats INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+_PG_STATS_COPY = (f"COPY delivery_stats_stage ({', '.join(_STATS_COLUMNS)}) "
+                  "FROM STDIN (FORMAT BINARY)")
+_PG_STATS_UPSERT = (
+    f"INSERT INTO delivery_stats ({', '.join(_STATS_COLUMNS)}) "  # noqa: S608
+    f"SELECT {', '.join(_STATS_COLUMNS)} FROM delivery_stats_stage "
+    # In key order, whatever order the stage returns: the rows are locked in that order.
+    f"ORDER BY {', '.join(DELIVERY_STATS_KEY)} "
+    "ON CONFLICT ON CONSTRAINT pk_delivery_stats DO UPDATE SET "
+    + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in DELIVERY_STATS_ADDED))
+
+
+def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add ``rows`` to the delivery aggregate in one upsert: insert, or add to the row.
+
+    Each row has every key column and every counter (a change, which may be negative);
+    no two rows may share a key. They are locked in key order, so two transactions
+    adding to the same rows never deadlock.
+    """
+    if not rows:
+        return
+    if is_postgresql(session):
+        _copy_stats(session, rows)
+        return
+    stmt = sqlite.insert(DELIVERY_STATS_TABLE)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(DELIVERY_STATS_KEY),
+        set_={c: DELIVERY_STATS_TABLE.c[c] + stmt.excluded[c] for c in DELIVERY_STATS_ADDED})
+    # SQLite runs in the process: one prepared statement stepped per row costs no trip.
+    session.execute(stmt, sorted(rows, key=lambda r: [r[c] for c in DELIVERY_STATS_KEY]))
+
+
+def _copy_stats(session: Session, rows: list[dict[str, Any]]) -> None:
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    with conn.cursor() as cur:
+        cur.execute(_PG_STATS_STAGE)
+        cur.execute("TRUNCATE delivery_stats_stage")  # nothing left from an aborted run
+        with cur.copy(_PG_STATS_COPY) as copy:
+            copy.set_types(_STATS_TYPES)
+            for row in rows:
+                copy.write_row([row[c] for c in _STATS_COLUMNS])
+        cur.execute(_PG_STATS_UPSERT)
 
 
 # --- the bulk receipt insert ---------------------------------------------------------

@@ -9,7 +9,9 @@ from sqlalchemy import (
     Boolean,
     Column,
     Index,
+    Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -351,3 +353,41 @@ ENDPOINT_TABLE = _table(Endpoint)
 DELIVERY_TABLE = _table(Delivery)
 ATTEMPT_TABLE = _table(Attempt)
 EXPECTATION_TABLE = _table(Expectation)
+
+
+# --- the delivery aggregate (services/analytics) ---------------------------------------
+
+# What one aggregate row is of: a tenant, a grain (which time span and which dimensions
+# it keeps: services/analytics/grains.py), the span's start, and the dimensions. A
+# dimension a grain rolls up holds "*", an unknown one "" (so the key stays unique).
+DELIVERY_STATS_KEY = ("tenant_id", "grain", "bucket", "account_id", "provider", "country",
+                      "carrier", "template", "reason_class")
+# How many messages the row holds, by status, and the expectations of its key.
+DELIVERY_STATS_COUNTERS = ("messages", "delivered", "failed", "expired", "rejected",
+                           "unknown", "pending", "expected", "missing")
+# Latency histograms: final messages by handset latency and by receipt lag, in fixed
+# log-spaced buckets (services/analytics/buckets.py says where each bucket starts).
+LATENCY_BUCKETS = 30
+HANDSET_COLUMNS = tuple(f"handset_{i:02d}" for i in range(LATENCY_BUCKETS))
+LAG_COLUMNS = tuple(f"lag_{i:02d}" for i in range(LATENCY_BUCKETS))
+DELIVERY_STATS_ADDED = DELIVERY_STATS_COUNTERS + HANDSET_COLUMNS + LAG_COLUMNS
+
+# A Core table, not a SQLModel class: 69 counters that differ only by name are declared
+# from the lists above rather than written out one by one.
+DELIVERY_STATS_TABLE = Table(
+    "delivery_stats", SQLModel.metadata,
+    Column("tenant_id", String(40), nullable=False),
+    Column("grain", String(16), nullable=False),
+    Column("bucket", UTCDateTime(), nullable=False),
+    Column("account_id", String(40), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("carrier", String(40), nullable=False),
+    Column("template", String(200), nullable=False),
+    Column("reason_class", String(40), nullable=False),
+    # int4, not bigint: PostgreSQL sums int4 in an int8, bigint in a slower numeric.
+    *(Column(name, Integer, nullable=False, server_default="0")
+      for name in DELIVERY_STATS_ADDED),
+    # Its order serves every query: one tenant, one grain, a range of buckets.
+    PrimaryKeyConstraint(*DELIVERY_STATS_KEY, name="pk_delivery_stats"),
+)

@@ -1,0 +1,61 @@
+"""Which rows of the aggregate a message counts in, and which rows a query reads.
+
+Every change is added at eight grains: two time spans (the UTC hour and the UTC day of
+the message's anchor time) x four sets of dimensions (everything; the network: account,
+provider, country, carrier; the sending: account, provider, template; and the total),
+each keeping the reason class so that every grain can break failures down by it. A
+grain keeps fewer rows the coarser it is, and a query reads the coarsest one that still
+has what it groups and filters by: 30 days of a large tenant grouped by day read a few
+hundred day rows, not hundreds of thousands of hour rows. The grains hold the same
+messages, so they always agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The dimensions a query may group and filter by, besides time: in the order of the
+# aggregate's key (models.tables.DELIVERY_STATS_KEY, after tenant, grain and bucket).
+DIMENSIONS = ("account_id", "provider", "country", "carrier", "template", "reason_class")
+# What a grain holds in a dimension it rolls up ("" is an unknown value).
+ROLLED_UP = "*"
+
+
+@dataclass(frozen=True)
+class DimensionSet:
+    """The dimensions a grain keeps, and its name."""
+
+    name: str
+    kept: frozenset[str]
+
+
+# From the coarsest up: a query takes the first that keeps every dimension it needs.
+DIMENSION_SETS = (
+    DimensionSet("total", frozenset({"reason_class"})),
+    # Where messages went: by account and provider, country and carrier.
+    DimensionSet("network", frozenset({"account_id", "provider", "country", "carrier",
+                                       "reason_class"})),
+    # What was sent: by account and provider, and template.
+    DimensionSet("sending", frozenset({"account_id", "provider", "template",
+                                       "reason_class"})),
+    DimensionSet("all", frozenset(DIMENSIONS)),
+)
+SPANS = ("hour", "day")
+
+
+def grain_name(span: str, dimensions: DimensionSet) -> str:
+    """Return the value of the ``grain`` column of ``span`` x ``dimensions``."""
+    return f"{span}:{dimensions.name}"
+
+
+def project(values: dict[str, str], dimensions: DimensionSet) -> tuple[str, ...]:
+    """Return a message's dimension values as ``dimensions`` keeps them, in DIMENSIONS order."""
+    return tuple(values[d] if d in dimensions.kept else ROLLED_UP for d in DIMENSIONS)
+
+
+def dimensions_for(needed: set[str]) -> DimensionSet:
+    """Return the coarsest dimension set that keeps every dimension in ``needed``."""
+    for candidate in DIMENSION_SETS:
+        if needed <= candidate.kept:
+            return candidate
+    raise ValueError(f"no grain keeps {sorted(needed)}")

@@ -1,0 +1,154 @@
+"""``GET /v1/analytics/delivery``: one grouped query over the aggregate, then the figures.
+
+The database sums the counters and the latency buckets of the rows the plan names,
+grouped as asked (one statement, an index range per grain, never the receipts); Python
+turns each group's sums into rates and percentiles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlmodel import Session
+
+from dlrhub.core.vocabulary import ReasonClass
+from dlrhub.models import DELIVERY_STATS_TABLE, dialect, utcnow
+from dlrhub.models.tables import DELIVERY_STATS_COUNTERS, HANDSET_COLUMNS, LAG_COLUMNS
+from dlrhub.services.analytics.buckets import percentiles
+from dlrhub.services.analytics.grains import DIMENSIONS, grain_name
+from dlrhub.services.analytics.plan import Plan, plan
+from dlrhub.services.errors import InvalidInput
+
+STATS = DELIVERY_STATS_TABLE
+FINAL = ("delivered", "failed", "expired", "rejected", "unknown")
+# An answer larger than this is refused: narrow the range or the grouping.
+MAX_GROUPS = 10_000
+_N = len(DELIVERY_STATS_COUNTERS)
+_B = len(HANDSET_COLUMNS)
+_REASONS = [r.value for r in ReasonClass]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The figures of each group, and the query they answer."""
+
+    since: datetime
+    until: datetime
+    tz: str
+    group_by: list[str]
+    data: list[dict[str, Any]]
+
+
+def delivery(session: Session, *, tenant_id: str, since: datetime | None = None,
+             until: datetime | None = None, group_by: str | None = None,
+             tz: str | None = None, filters: dict[str, str | None] | None = None,
+             now: datetime | None = None) -> DeliveryReport:
+    """Return a tenant's delivery figures over a range, grouped by ``group_by``.
+
+    ``filters`` maps dimensions (DIMENSIONS) to the one value each must have. Ranges
+    widen to whole UTC hours (the answer says which range it covers); the default is
+    the 24 hours up to now.
+    """
+    p = plan(since=since, until=until, group_by=group_by, tz=tz, filters=filters or {},
+             now=now or utcnow())
+    groups, columns = _group_columns(session, p)
+    by_reason = "reason_class" not in p.group_by
+    sums = [func.sum(STATS.c[c]).label(c)
+            for c in (*DELIVERY_STATS_COUNTERS, *HANDSET_COLUMNS, *LAG_COLUMNS)]
+    if by_reason:
+        sums += [func.sum(STATS.c.messages).filter(STATS.c.reason_class == r).label(f"r_{r}")
+                 for r in _REASONS]
+    # Rows a message moved out of stay, at zero: a group of nothing but those is left out.
+    anything = or_(func.sum(STATS.c.messages) != 0, func.sum(STATS.c.expected) != 0)
+    query = (select(*columns, *sums).where(STATS.c.tenant_id == tenant_id, _rows(p))
+             .group_by(*groups).having(anything).order_by(*groups).limit(MAX_GROUPS + 1))
+    for dimension, value in p.filters.items():
+        query = query.where(STATS.c[dimension] == value)
+    rows = session.execute(query).all()
+    if len(rows) > MAX_GROUPS:
+        raise InvalidInput("group_by", f"more than {MAX_GROUPS} groups: narrow the range, "
+                                       "filter, or group by fewer keys")
+    return DeliveryReport(p.since, p.until, p.tz, list(p.group_by),
+                          [_figures(p, row, by_reason) for row in rows])
+
+
+def _rows(p: Plan) -> ColumnElement[bool]:
+    """Return the WHERE of the plan's grains and bucket ranges."""
+    spans = []
+    for span, ranges in (("hour", p.hour_ranges), ("day", p.day_ranges)):
+        if ranges:
+            spans.append(and_(STATS.c.grain == grain_name(span, p.dimensions),
+                              or_(*(and_(STATS.c.bucket >= a, STATS.c.bucket < b)
+                                    for a, b in ranges))))
+    return or_(*spans)
+
+
+def _group_columns(session: Session,
+                   p: Plan) -> tuple[list[ColumnElement[Any]], list[ColumnElement[Any]]]:
+    """Return the GROUP BY expressions and the labelled columns selecting them."""
+    groups: list[ColumnElement[Any]] = []
+    for key in p.group_by:
+        if key == "hour":
+            groups.append(STATS.c.bucket)
+        elif key == "day":
+            groups.append(dialect.local_day(session, STATS.c.bucket, _offset(p)))
+        else:
+            groups.append(STATS.c[key])
+    return groups, [g.label(k) for g, k in zip(groups, p.group_by, strict=True)]
+
+
+def _offset(p: Plan) -> ColumnElement[Any]:
+    """Return the SQL of the zone's offset, in seconds, at each row's bucket."""
+    if len(p.offsets) == 1:
+        return literal(p.offsets[0][1])
+    *changes, (_, last) = p.offsets
+    whens = [(STATS.c.bucket < nxt[0], seconds)
+             for (_, seconds), nxt in zip(changes, p.offsets[1:], strict=True)]
+    return case(*whens, else_=last)
+
+
+def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
+    """Return one group's keys and figures from its summed row (a tuple, in SELECT order)."""
+    doc: dict[str, Any] = {}
+    for i, key in enumerate(p.group_by):
+        value = row[i]
+        if key == "hour":
+            doc[key] = _utc(value).isoformat().replace("+00:00", "Z")
+        elif key in DIMENSIONS:
+            doc[key] = value or None  # "" is an unknown value
+        else:
+            doc[key] = value
+    at = len(p.group_by)
+    counts = dict(zip(DELIVERY_STATS_COUNTERS, (int(n or 0) for n in row[at:at + _N]),
+                      strict=True))
+    at += _N
+    handset = [int(n or 0) for n in row[at:at + _B]]
+    lag = [int(n or 0) for n in row[at + _B:at + 2 * _B]]
+    at += 2 * _B
+    final = sum(counts[c] for c in FINAL)
+    doc.update(counts)
+    doc["final"] = final
+    doc["delivery_rate"] = counts["delivered"] / final if final else None
+    if by_reason:
+        doc["reasons"] = {r: int(n) for r, n in zip(_REASONS, row[at:], strict=True) if n}
+    doc["handset_latency"] = dict(zip(("p50", "p90", "p99"),
+                                      map(_seconds, percentiles(handset, (0.5, 0.9, 0.99))),
+                                      strict=True))
+    doc["receipt_lag"] = dict(zip(("p50", "p99"), map(_seconds, percentiles(lag, (0.5, 0.99))),
+                                  strict=True))
+    return doc
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _utc(value: Any) -> datetime:
+    """Return a bucket as an aware UTC datetime, from either database's answer."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"an hour bucket of type {type(moment).__name__}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

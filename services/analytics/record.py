@@ -1,0 +1,183 @@
+"""Keep the delivery aggregate up to date: each batch's message and expectation changes.
+
+The aggregate holds, for every message, its contribution at its current facts: one
+message and one of its status, in the row of its dimensions and anchor time, and, once
+it is final, its handset latency and receipt lag in the histograms. A change (before,
+after) therefore adds after's contribution and takes away before's: a message moves
+between rows when its status or reason class changes and counts in one row at a time,
+and its latencies are added once, when it becomes final (a final message whose facts do
+not change adds nothing more). Expectations likewise: one expected, and one missing
+while it is missing, so a late receipt that meets it takes the missing back.
+
+The changes of a batch are summed per aggregate row in Python and written in one
+statement (``dialect.add_to_stats``): the cost is one statement per batch, whatever its
+size, and rows shared by many messages (the same hour, account and status) are written
+once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from dlrhub.core.vocabulary import ReasonClass, ReceiptStatus
+from dlrhub.models import dialect
+from dlrhub.models.tables import (
+    DELIVERY_STATS_ADDED,
+    DELIVERY_STATS_KEY,
+    HANDSET_COLUMNS,
+    LAG_COLUMNS,
+)
+from dlrhub.services.analytics.buckets import bucket_of
+from dlrhub.services.analytics.grains import DIMENSION_SETS, DIMENSIONS, grain_name, project
+
+# The statuses a message may have, each a counter of the aggregate.
+MESSAGE_STATUSES = frozenset({ReceiptStatus.delivered, ReceiptStatus.failed,
+                              ReceiptStatus.expired, ReceiptStatus.rejected,
+                              ReceiptStatus.unknown, ReceiptStatus.pending})
+UNKNOWN = ""
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the aggregate counts of one message (account, message id, recipient) now.
+
+    ``anchor_at`` is the message's time: when it was submitted, else when its first
+    receipt was received. Latencies are in seconds, None where the provider does not
+    give what they are measured from.
+    """
+
+    tenant_id: str
+    account_id: str
+    provider: str
+    country: str | None
+    carrier: str | None
+    template: str | None
+    reason_class: ReasonClass | None
+    status: ReceiptStatus
+    final: bool
+    anchor_at: datetime
+    handset_latency_s: float | None = None
+    receipt_lag_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ExpectationFacts:
+    """What the aggregate counts of one expected message: where it went, and if missing.
+
+    ``anchor_at`` is when it was sent (``sent_at``, else when it was registered).
+    """
+
+    tenant_id: str
+    account_id: str
+    provider: str
+    country: str | None
+    carrier: str | None
+    template: str | None
+    anchor_at: datetime
+    missing: bool = False
+
+
+Key = tuple[Any, ...]
+Counts = dict[str, int]
+
+
+def message_counts(facts: MessageFacts) -> Counts:
+    """Return what one message adds to its row: itself, its status, its latencies if final."""
+    if facts.status not in MESSAGE_STATUSES:
+        raise ValueError(f"a message cannot have the status {facts.status!r}")
+    counts = {"messages": 1, str(facts.status): 1}
+    if facts.final:
+        if facts.handset_latency_s is not None:
+            counts[HANDSET_COLUMNS[bucket_of(facts.handset_latency_s)]] = 1
+        if facts.receipt_lag_s is not None:
+            counts[LAG_COLUMNS[bucket_of(facts.receipt_lag_s)]] = 1
+    return counts
+
+
+def expectation_counts(facts: ExpectationFacts) -> Counts:
+    """Return what one expectation adds to its row: itself, and one missing if it is."""
+    return {"expected": 1, "missing": 1} if facts.missing else {"expected": 1}
+
+
+Cell = tuple[str, str, str, str, str, str, str, datetime]
+
+
+def _cell(facts: MessageFacts | ExpectationFacts) -> Cell:
+    """Return the finest row ``facts`` counts in: its dimensions and UTC hour."""
+    if facts.anchor_at.tzinfo is None:
+        raise ValueError("anchor_at must carry a time zone")
+    hour = facts.anchor_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    reason = facts.reason_class if isinstance(facts, MessageFacts) else None
+    return (facts.tenant_id, facts.account_id, facts.provider, facts.country or UNKNOWN,
+            facts.carrier or UNKNOWN, facts.template or UNKNOWN, reason or UNKNOWN, hour)
+
+
+def _keys(cell: Cell) -> list[Key]:
+    """Return the key of every row a cell counts in: one per grain."""
+    tenant_id, *dimensions, hour = cell
+    values = dict(zip(DIMENSIONS, dimensions, strict=True))
+    spans = {"hour": hour, "day": hour.replace(hour=0)}
+    return [(tenant_id, grain_name(span, dims), start, *project(values, dims))
+            for span, start in spans.items() for dims in DIMENSION_SETS]
+
+
+def stat_rows(changes: Iterable[tuple[MessageFacts | ExpectationFacts | None,
+                                      MessageFacts | ExpectationFacts]]) -> list[dict[str, Any]]:
+    """Return the aggregate rows to add for ``changes``, summed per row, sorted by key.
+
+    Changes are summed per cell (dimensions and hour) first, then each cell is added to
+    its row of every grain: the per-change work is a few dictionary additions. Rows
+    whose changes cancel out (a message that moved and came back, within one batch)
+    are left out.
+    """
+    cells: dict[Cell, Counts] = {}
+    for before, after in changes:
+        for facts, sign in ((before, -1), (after, +1)):
+            if facts is None:
+                continue
+            counts = (message_counts(facts) if isinstance(facts, MessageFacts)
+                      else expectation_counts(facts))
+            into = cells.setdefault(_cell(facts), {})
+            for name, n in counts.items():
+                into[name] = into.get(name, 0) + sign * n
+    summed: dict[Key, Counts] = {}
+    for cell, counts in cells.items():
+        if not any(counts.values()):
+            continue
+        for key in _keys(cell):
+            row = summed.setdefault(key, {})
+            for name, n in counts.items():
+                row[name] = row.get(name, 0) + n
+    rows = []
+    for key in sorted(summed):
+        added = summed[key]
+        if not any(added.values()):
+            continue
+        out: dict[str, Any] = dict(zip(DELIVERY_STATS_KEY, key, strict=True))
+        out.update({name: added.get(name, 0) for name in DELIVERY_STATS_ADDED})
+        rows.append(out)
+    return rows
+
+
+def record_messages(session: Session,
+                    changes: Sequence[tuple[MessageFacts | None, MessageFacts]]) -> None:
+    """Add a batch's message changes to the aggregate, in one statement.
+
+    ``changes`` holds (before, after) for each message whose facts changed, before
+    None for a message seen for the first time. Runs in the caller's transaction, so
+    the aggregate changes with the messages it counts, or not at all.
+    """
+    dialect.add_to_stats(session, stat_rows(changes))
+
+
+def record_expectations(session: Session,
+                        changes: Sequence[tuple[ExpectationFacts | None,
+                                                ExpectationFacts]]) -> None:
+    """Add a batch's expectation changes (registered, gone missing, met late) in one statement."""
+    dialect.add_to_stats(session, stat_rows(changes))
+
