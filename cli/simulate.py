@@ -206,6 +206,8 @@ def _run_scenario(ctx: click.Context, provider: str, url: str, *, batch: int,
 def scenario_summary(preset: str, seed: int, provider: str, s: Summary,
                      registration: Registration | None, *, hold_late: int = 0) -> str:
     """Return what a planned run contains, to compare with what the API will report."""
+    from dlrhub.providers.registry import PROVIDERS
+
     carriers = ", ".join(f"{name} {n}" for name, n in sorted(s.carriers.items()))
     lines = [f"scenario {preset}, seed {seed}: {s.messages} messages through {provider} "
              f"({carriers})",
@@ -216,12 +218,16 @@ def scenario_summary(preset: str, seed: int, provider: str, s: Summary,
             f"{name} {n}" for name, n in sorted(s.classes.items(), key=lambda i: (-i[1], i[0]))))
     for (wanted, got), n in sorted(s.inexpressible.items()):
         lines.append(f"  {provider} cannot report {wanted}: {n} sent as {got}")
+    adapter = PROVIDERS[provider]
     parts = (f", {s.part_reports} reports of one part each" if s.part_reports
-             else " (reported with their segment count)")
+             else " (reported with their segment count)" if adapter.reports_segments
+             else f" ({provider} reports no segment count)")
     lines.append(f"  long messages {s.multipart}{parts}")
     held = f", posted {hold_late} s after the rest" if hold_late and s.late else ""
-    lines.append(f"  late receipts {s.late}{held}; out of order {s.out_of_order} (a second, "
-                 f"disagreeing final posted after the first); {s.reports} reports in all")
+    seconds = ", ".join(f"{name} {n}" for name, n in sorted(s.second_finals.items()))
+    lines.append(f"  late receipts {s.late}{held}; out of order {s.out_of_order}"
+                 + (f" (second finals, posted after the first: {seconds})" if seconds else "")
+                 + f"; {s.reports} reports in all")
     if registration is not None:
         lines.append(f"  expectations registered {registration.accepted} (already "
                      f"registered {registration.duplicates}, refused {registration.rejected})"

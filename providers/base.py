@@ -163,8 +163,10 @@ class Adapter:
     # The provider's own failure codes, for one that does not pass the carrier's code
     # through (None: it does, so a simulated failure carries a carrier's code).
     failure_codes: tuple[str, ...] | None = None
-    # Whether it reports each part of a long SMS in a report of its own.
+    # Whether it reports each part of a long SMS in a report of its own, and whether
+    # its reports say how many segments a message took.
     reports_parts = False
+    reports_segments = True
 
     def failure_status(self, code: str) -> str:
         """Return the status this provider's failure report with ``code`` reads as."""
@@ -194,6 +196,7 @@ class Provider(Protocol):
     batch_limit: int | None
     failure_codes: tuple[str, ...] | None
     reports_parts: bool
+    reports_segments: bool
 
     def failure_status(self, code: str) -> str:
         """Return the status a failure report carrying ``code`` reads as."""

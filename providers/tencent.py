@@ -70,6 +70,8 @@ class Tencent(Adapter):
 
     name = "tencent"
     title = "Tencent Cloud SMS"
+    # Its status report has no segment count (seed 000).
+    reports_segments = False
 
     def extract(self, request: CallbackRequest, account: Account) -> list[Record]:
         """Return the status reports of an array, or the one reply of an object."""

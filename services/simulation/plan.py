@@ -57,6 +57,8 @@ class Message:
     # disagreeing final sent after it (out of order).
     reports: tuple[PlannedReport, ...] = ()
     after: PlannedReport | None = None
+    # The class dlrhub gives the second final (None: it says delivered).
+    second_class: ReasonClass | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class Summary:
     part_reports: int = 0
     late: int = 0
     out_of_order: int = 0
+    # What the second finals say: "delivered" or the class dlrhub gives them.
+    second_finals: Counter[str] = field(default_factory=Counter)
     never: int = 0
     reports: int = 0
 
@@ -166,7 +170,9 @@ def summarize(p: Plan) -> Summary:
         out.multipart += m.segments > 1
         out.part_reports += len(m.reports) if len(m.reports) > 1 else 0
         out.late += m.late
-        out.out_of_order += m.after is not None
+        if m.after is not None:
+            out.out_of_order += 1
+            out.second_finals[m.second_class or DELIVERED] += 1
         out.reports += len(m.reports) + (m.after is not None)
     return out
 
@@ -225,12 +231,13 @@ def _message(rng: random.Random, provider: str, *, index: int, prefix: str, carr
         reports = tuple(report(status if part == failing else DELIVERED,
                                code if part == failing else None, reported_at, part)
                         for part in range(1, segments + 1))
-    after = None
+    after, second_class = None, None
     if disagree is not None:
         # Reported before the final one, posted after it: a second final that disagrees.
         earlier = submitted_at + (reported_at - submitted_at) / 2
         if wanted is None:
-            other_status, other_code, _ = _failure(rng, provider, carrier, disagree)
+            other_status, other_code, second_class = _failure(rng, provider, carrier,
+                                                              disagree)
             after = report(other_status, other_code, earlier.replace(microsecond=0))
         else:
             after = report(DELIVERED, None, earlier.replace(microsecond=0))
@@ -238,4 +245,5 @@ def _message(rng: random.Random, provider: str, *, index: int, prefix: str, carr
                    reference=reference, wanted=wanted, reason_class=reason, status=status,
                    code=code, segments=segments, submitted_at=submitted_at,
                    reported_at=reported_at, late=late, never=never,
-                   reports=() if never else reports, after=None if never else after)
+                   reports=() if never else reports, after=None if never else after,
+                   second_class=None if never else second_class)
