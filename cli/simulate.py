@@ -190,7 +190,10 @@ def _run_scenario(ctx: click.Context, provider: str, url: str, *, batch: int,
     now = utcnow()
     the_plan = plan(provider, scenario, count=options["messages"] or 100, seed=seed, now=now,
                     prefix=f"sim-{now:%m%d%H%M%S}-", templates=options["templates"],
-                    hold_late=options["hold_late"])
+                    hold_late=options["hold_late"],
+                    on_time_within=(options["deadline_seconds"] // 2
+                                    if options["expect"] and options["deadline_seconds"]
+                                    else None))
     registration = None
     if options["expect"]:
         registration = expect.register(

@@ -117,11 +117,14 @@ def allot(total: int, shares: Mapping[str, float]) -> dict[str, int]:
 
 def plan(provider: str, scenario: Scenario, *, count: int, seed: int, now: datetime,
          prefix: str = "sim-", templates: Sequence[str] = (),
-         hold_late: int = 0) -> Plan:
+         hold_late: int = 0, on_time_within: int | None = None) -> Plan:
     """Plan ``count`` messages of ``scenario`` for ``provider``, reported around ``now``.
 
     Late receipts are reported ``hold_late`` seconds after ``now``, when the simulator
-    posts them.
+    posts them. ``on_time_within`` caps the time from send to ``now`` of the others: the
+    simulator registers their expectations at ``now`` with ``sent_at`` their send time,
+    and passes half their deadline, so that no receipt on time is overdue before it
+    is posted.
     """
     rng = random.Random(seed)
     now = now.replace(microsecond=0)
@@ -146,8 +149,9 @@ def plan(provider: str, scenario: Scenario, *, count: int, seed: int, now: datet
             rng, provider, index=i, prefix=prefix, carrier=carrier, wanted=wanted,
             template=templates[i % len(templates)] if templates else None,
             segments=rng.choice((2, 3)) if i in long else 1,
-            reported_at=(now + timedelta(seconds=hold_late) if i in late else now)
-            - timedelta(seconds=_lognormal(rng, LAG_MEDIAN, LAG_SIGMA, LAG_MAX)),
+            reported_at=now + timedelta(seconds=hold_late) if i in late else now,
+            lag=_lognormal(rng, LAG_MEDIAN, LAG_SIGMA, LAG_MAX),
+            within=None if i in late else on_time_within,
             late=i in late, never=i in never,
             disagree=(commonest or DISAGREEING) if i in disagree else None))
     return Plan(provider, scenario, tuple(messages))
@@ -206,11 +210,15 @@ def _failure(rng: random.Random, provider: str, carrier: str,
 
 def _message(rng: random.Random, provider: str, *, index: int, prefix: str, carrier: str,
              wanted: ReasonClass | None, template: str | None, segments: int,
-             reported_at: datetime, late: bool, never: bool,
-             disagree: ReasonClass | None) -> Message:
+             reported_at: datetime, lag: int, within: int | None, late: bool,
+             never: bool, disagree: ReasonClass | None) -> Message:
     phone = draw_phone(rng, carrier)
     latency = (rng.randint(LATE_MIN, LATE_MAX) if late
                else _lognormal(rng, LATENCY_MEDIAN, LATENCY_SIGMA, LATENCY_MAX))
+    if within is not None:
+        lag = max(1, min(lag, within // 2))
+        latency = max(1, min(latency, within - lag))
+    reported_at -= timedelta(seconds=lag)
     submitted_at = reported_at - timedelta(seconds=latency)
     status, code, reason = DELIVERED, None, None
     if wanted is not None:

@@ -134,6 +134,14 @@ def test_times_are_whole_seconds_before_now_and_late_ones_long_after_the_send() 
     assert 2 <= latencies[len(latencies) // 2] <= 10  # a median of a few seconds
 
 
+def test_receipts_on_time_are_sent_within_the_time_asked() -> None:
+    p = plan("aliyun", scenario(late=10), count=500, seed=2, now=NOW, on_time_within=30)
+
+    for m in p.messages:
+        since_send = (NOW - m.submitted_at).total_seconds()
+        assert since_send > 20 * 60 if m.late else 2 <= since_send <= 30
+
+
 def test_held_late_receipts_are_reported_when_they_are_posted() -> None:
     p = plan("aliyun", scenario(late=10), count=100, seed=2, now=NOW, hold_late=60)
 
