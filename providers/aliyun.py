@@ -8,7 +8,7 @@ one JSON array and are told apart by their keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,6 +24,7 @@ from dlrhub.providers.base import (
     CallbackRequest,
     Event,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -38,6 +39,7 @@ from dlrhub.providers.common import (
     local_time,
     require_fields,
     require_object,
+    split_e164,
     text,
     to_count,
 )
@@ -110,6 +112,25 @@ def _rfc1123(moment: datetime, tz: ZoneInfo) -> str:
     local = moment.astimezone(tz)
     return (f"{DAYS[local.weekday()]}, {local.day:02d} {MONTHS[local.month - 1]} "
             f"{local:%Y %H:%M:%S %z}")
+
+
+def _planned(report: PlannedReport, tz: ZoneInfo) -> dict[str, Any]:
+    """Render a planned report as a domestic SmsReport (national number, local times)."""
+    _code, national = split_e164(report.phone)
+    failed = report.status != "delivered"
+    data: dict[str, Any] = {
+        "phone_number": national,
+        "send_time": local_strftime(report.submitted_at, tz, TIME_FORMAT),
+        "report_time": local_strftime(report.reported_at, tz, TIME_FORMAT),
+        "success": not failed,
+        "err_code": report.code if failed and report.code else "DELIVERED",
+        "err_msg": "用户接收失败" if failed else "用户接收成功",
+        "sms_size": str(report.segments),
+        "biz_id": report.message_id,
+    }
+    if report.reference:
+        data["out_id"] = report.reference
+    return data
 
 
 class Aliyun(Adapter):
@@ -216,12 +237,15 @@ class Aliyun(Adapter):
         return status == 200 and isinstance(code, int) and not isinstance(code, bool)
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build an array of ``count`` SmsReports, SmsUps (``inbound``) or intl (``intl``)."""
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build an array of SmsReports (``count``, or the ``reports``), SmsUps or intl."""
         tz = account.timezone
         stamp = local_strftime(now, tz, TIME_FORMAT)
         doc: list[dict[str, Any]]
-        if kind == "inbound":
+        if reports is not None and kind == "status":
+            doc = [_planned(r, tz) for r in reports]
+        elif kind == "inbound":
             doc = [
                 {
                     "phone_number": f"139{(seq * count + i) % 10**8:08d}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -116,6 +116,27 @@ class SimulatedCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedReport:
+    """One status report a scenario wants an adapter to render in its provider's form.
+
+    ``code`` is the failure code the provider reports (None for a delivered message:
+    the adapter writes its own success word); ``status`` is what dlrhub must read back.
+    A provider that reports every part of a long SMS gets one report per ``part``
+    (1-based, of ``segments``); the others get one report with ``segments``.
+    """
+
+    message_id: str
+    phone: str  # E.164
+    status: str
+    code: str | None
+    submitted_at: datetime
+    reported_at: datetime
+    segments: int = 1
+    part: int | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     """A per-account setting for a provider behaviour our sources only guess at."""
 
@@ -137,6 +158,19 @@ class Adapter:
     default_timezone = "Asia/Shanghai"
     default_region: str | None = "CN"
     options: Mapping[str, Option] = {}
+    # Records one simulated callback may carry (None: any number).
+    batch_limit: int | None = None
+    # The provider's own failure codes, for one that does not pass the carrier's code
+    # through (None: it does, so a simulated failure carries a carrier's code).
+    failure_codes: tuple[str, ...] | None = None
+    # Whether it reports each part of a long SMS in a report of its own, and whether
+    # its reports say how many segments a message took.
+    reports_parts = False
+    reports_segments = True
+
+    def failure_status(self, code: str) -> str:
+        """Return the status this provider's failure report with ``code`` reads as."""
+        return "failed"
 
     def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
                      max_skew: int) -> None:
@@ -159,6 +193,14 @@ class Provider(Protocol):
     default_timezone: str
     default_region: str | None
     options: Mapping[str, Option]
+    batch_limit: int | None
+    failure_codes: tuple[str, ...] | None
+    reports_parts: bool
+    reports_segments: bool
+
+    def failure_status(self, code: str) -> str:
+        """Return the status a failure report carrying ``code`` reads as."""
+        ...
 
     def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
                      max_skew: int) -> None:
@@ -179,8 +221,13 @@ class Provider(Protocol):
         ...
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build a realistic, correctly signed callback carrying ``count`` records."""
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build a realistic, correctly signed callback carrying ``count`` records.
+
+        With ``reports`` (status only) it carries those instead, in the provider's own
+        fields, so that each normalizes back to its status, code, phone and times.
+        """
         ...
 
     def accepts_answer(self, status: int, body: bytes) -> bool:

@@ -8,10 +8,11 @@ documents no signature).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -24,6 +25,7 @@ from dlrhub.providers.base import (
     Event,
     Option,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -37,6 +39,7 @@ from dlrhub.providers.common import (
     local_time,
     require_fields,
     require_object,
+    split_e164,
     text,
     text_answer,
     to_count,
@@ -115,12 +118,31 @@ def _answer_form(request: CallbackRequest, account: Account | None) -> str:
     return str(chosen)
 
 
+def _planned(report: PlannedReport, tz: ZoneInfo) -> dict[str, str]:
+    """Render a planned report: ``deliverCode`` carries the carrier gateway's code."""
+    _code, national = split_e164(report.phone)
+    failed = report.status != "delivered"
+    fields = {
+        "action": ACTION, "smsType": "1", "apiVersion": "2013-12-26",
+        "content": report.message_id, "fromNum": national,
+        "dateSent": local_strftime(report.submitted_at, tz, TIME_FORMAT),
+        "deliverCode": report.code if failed and report.code else "DELIVRD",
+        "recvTime": local_strftime(report.reported_at, tz, TIME_FORMAT),
+        "status": "1" if failed else "0", "smsCount": str(report.segments),
+        "spCode": "10690876",
+    }
+    if report.reference:
+        fields["reqId"] = report.reference
+    return fields
+
+
 class CloOpen(Adapter):
     """Adapter for CloOpen SMSArrived status-report and reply callbacks."""
 
     name = "cloopen"
     title = "CloOpen (Ronglian)"
     content_types = frozenset({JSON, *XML_TYPES})
+    batch_limit: int | None = 1
     options: Mapping[str, Option] = {
         "answer": Option(
             default="auto",
@@ -207,13 +229,19 @@ class CloOpen(Adapter):
         return json_answer(http, doc)
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build one SMSArrived push (CloOpen sends one record each), JSON unless XML is set."""
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build one SMSArrived push (CloOpen sends one record each), JSON unless XML is set.
+
+        Of ``reports`` only the first is sent.
+        """
         tz = account.timezone
         stamp = local_strftime(now, tz, TIME_FORMAT)
         phone = f"138{seq % 10**8:08d}"
         fields: dict[str, str]
-        if kind == "inbound":
+        if reports and kind == "status":
+            fields = _planned(reports[0], tz)
+        elif kind == "inbound":
             fields = {
                 "action": ACTION, "smsType": "0", "apiVersion": "2013-12-26",
                 "content": f"reply {seq}", "fromNum": phone, "recvTime": stamp,

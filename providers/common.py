@@ -267,6 +267,12 @@ def text_answer(status: int, body: str) -> Answer:
     return Answer(status=status, body=body.encode(), content_type="text/plain; charset=utf-8")
 
 
+def split_e164(phone: str) -> tuple[str, str]:
+    """Return the calling code and national number of an E.164 number (for simulations)."""
+    parsed = phonenumbers.parse(phone)
+    return str(parsed.country_code), str(parsed.national_number)
+
+
 def local_strftime(moment: datetime, tz: ZoneInfo, fmt: str) -> str:
     """Format a moment in a provider's local zone (for simulated callbacks)."""
     return moment.astimezone(tz).strftime(fmt)

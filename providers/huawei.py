@@ -30,6 +30,7 @@ from dlrhub.providers.base import (
     Event,
     Option,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -71,6 +72,11 @@ STATUS = {
 _FAILED = re.compile(r"UNDELIV|DELETED|MILIMIT|LIMIT|E2000(?:1[89]|2[0-9]|3[0-8])|BEY.*")
 # A code in none of these (RTE_ERR, say) is failed by default, as docs/providers/huawei.md guesses;
 # the account option can make it `unknown` instead.
+# The table's failure codes, the generic one first: Huawei passes no carrier code in
+# `status` (its `orgCode` might be one, but its meaning is a guess), so a simulated
+# failure is one of these.
+FAILURE_CODES = ("UNDELIV", "EXPIRED", "DELETED", "REJECTD", "UNKNOWN", "MILIMIT", "LIMIT",
+                 *(f"E2000{n}" for n in range(18, 39)))
 ACCEPTD_OPTION = "acceptd_status"
 UNLISTED_OPTION = "unlisted_status"
 
@@ -135,6 +141,19 @@ def _utc_time(value: Any, account: Account, field: str) -> datetime | None:
 
 
 
+def _planned(report: PlannedReport) -> dict[str, str]:
+    """Render a planned report (or one part of it) as Huawei's form fields."""
+    failed = report.status != "delivered"
+    fields = {"sequence": str(report.part or 1), "total": str(report.segments),
+              "updateTime": report.reported_at.astimezone(UTC).strftime(TIME_FORMAT),
+              "source": "2", "smsMsgId": report.message_id,
+              "status": report.code if failed and report.code else "DELIVRD",
+              "to": report.phone}
+    if report.reference:
+        fields["extend"] = report.reference
+    return fields
+
+
 class Huawei(Adapter):
     """Adapter for Huawei Cloud SMS status reports and uplink messages."""
 
@@ -142,6 +161,9 @@ class Huawei(Adapter):
     title = "Huawei Cloud SMS (MSGSMS)"
     content_types = frozenset({FORM})
     optional_credentials: tuple[str, ...] = ("access_key", "secret_key")
+    batch_limit: int | None = 1
+    failure_codes: tuple[str, ...] | None = FAILURE_CODES
+    reports_parts = True
     # Huawei times carry their "Z"; the zone only reads a time that lacks one.
     options: Mapping[str, Option] = {
         ACCEPTD_OPTION: Option(
@@ -249,17 +271,24 @@ class Huawei(Adapter):
         return coded_answer(ok, status, reason, code="returnCode", message="returnCodeDesc",
                             ok_message="Success")
 
+    def failure_status(self, code: str) -> str:
+        """Return the status of a failure code, as the default options read it."""
+        return STATUS.get(code) or self._status_of(code, Account(id="", provider=self.name))
+
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status", host: str = "localhost",
-                 path: str = "/") -> SimulatedCallback:
+                 kind: str = "status", reports: Sequence[PlannedReport] | None = None,
+                 host: str = "localhost", path: str = "/") -> SimulatedCallback:
         """Build one status report or uplink message, signed when the account has AK/SK.
 
         The signature covers the Host header and the path, which only the caller knows:
         the simulator passes the host (with its port, as sent) and path of the URL it
-        posts to. ``count`` is ignored: Huawei pushes one report per request.
+        posts to. ``count`` is ignored: Huawei pushes one report per request, so of
+        ``reports`` only the first is sent (one part of a long SMS per request).
         """
         stamp = now.astimezone(UTC).strftime(TIME_FORMAT)
-        if kind == "inbound":
+        if reports and kind == "status":
+            fields = _planned(reports[0])
+        elif kind == "inbound":
             fields = {"smsMsgId": f"sim-mo-{seq}", "from": f"+86139{seq % 10**8:08d}",
                       "to": "1069000000", "body": f"reply {seq}", "createTime": stamp}
         else:

@@ -10,8 +10,10 @@ NetEase publishes none.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -24,6 +26,7 @@ from dlrhub.providers.base import (
     CallbackRequest,
     Event,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -39,6 +42,7 @@ from dlrhub.providers.common import (
     require_fields,
     require_object,
     same_secret,
+    split_e164,
     text,
     to_count,
     to_int,
@@ -67,6 +71,24 @@ def _credentials(account: Account) -> tuple[str, str]:
     if not app_key or not app_secret:
         raise AuthError("the account has no app_key and app_secret to check CheckSum with")
     return app_key, app_secret
+
+
+def _planned(report: PlannedReport, tz: ZoneInfo) -> dict[str, Any]:
+    """Render a planned report: ``result`` carries the carrier's code for a failure."""
+    _code, national = split_e164(report.phone)
+    failed = report.status != "delivered"
+    data: dict[str, Any] = {
+        "mobile": national,
+        "sendid": report.message_id,
+        "result": report.code if failed and report.code else "DELIVRD",
+        "sendTime": local_strftime(report.submitted_at, tz, TIME_FORMAT),
+        "reportTime": local_strftime(report.reported_at, tz, TIME_FORMAT),
+        "spliced": str(report.segments),
+        "templateId": 1234,
+    }
+    if failed:
+        data["reason"] = "用户接收失败"
+    return data
 
 
 class NetEase(Adapter):
@@ -164,8 +186,9 @@ class NetEase(Adapter):
                             ok_code=200, fail_code=None)
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build a signed receipt (or reply) callback of ``count`` objects.
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build a signed receipt (or reply) callback of ``count`` objects (or ``reports``).
 
         Raises ``ValueError`` when the account lacks its app key and secret.
         """
@@ -174,8 +197,13 @@ class NetEase(Adapter):
         if not app_key or not app_secret:
             raise ValueError("a NetEase account needs app_key and app_secret to sign with")
         stamp = local_strftime(now, account.timezone, TIME_FORMAT)
-        if kind == "inbound":
-            doc: dict[str, Any] = {"eventType": INBOUND_EVENT, "objects": [
+        doc: dict[str, Any]
+        if reports is not None and kind == "status":
+            doc = {"eventType": STATUS_EVENT,
+                   "objects": [_planned(r, account.timezone) for r in reports]}
+            count = len(reports)
+        elif kind == "inbound":
+            doc = {"eventType": INBOUND_EVENT, "objects": [
                 {"mobile": f"139{(seq * count + i) % 10**8:08d}", "content": f"reply {seq}-{i}",
                  "receiveTime": stamp}
                 for i in range(count)

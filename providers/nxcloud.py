@@ -13,10 +13,11 @@ signed pushes only.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -29,6 +30,7 @@ from dlrhub.providers.base import (
     CallbackRequest,
     Event,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -46,6 +48,7 @@ from dlrhub.providers.common import (
     require_fields,
     require_object,
     same_secret,
+    split_e164,
     text,
     text_answer,
     to_count,
@@ -100,6 +103,17 @@ def _is_json(request: CallbackRequest) -> bool:
     return request.body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{")
 
 
+def _planned(report: PlannedReport, tz: ZoneInfo) -> dict[str, str]:
+    """Render a planned report: the user's number in full, the send time, no reason."""
+    code, national = split_e164(report.phone)
+    failed = report.status != "delivered"
+    return {"messageId": report.message_id, "toPhone": code + national,
+            "size": str(report.segments), "content": "message",
+            # For a receipt receiveTime is the send time (docs/providers/nxcloud.md).
+            "receiveTime": local_strftime(report.submitted_at, tz, TIME_FORMAT),
+            "smsStatus": "UNDELIVR" if failed else "DELIVRD"}
+
+
 class NXCloud(Adapter):
     """Adapter for NXCloud DID SMS delivery receipts and uplink messages."""
 
@@ -112,6 +126,9 @@ class NXCloud(Adapter):
     default_timezone = "Asia/Shanghai"
     # NXCloud sends international numbers in full (without "+"), so no default country.
     default_region: str | None = None
+    batch_limit: int | None = 1
+    # UNDELIVR is its only failure: it never says why (docs/providers/nxcloud.md).
+    failure_codes: tuple[str, ...] | None = ("UNDELIVR",)
 
     def authenticate(self, request: CallbackRequest, account: Account, now: datetime,
                      max_skew: int) -> None:
@@ -199,10 +216,12 @@ class NXCloud(Adapter):
         return 200 <= status < 300 and body.strip() == b"success"
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
         """Build one push: signed JSON (MD5) when the account has a key, else a form.
 
-        ``count`` is ignored: NXCloud pushes one record per request.
+        ``count`` is ignored: NXCloud pushes one record per request, so of ``reports``
+        only the first is sent.
         """
         inbound = kind == "inbound"
         user = f"1818{seq % 10**7:07d}"
@@ -218,6 +237,8 @@ class NXCloud(Adapter):
             "receiveTime": local_strftime(now, account.timezone, TIME_FORMAT),
             "smsStatus": "UNDELIVR" if not inbound and seq % 10 == 9 else "DELIVRD",
         }
+        if reports and not inbound:
+            data |= _planned(reports[0], account.timezone)
         pair = key_pair(account, "access_key", "access_secret")
         if pair is None:
             return SimulatedCallback(urlencode(data).encode(), {}, FORM, 1)

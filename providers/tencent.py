@@ -6,8 +6,10 @@ IP allow-list; Tencent does not sign its callbacks).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -19,6 +21,7 @@ from dlrhub.providers.base import (
     CallbackRequest,
     Event,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -32,6 +35,7 @@ from dlrhub.providers.common import (
     local_time,
     require_fields,
     require_object,
+    split_e164,
     text,
     unix_time,
 )
@@ -43,11 +47,31 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 STATUS = {"SUCCESS": "delivered", "FAIL": "failed"}
 
 
+def _planned(report: PlannedReport, tz: ZoneInfo) -> dict[str, Any]:
+    """Render a planned report; Tencent has no segment count, so ``segments`` is lost."""
+    nationcode, mobile = split_e164(report.phone)
+    failed = report.status != "delivered"
+    data = {
+        "user_receive_time": local_strftime(report.reported_at, tz, TIME_FORMAT),
+        "nationcode": nationcode,
+        "mobile": mobile,
+        "report_status": "FAIL" if failed else "SUCCESS",
+        "errmsg": report.code if failed and report.code else "DELIVRD",
+        "description": "用户短信送达失败" if failed else "用户短信送达成功",
+        "sid": report.message_id,
+    }
+    if report.reference:
+        data["ext"] = report.reference
+    return data
+
+
 class Tencent(Adapter):
     """Adapter for Tencent Cloud SMS status and reply callbacks."""
 
     name = "tencent"
     title = "Tencent Cloud SMS"
+    # Its status report has no segment count (seed 000).
+    reports_segments = False
 
     def extract(self, request: CallbackRequest, account: Account) -> list[Record]:
         """Return the status reports of an array, or the one reply of an object."""
@@ -107,9 +131,13 @@ class Tencent(Adapter):
         return 200 <= status < 300 and json_field(body, "result") == 0
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build a status-report array of ``count`` records, or one reply."""
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build a status-report array of ``count`` records (or ``reports``), or one reply."""
         stamp = local_strftime(now, account.timezone, TIME_FORMAT)
+        if reports is not None and kind == "status":
+            planned = [_planned(r, account.timezone) for r in reports]
+            return SimulatedCallback(orjson.dumps(planned), {}, JSON, len(planned))
         if kind == "inbound":
             doc: Any = {"extend": "", "mobile": f"139{seq % 10**8:08d}", "nationcode": "86",
                         "sign": "dlrhub", "text": f"reply {seq}", "time": int(now.timestamp())}

@@ -7,6 +7,7 @@ UCloud does not sign its callbacks).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from dlrhub.providers.base import (
     CallbackRequest,
     Event,
     ParseError,
+    PlannedReport,
     Record,
     SimulatedCallback,
 )
@@ -31,6 +33,7 @@ from dlrhub.providers.common import (
     json_field,
     require_fields,
     require_object,
+    split_e164,
     text,
     to_count,
     to_int,
@@ -82,6 +85,24 @@ def _record(item: Any, kind_of: int | None, where: str) -> Record:
         return Record("inbound", data)
     require_fields(data, STATUS_FIELDS, where)
     return Record("status", data)
+
+
+def _planned(report: PlannedReport) -> dict[str, Any]:
+    """Render a planned report: ReceiptCode carries the carrier's code (or UCloud's own)."""
+    _code, national = split_e164(report.phone)
+    failed = report.status != "delivered"
+    data: dict[str, Any] = {
+        "SessionNo": report.message_id,
+        "Phone": national,
+        "CostCount": report.segments,
+        "ReceiptTime": int(report.reported_at.timestamp()),
+        "ReceiptResult": "发送失败" if failed else "发送成功",
+        "ReceiptCode": report.code if failed and report.code else "DELIVRD",
+        "ReceiptDesc": "用户接收失败" if failed else "用户接收成功",
+    }
+    if report.reference:
+        data["UserId"] = report.reference
+    return data
 
 
 class UCloud(Adapter):
@@ -150,9 +171,13 @@ class UCloud(Adapter):
         return 200 <= status < 300 and json_field(body, "code") == 0
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
-                 kind: str = "status") -> SimulatedCallback:
-        """Build a status-report envelope of ``count`` records, or one of ``count`` replies."""
+                 kind: str = "status",
+                 reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:
+        """Build a status-report envelope of ``count`` records (or ``reports``), or replies."""
         stamp = int(now.timestamp())
+        if reports is not None and kind == "status":
+            planned = {"MsgType": STATUS_REPORT, "Data": [_planned(r) for r in reports]}
+            return SimulatedCallback(orjson.dumps(planned), {}, JSON, len(reports))
         if kind == "inbound":
             doc: dict[str, Any] = {
                 "MsgType": REPLY,
