@@ -11,7 +11,7 @@ from sqlalchemy import case, select, update
 from sqlmodel import Session
 
 from dlrhub.models import EXPECTATION_TABLE, ExpectationState, ProviderAccount
-from dlrhub.services.expectations import rules
+from dlrhub.services.expectations import rules, tally
 
 EXPECTATIONS = EXPECTATION_TABLE
 # Rows per UPDATE: a batch of ingest rarely holds more, and the CASE stays well under
@@ -50,6 +50,9 @@ def match_receipts(session: Session, receipts: Sequence[Mapping[str, Any]],
     waiting = [rules.Waiting(r.id, r.account_id, r.message_id, r.phone_key, r.state)
                for r in found]
     result = rules.match(finals, waiting)
+    # A receipt after the deadline: the expectation stops counting as missing too.
+    late = {w.id for w in waiting if w.state == ExpectationState.missing.value}
+    tally.meet_late(session, {i: r for i, r in result.met.items() if i in late}, now)
     mark_met(session, result.met, now)
     return Counter(r["provider"] for r in result.unmatched)
 

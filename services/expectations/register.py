@@ -29,7 +29,7 @@ from dlrhub.models import (
 )
 from dlrhub.providers.common import e164
 from dlrhub.services.errors import InvalidInput, NotFound
-from dlrhub.services.expectations import rules
+from dlrhub.services.expectations import rules, tally
 from dlrhub.services.expectations.matching import mark_met
 from dlrhub.services.pagination import newest_by_id
 
@@ -126,6 +126,7 @@ def store(session: Session, rows: Sequence[dict[str, Any]], now: datetime) -> St
     inserted = dialect.insert_expectations(session, unique)
     created = {at: rows[at]["id"] for at in first.values() if rows[at]["id"] in inserted}
     new_rows = [r for r in unique if r["id"] in inserted]
+    tally.registered(session, new_rows)
     _meet_from_stored_receipts(session, new_rows, now)
     _start_using(session, {r["account_id"] for r in new_rows}, now)
     return Stored(created, len(rows) - len(created))

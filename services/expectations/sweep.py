@@ -19,7 +19,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from dlrhub.models import dialect
-from dlrhub.services.expectations import rules
+from dlrhub.services.expectations import rules, tally
 from dlrhub.services.relay import outbox
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,8 @@ def _batch(session: Session, step: str, now: datetime,
                               {"now": now, "limit": limit}).mappings().all()
     if not claimed:
         return 0, []
+    if step == "missing":
+        tally.gone_missing(session, claimed)
     make = _EVENTS[step]
     order = "deadline_at" if step == "missing" else "horizon_at"
     events = [make(dict(row), now) for row in sorted(claimed, key=lambda r: (r[order], r["id"]))]

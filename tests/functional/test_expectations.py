@@ -315,3 +315,24 @@ def test_the_account_sets_the_default_deadline_and_the_horizon(
     sent = datetime.fromisoformat(made["sent_at"])
     assert datetime.fromisoformat(made["deadline_at"]) - sent == timedelta(seconds=60)
     assert datetime.fromisoformat(made["horizon_at"]) - sent == timedelta(seconds=3600)
+
+
+def test_analytics_count_expected_and_missing_and_a_late_receipt_takes_missing_back(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    def figures() -> dict[str, Any]:
+        result = client.simulate_get("/v1/analytics/delivery", headers=me, params={
+            "since": ago(hours=3), "until": ago(hours=-1), "group_by": "template"})
+        assert result.status_code == 200, result.text
+        return {g["template"]: (g["expected"], g["missing"]) for g in result.json["data"]}
+
+    for sid in ("a-1", "a-2", "a-3"):
+        expect(client, me, {"account_id": tx.account.id, "message_id": sid,
+                            "phone": "13800000001", "sent_at": ago(minutes=20),
+                            "template": "otp"})
+    assert figures() == {"otp": (3, 0)}
+    sweep(runtime.sessions, now=utcnow())
+    sweep(runtime.sessions, now=utcnow())  # a second sweep counts nothing again
+    assert figures() == {"otp": (3, 3)}
+
+    deliver(client, runtime, tx, "a-2", "13800000001")
+    assert figures() == {"otp": (3, 2)}
