@@ -14,10 +14,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, Connection, Select, String, TextualSelect, bindparam, func
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dlrhub.models.tables import RECEIPT_TABLE
+from dlrhub.models.tables import MESSAGE_TABLE, RECEIPT_TABLE
 from dlrhub.models.types import UTCDateTime
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
@@ -78,10 +78,11 @@ _PG_COLUMNS = (
     ("type", "text"), ("provider", "text"), ("message_id", "text"), ("reference", "text"),
     ("phone", "text"), ("status", "text"), ("provider_status", "text"),
     ("error_code", "text"), ("error_message", "text"), ("segments", "int4"),
-    ("price", "text"), ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
-    ("received_at", "timestamptz"), ("text", "text"), ("raw", "jsonb"),
-    ("dedupe_key", "text"), ("reason_class", "text"), ("retryable", "bool"),
-    ("country", "text"), ("carrier", "text"), ("synthetic", "bool"), ("details", "jsonb"),
+    ("part", "text"), ("price", "text"), ("submitted_at", "timestamptz"),
+    ("reported_at", "timestamptz"), ("received_at", "timestamptz"), ("text", "text"),
+    ("raw", "jsonb"), ("dedupe_key", "text"), ("reason_class", "text"),
+    ("retryable", "bool"), ("country", "text"), ("carrier", "text"), ("synthetic", "bool"),
+    ("details", "jsonb"),
 )
 _PG_NAMES = [c for c, _ in _PG_COLUMNS]
 _PG_TYPES = [t for _, t in _PG_COLUMNS]
@@ -132,6 +133,39 @@ def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
                 copy.write_row(values)
         cur.execute(_PG_MOVE)
         return {r[0] for r in cur.fetchall()}
+
+
+# --- message rows, kept beside their receipts --------------------------------------
+
+_MESSAGE_KEY = ["account_id", "message_id", "phone"]
+
+
+def lock_messages(session: Session, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert the message rows that are missing, lock all of ``rows``' and return them.
+
+    One statement for the batch: an upsert whose update is a no-op, so that a row another
+    transaction holds is waited for and returned as that one committed it. ``rows`` must be
+    full message rows, one per key, sorted by key: two workers lock in the same order.
+    """
+    if not rows:
+        return []
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    stmt = insert(MESSAGE_TABLE).on_conflict_do_update(
+        index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
+    return list(session.execute(stmt.returning(*MESSAGE_TABLE.c), rows).all())
+
+
+def write_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write back message rows (every column) that ``lock_messages`` returned, in bulk."""
+    if not rows:
+        return
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    stmt = insert(MESSAGE_TABLE)
+    kept = {"id", "created_at", *_MESSAGE_KEY}
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["id"],
+        set_={c.name: stmt.excluded[c.name] for c in MESSAGE_TABLE.c if c.name not in kept})
+    session.execute(stmt, rows)
 
 
 # --- the sweep's scan of lost inbox rows ---------------------------------------------

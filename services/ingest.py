@@ -30,6 +30,7 @@ from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
+from dlrhub.services.messages import track
 from dlrhub.services.relay import outbox
 from dlrhub.services.storable import clean_text, storable
 
@@ -55,6 +56,10 @@ class IngestReport:
     duplicates: int = 0
     by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     lags: list[float] = field(default_factory=list)
+    # Receipts that came after their message's final status, by provider, and the
+    # sms.status_corrected events a disagreeing final one made (services/messages.py).
+    out_of_order: Counter[str] = field(default_factory=Counter)
+    corrections: int = 0
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
     deliveries: list[tuple[str, str]] = field(default_factory=list)
@@ -68,6 +73,8 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.by_status.update(other.by_status)
         self.lags.extend(other.lags)
+        self.out_of_order.update(other.out_of_order)
+        self.corrections += other.corrections
         self.deliveries.extend(other.deliveries)
 
 
@@ -156,7 +163,11 @@ def ingest(
             report.by_status[(r["provider"], r["status"])] += 1
     report.stored = len(inserted)
     report.duplicates = len(receipts) - len(inserted)
-    report.deliveries = outbox.plan(session, [r for r in receipts if r["id"] in inserted], now)
+    stored = [r for r in receipts if r["id"] in inserted]
+    messages = track(session, stored, now)
+    report.out_of_order = messages.out_of_order
+    report.corrections = len(messages.events)
+    report.deliveries = outbox.plan(session, stored + messages.events, now)
     session.flush()
     return report
 
@@ -276,6 +287,7 @@ def _receipt_row(base: dict[str, Any], event: Event, key: str) -> dict[str, Any]
         "error_code": _cut(event.error_code, 100),
         "error_message": event.error_message,
         "segments": event.segments,
+        "part": _cut(event.part, 20),
         "price": _cut(event.price, 40),
         "submitted_at": event.submitted_at,
         "reported_at": event.reported_at,

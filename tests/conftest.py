@@ -28,8 +28,8 @@ PG_URL = os.environ.get("DLRHUB_TEST_DATABASE_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/dlrhub_test")
 REDIS_URL = os.environ.get("DLRHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("attempt", "delivery", "endpoint", "receipt", "inbound_callback", "provider_account",
-          "api_key", "tenant")
+TABLES = ("attempt", "delivery", "endpoint", "message", "receipt", "inbound_callback",
+          "provider_account", "api_key", "tenant")
 
 
 def _unavailable(what: str, url: str, ex: Exception) -> None:

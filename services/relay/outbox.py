@@ -23,6 +23,7 @@ from dlrhub.models import (
     DeliveryStatus,
     Endpoint,
     EndpointFormat,
+    EventType,
     TenantStatus,
     new_id,
 )
@@ -35,6 +36,7 @@ ENDPOINTS = ENDPOINT_TABLE
 RECEIPTS = RECEIPT_TABLE
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_REPLAY_EVENTS = 100_000
+_PROVIDER_EVENTS = frozenset({EventType.status.value, EventType.inbound.value})
 
 
 def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime
@@ -92,7 +94,9 @@ def _matches(endpoint: Endpoint, receipt: Any) -> bool:
     if endpoint.account_ids and receipt["account_id"] not in endpoint.account_ids:
         return False
     if endpoint.format == EndpointFormat.native:
-        return True  # the provider's callback goes as it came: filtered by account only
+        # The provider's callback goes as it came, filtered by account only; an event
+        # dlrhub makes itself (a correction, a missing receipt, an alert) has no callback.
+        return receipt["type"] in _PROVIDER_EVENTS
     if endpoint.event_types and receipt["type"] not in endpoint.event_types:
         return False
     return not endpoint.statuses or receipt["status"] in endpoint.statuses
