@@ -214,8 +214,8 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "message_id", "phone", name="uq_message_key"),
         Index("ix_message_tenant_message", "tenant_id", "message_id"),
+        # By time; no index on what ingest updates, so that its updates stay HOT.
         Index("ix_message_tenant_created", "tenant_id", "created_at"),
-        Index("ix_message_tenant_reported", "tenant_id", "reported_at"),
     )
 
     id: str = Field(default_factory=lambda: new_id("msg"), primary_key=True, max_length=40)

@@ -1,11 +1,13 @@
 """Keep one status per message beside its receipts, in the transaction that stores them.
 
-``track`` is called by ingest with the receipts a batch inserted: per batch it upserts
-and locks the batch's message rows in one statement, folds each message's receipts in
-with the pure rules of ``message_state``, writes every row back in one statement, and
-stores an ``sms.status_corrected`` event per final report that disagrees with the first.
-Two workers storing receipts of one message serialize on its row lock, so neither's
-receipts are lost; rows are locked in key order, so they do not deadlock.
+``track`` is called by ingest with the receipts a batch inserted. Per batch: each
+message's receipts are folded with the pure rules of ``message_state`` as if the
+message were new, and one upsert inserts the new rows so and locks the existing ones
+(in key order, so that two workers never deadlock), returning what they hold; those are
+folded again from their state and written back in one more statement. An
+``sms.status_corrected`` event is stored per final report that disagrees with the
+first. Two workers storing receipts of one message serialize on its row lock, so
+neither's receipts are lost.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from dlrhub.models import (
     new_id,
 )
 from dlrhub.services.message_state import (
-    PENDING,
     WHOLE,
     Correction,
+    Outcome,
     Part,
     Report,
     State,
@@ -74,50 +76,50 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
     if not groups:
         return tracked
     keys = sorted(groups)
-    fresh = [_new_row(groups[k][0], k, now) for k in keys]
-    current = {(m.account_id, m.message_id, m.phone): m
-               for m in dialect.lock_messages(session, fresh)}
+    # Each message as if it were new: most are, and then this is what gets inserted.
+    fresh = {k: _fold(new_id("msg"), State(), groups[k]) for k in keys}
+    locked = dialect.lock_messages(
+        session, [{**_key(groups[k][0], k), **fresh[k][0]} for k in keys], now)
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
-    for key in keys:
-        row = current[key]
-        rows = groups[key]
-        outcome = apply(_state(row), [_report(r) for r in rows])
-        summary = summarize(outcome.state)
-        updates.append(_row(row, outcome.state, summary, now))
+    for row in locked:
+        key = (row["account_id"], row["message_id"], row["phone"])
+        folded, outcome = fresh[key]
+        if row["id"] != folded["id"]:  # it existed: fold the receipts into what it holds
+            folded, outcome = _fold(row["id"], _state(row), groups[key])
+            updates.append(folded)
         if outcome.out_of_order:
-            tracked.out_of_order[row.provider] += outcome.out_of_order
+            tracked.out_of_order[row["provider"]] += outcome.out_of_order
         if emit:
-            by_id = {r["id"]: r for r in rows}
+            by_id = {r["id"]: r for r in groups[key]}
             events += [_correction_event(by_id[c.reported.id], c, now)
                        for c in outcome.corrections]
-    dialect.write_messages(session, updates)
+    dialect.write_messages(session, updates, now)
     if events:
         inserted = dialect.insert_receipts(session, events)
         tracked.events = [e for e in events if e["id"] in inserted]
     return tracked
 
 
-def _new_row(receipt: dict[str, Any], key: Key, now: datetime) -> dict[str, Any]:
+def _fold(message_id: str, state: State, receipts: list[dict[str, Any]]
+          ) -> tuple[dict[str, Any], Outcome]:
+    """Apply the rules to a message's new receipts: its row's new columns, and the outcome."""
+    outcome = apply(state, [_report(r) for r in receipts])
+    return _row(message_id, outcome.state, summarize(outcome.state)), outcome
+
+
+def _key(receipt: dict[str, Any], key: Key) -> dict[str, Any]:
     account_id, message_id, phone = key
-    return {
-        "id": new_id("msg"), "tenant_id": receipt["tenant_id"], "account_id": account_id,
-        "provider": receipt["provider"], "message_id": message_id, "phone": phone,
-        "status": PENDING, "final": False, "provider_status": None, "reason_class": None,
-        "retryable": None, "parts": {}, "segments": None, "submitted_at": None,
-        "reported_at": None, "received_at": None, "handset_latency_ms": None,
-        "receipt_lag_ms": None, "out_of_order": 0, "corrected": False,
-        "status_receipt_id": None, "first_receipt_id": None, "last_receipt_id": None,
-        "created_at": now, "updated_at": now,
-    }
+    return {"tenant_id": receipt["tenant_id"], "account_id": account_id,
+            "provider": receipt["provider"], "message_id": message_id, "phone": phone}
 
 
-def _state(row: Any) -> State:
+def _state(row: dict[str, Any]) -> State:
     return State(
-        parts={k: Part.from_document(v) for k, v in (row.parts or {}).items()},
-        segments=row.segments, submitted_at=row.submitted_at, out_of_order=row.out_of_order,
-        corrected=row.corrected, first_receipt_id=row.first_receipt_id,
-        last_receipt_id=row.last_receipt_id)
+        parts={k: Part.from_document(v) for k, v in (row["parts"] or {}).items()},
+        segments=row["segments"], submitted_at=row["submitted_at"],
+        out_of_order=row["out_of_order"], corrected=row["corrected"],
+        first_receipt_id=row["first_receipt_id"], last_receipt_id=row["last_receipt_id"])
 
 
 def _report(r: dict[str, Any]) -> Report:
@@ -128,11 +130,9 @@ def _report(r: dict[str, Any]) -> Report:
         segments=r["segments"], reason_class=r["reason_class"], retryable=r["retryable"])
 
 
-def _row(row: Any, state: State, summary: Summary, now: datetime) -> dict[str, Any]:
+def _row(message_id: str, state: State, summary: Summary) -> dict[str, Any]:
     return {
-        "id": row.id, "tenant_id": row.tenant_id, "account_id": row.account_id,
-        "provider": row.provider, "message_id": row.message_id, "phone": row.phone,
-        "status": summary.status, "final": summary.final,
+        "id": message_id, "status": summary.status, "final": summary.final,
         "provider_status": summary.provider_status, "reason_class": summary.reason_class,
         "retryable": summary.retryable,
         "parts": {k: p.document() for k, p in state.parts.items()},
@@ -142,7 +142,6 @@ def _row(row: Any, state: State, summary: Summary, now: datetime) -> dict[str, A
         "receipt_lag_ms": summary.receipt_lag_ms, "out_of_order": state.out_of_order,
         "corrected": state.corrected, "status_receipt_id": summary.receipt_id,
         "first_receipt_id": state.first_receipt_id, "last_receipt_id": state.last_receipt_id,
-        "created_at": row.created_at, "updated_at": now,
     }
 
 

@@ -33,6 +33,7 @@ from dlrhub.services.ingest import ingest
 from dlrhub.services.messages import rebuild
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, InboundCallbackFactory
+from tests.processes import wait_for
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -232,20 +233,19 @@ def test_two_workers_storing_one_messages_receipts_lose_neither(pg_url: str,
         except BaseException as ex:
             errors.append(ex)
 
-    worker = threading.Thread(target=second_worker)
+    worker = threading.Thread(target=second_worker, daemon=True)
     worker.start()
-    with sessions() as watcher:  # until the second worker waits for the first's lock
-        waiting = 0
-        for _ in range(10_000):
-            waiting = watcher.execute(text(
+    try:
+        with sessions() as watcher:
+            wait_for(lambda: watcher.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")).scalar_one()
-            if waiting:
-                break
-    assert waiting, "the second worker never waited for the first"
-    first.commit()
-    first.close()
+                "AND datname = current_database()")).scalar_one() > 0, 30,
+                "the second worker to wait for the first's lock", interval=0.01)
+    finally:
+        first.commit()
+        first.close()
     worker.join(timeout=30)
+    assert not worker.is_alive()
     assert not errors
     [message] = messages(runtime)
     assert sorted((k, v["status"]) for k, v in message.parts.items()) == [

@@ -59,7 +59,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_message_tenant_message", "message", ["tenant_id", "message_id"])
     op.create_index("ix_message_tenant_created", "message", ["tenant_id", "created_at"])
-    op.create_index("ix_message_tenant_reported", "message", ["tenant_id", "reported_at"])
 
 
 def downgrade() -> None:
