@@ -9,8 +9,10 @@ delivery aggregate's adding upsert.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
+import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import (
@@ -36,6 +38,7 @@ from dlrhub.models.tables import (
     DELIVERY_STATS_KEY,
     DELIVERY_STATS_TABLE,
     EXPECTATION_TABLE,
+    MESSAGE_TABLE,
     RECEIPT_TABLE,
 )
 from dlrhub.models.types import UTCDateTime
@@ -167,10 +170,11 @@ _PG_COLUMNS = (
     ("type", "text"), ("provider", "text"), ("message_id", "text"), ("reference", "text"),
     ("phone", "text"), ("status", "text"), ("provider_status", "text"),
     ("error_code", "text"), ("error_message", "text"), ("segments", "int4"),
-    ("price", "text"), ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
-    ("received_at", "timestamptz"), ("text", "text"), ("raw", "jsonb"),
-    ("dedupe_key", "text"), ("reason_class", "text"), ("retryable", "bool"),
-    ("country", "text"), ("carrier", "text"), ("synthetic", "bool"), ("details", "jsonb"),
+    ("part", "text"), ("price", "text"), ("submitted_at", "timestamptz"),
+    ("reported_at", "timestamptz"), ("received_at", "timestamptz"), ("text", "text"),
+    ("raw", "jsonb"), ("dedupe_key", "text"), ("reason_class", "text"),
+    ("retryable", "bool"), ("country", "text"), ("carrier", "text"), ("synthetic", "bool"),
+    ("details", "jsonb"),
 )
 _PG_NAMES = [c for c, _ in _PG_COLUMNS]
 _PG_TYPES = [t for _, t in _PG_COLUMNS]
@@ -221,6 +225,101 @@ def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
                 copy.write_row(values)
         cur.execute(_PG_MOVE)
         return {r[0] for r in cur.fetchall()}
+
+
+# --- message rows, kept beside their receipts --------------------------------------
+
+_MESSAGE_KEY = ["account_id", "message_id", "phone"]
+# What the rules write, with each column's array type on PostgreSQL.
+_MESSAGE_WRITE = (
+    ("id", "text"), ("status", "text"), ("final", "bool"), ("provider_status", "text"),
+    ("reason_class", "text"), ("retryable", "bool"), ("parts", "text"), ("segments", "int4"),
+    ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
+    ("received_at", "timestamptz"), ("handset_latency_ms", "int8"),
+    ("receipt_lag_ms", "int8"), ("out_of_order", "int4"), ("corrected", "bool"),
+    ("status_receipt_id", "text"), ("first_receipt_id", "text"), ("last_receipt_id", "text"),
+)
+# A new row: what identifies it, and what the rules made of its first receipts.
+_MESSAGE_NEW = (("tenant_id", "text"), ("account_id", "text"), ("provider", "text"),
+                ("message_id", "text"), ("phone", "text"), *_MESSAGE_WRITE)
+_MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
+# What the lock returns: what identifies the row, and what the rules read.
+_MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "phone", "parts",
+                   "segments", "submitted_at", "out_of_order", "corrected",
+                   "first_receipt_id", "last_receipt_id")
+# Arrays unnested into one INSERT and one UPDATE, sent in binary: a multi-row VALUES of
+# 10,000 messages costs more to render and parse than PostgreSQL spends writing them.
+# Built from the constant column lists above; the values are bound parameters.
+_PG_LOCK = (
+    f"INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}, created_at, updated_at) "  # noqa: S608
+    "SELECT "
+    + ", ".join(f"k.{c}" + ("::jsonb" if c == "parts" else "") for c in _MESSAGE_NEW_NAMES)
+    + ", %(now)s, %(now)s FROM unnest("
+    + ", ".join(f"%({c})b::{t}[]" for c, t in _MESSAGE_NEW)
+    + f") WITH ORDINALITY AS k({', '.join(_MESSAGE_NEW_NAMES)}, n) ORDER BY k.n "
+    "ON CONFLICT (account_id, message_id, phone) DO UPDATE SET updated_at = message.updated_at "
+    f"RETURNING {', '.join(_MESSAGE_LOCKED)}")
+_PG_WRITE = (
+    "UPDATE message AS m SET "  # noqa: S608
+    + ", ".join(f"{c} = v.{c}" + ("::jsonb" if c == "parts" else "")
+                for c, _ in _MESSAGE_WRITE[1:])
+    + ", updated_at = %(now)s FROM unnest("
+    + ", ".join(f"%({c})b::{t}[]" for c, t in _MESSAGE_WRITE)
+    + f") AS v({', '.join(c for c, _ in _MESSAGE_WRITE)}) WHERE m.id = v.id")
+
+
+def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
+                  ) -> list[dict[str, Any]]:
+    """Insert the message rows that are missing, lock every one of ``rows`` and return them.
+
+    One statement for the batch: an upsert whose update is a no-op, so that a row another
+    transaction holds is waited for and returned as that one committed it. ``rows`` are
+    new rows (every column of ``_MESSAGE_NEW``, ``parts`` a dict), one per key, sorted by
+    key: two workers lock in the same order. Each row returned has the columns of
+    ``_MESSAGE_LOCKED``; one whose id is the id given was inserted as given.
+    """
+    if not rows:
+        return []
+    if is_postgresql(session):
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _MESSAGE_NEW_NAMES}
+        params["parts"] = [orjson.dumps(p).decode() for p in params["parts"]]
+        params["now"] = now
+        with _raw(session).cursor() as cur:
+            cur.execute(_PG_LOCK, params, binary=True)
+            return [dict(zip(_MESSAGE_LOCKED, row, strict=True)) for row in cur.fetchall()]
+    stmt = sqlite.insert(MESSAGE_TABLE).on_conflict_do_update(
+        index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
+    locked = stmt.returning(*(MESSAGE_TABLE.c[c] for c in _MESSAGE_LOCKED))
+    values = [{**r, "created_at": now, "updated_at": now} for r in rows]
+    return [dict(r._mapping) for r in session.execute(locked, values)]
+
+
+def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Write what the rules made of locked message rows, in one statement.
+
+    Each row has the columns of ``_MESSAGE_WRITE`` (``parts`` a dict).
+    """
+    if not rows:
+        return
+    if is_postgresql(session):
+        params: dict[str, Any] = {c: [r[c] for r in rows] for c, _ in _MESSAGE_WRITE}
+        params["parts"] = [orjson.dumps(p).decode() for p in params["parts"]]
+        params["now"] = now
+        with _raw(session).cursor() as cur:
+            cur.execute(_PG_WRITE, params, binary=True)
+        return
+    table = MESSAGE_TABLE
+    # executemany: sqlite3 runs the one prepared statement for every row, in C.
+    stmt = (update(table).where(table.c.id == bindparam("b_id"))
+            .values({**{c: bindparam(f"b_{c}") for c, _ in _MESSAGE_WRITE[1:]},
+                     "updated_at": now}))
+    session.execute(stmt, [{f"b_{c}": r[c] for c, _ in _MESSAGE_WRITE} for r in rows])
+
+
+def _raw(session: Session) -> psycopg.Connection[Any]:
+    conn = session.connection().connection.driver_connection
+    assert isinstance(conn, psycopg.Connection)
+    return conn
 
 
 # --- the sweep's scan of lost inbox rows ---------------------------------------------

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -179,6 +180,8 @@ class Receipt(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=100)
     error_message: str | None = Field(default=None, sa_column=Column(Text))
     segments: int | None = None
+    # Which part of a long SMS the report is about, where the provider reports each part.
+    part: str | None = Field(default=None, max_length=20)
     price: str | None = Field(default=None, max_length=40)
     submitted_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
@@ -204,6 +207,61 @@ class Receipt(SQLModel, table=True):
     # correction, the deadline of a missing receipt, an alert's measure).
     details: dict[str, Any] | None = Field(default=None,
                                            sa_column=Column(JSONType, nullable=True))
+
+
+class Message(SQLModel, table=True):
+    """Where one message stands for one recipient, kept as its receipts are stored.
+
+    One row per (account, message id, phone): several recipients of one send may share
+    a message id. ``services/messages.py`` keeps it in the transaction that stores the
+    receipts, so its status never lags them nor depends on the order they came in.
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("account_id", "message_id", "phone", name="uq_message_key"),
+        Index("ix_message_tenant_message", "tenant_id", "message_id"),
+        # By time; no index on what ingest updates, so that its updates stay HOT.
+        Index("ix_message_tenant_created", "tenant_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("msg"), primary_key=True, max_length=40)
+    tenant_id: str = Field(max_length=40)
+    account_id: str = Field(foreign_key="provider_account.id", max_length=40)
+    provider: str = Field(max_length=40)
+    message_id: str = Field(max_length=200)
+    # '' where the provider's receipts name no phone (a NULL would defeat the key).
+    phone: str = Field(default="", max_length=64)
+    status: ReceiptStatus = Field(sa_column=Column(String(20), nullable=False))
+    final: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    provider_status: str | None = Field(default=None, max_length=100)
+    reason_class: ReasonClass | None = Field(default=None,
+                                             sa_column=Column(String(40), nullable=True))
+    retryable: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
+    # Per part ('' for a message reported whole): its status and the receipt that set it.
+    parts: dict[str, Any] = Field(default_factory=dict,
+                                  sa_column=Column(JSONType, nullable=False))
+    segments: int | None = None
+    submitted_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Of the receipt that decided the status (the last part's, for a delivered long SMS).
+    reported_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    received_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # Milliseconds: reported_at - submitted_at, and received_at - reported_at.
+    handset_latency_ms: int | None = Field(default=None,
+                                           sa_column=Column(BigInteger, nullable=True))
+    receipt_lag_ms: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    out_of_order: int = 0
+    corrected: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    status_receipt_id: str | None = Field(default=None, max_length=40)
+    first_receipt_id: str | None = Field(default=None, max_length=40)
+    last_receipt_id: str | None = Field(default=None, max_length=40)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class Expectation(SQLModel, table=True):
@@ -349,6 +407,7 @@ ACCOUNT_TABLE = _table(ProviderAccount)
 API_KEY_TABLE = _table(ApiKey)
 INBOX_TABLE = _table(InboundCallback)
 RECEIPT_TABLE = _table(Receipt)
+MESSAGE_TABLE = _table(Message)
 ENDPOINT_TABLE = _table(Endpoint)
 DELIVERY_TABLE = _table(Delivery)
 ATTEMPT_TABLE = _table(Attempt)

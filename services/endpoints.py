@@ -195,7 +195,7 @@ def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
         "tenant_id": endpoint.tenant_id, "account_id": None, "provider": "dlrhub",
         "message_id": "test", "reference": None, "phone": "+8613800138000",
         "status": ReceiptStatus.delivered.value, "provider_status": "DELIVRD", "error_code": None,
-        "error_message": None, "segments": 1, "price": None, "submitted_at": None,
+        "error_message": None, "segments": 1, "part": None, "price": None, "submitted_at": None,
         "reported_at": now.isoformat().replace("+00:00", "Z"),
         "received_at": now.isoformat().replace("+00:00", "Z"), "text": None, "raw": {},
         "reason_class": None, "retryable": None, "country": "CN", "carrier": "china_mobile",

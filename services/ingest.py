@@ -32,6 +32,7 @@ from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.expectations.matching import match_receipts
 from dlrhub.services.insight.enrich import enrich
+from dlrhub.services.messages import track
 from dlrhub.services.relay import outbox
 from dlrhub.services.storable import clean_text, storable
 
@@ -58,6 +59,10 @@ class IngestReport:
     # (provider, status, reason class or "") of the receipts stored.
     by_status: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     lags: list[float] = field(default_factory=list)
+    # Receipts that came after their message's final status, by provider, and the
+    # sms.status_corrected events a disagreeing final one made (services/messages.py).
+    out_of_order: Counter[str] = field(default_factory=Counter)
+    corrections: int = 0
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
     deliveries: list[tuple[str, str]] = field(default_factory=list)
@@ -74,6 +79,8 @@ class IngestReport:
         self.duplicates += other.duplicates
         self.by_status.update(other.by_status)
         self.lags.extend(other.lags)
+        self.out_of_order.update(other.out_of_order)
+        self.corrections += other.corrections
         self.deliveries.extend(other.deliveries)
         self.unmatched.update(other.unmatched)
 
@@ -165,7 +172,10 @@ def ingest(
     report.stored = len(inserted)
     report.duplicates = len(receipts) - len(inserted)
     stored = [r for r in receipts if r["id"] in inserted]
-    report.deliveries = outbox.plan(session, stored, now)
+    messages = track(session, stored, now)
+    report.out_of_order = messages.out_of_order
+    report.corrections = len(messages.events)
+    report.deliveries = outbox.plan(session, stored + messages.events, now)
     report.unmatched = match_receipts(session, stored, now)
     session.flush()
     return report
@@ -286,6 +296,7 @@ def _receipt_row(base: dict[str, Any], event: Event, key: str) -> dict[str, Any]
         "error_code": _cut(event.error_code, 100),
         "error_message": event.error_message,
         "segments": event.segments,
+        "part": _cut(event.part, 20),
         "price": _cut(event.price, 40),
         "submitted_at": event.submitted_at,
         "reported_at": event.reported_at,

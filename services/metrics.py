@@ -29,6 +29,12 @@ RECEIPTS = Counter("dlrhub_receipts_total",
                    "Receipts stored (duplicates excluded); reason_class is empty on "
                    "delivered, pending and inbound ones.",
                    ["provider", "status", "reason_class"])
+OUT_OF_ORDER = Counter("dlrhub_receipts_out_of_order_total",
+                       "Receipts that came after their message's final status (kept, not "
+                       "applied).", ["provider"])
+CORRECTIONS = Counter("dlrhub_status_corrections_total",
+                      "Final receipts that disagreed with their message's first final status "
+                      "(each emits sms.status_corrected).")
 DUPLICATES = Counter("dlrhub_receipt_duplicates_total", "Receipts dropped as duplicates.")
 INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
                        "From a callback's arrival to its receipts being stored.",
@@ -53,6 +59,10 @@ def record_ingest(report: IngestReport) -> None:
         RECEIPTS.labels(provider, status, reason_class).inc(count)
     if report.duplicates:
         DUPLICATES.inc(report.duplicates)
+    for provider, count in report.out_of_order.items():
+        OUT_OF_ORDER.labels(provider).inc(count)
+    if report.corrections:
+        CORRECTIONS.inc(report.corrections)
     for lag in report.lags:
         INGEST_LAG.observe(lag)
     for provider, count in report.unmatched.items():
@@ -123,8 +133,8 @@ def render(engine: Engine) -> bytes:
         registry = _multiprocess_registry()
     else:
         registry = CollectorRegistry()
-        for collector in (CALLBACKS, RECEIPTS, DUPLICATES, INGEST_LAG, ENQUEUE_DROPPED,
-                          UNMATCHED):
+        for collector in (CALLBACKS, RECEIPTS, OUT_OF_ORDER, CORRECTIONS, DUPLICATES,
+                          INGEST_LAG, ENQUEUE_DROPPED, UNMATCHED):
             registry.register(collector)
     registry.register(InboxCollector(engine))
     registry.register(ExpectationCollector(engine))

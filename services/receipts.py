@@ -10,13 +10,21 @@ from typing import Any
 from sqlalchemy import Row, Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
-from dlrhub.models import RECEIPT_TABLE, Receipt, ReceiptStatus, dialect, utcnow
+from dlrhub.models import (
+    MESSAGE_TABLE,
+    RECEIPT_TABLE,
+    EventType,
+    Message,
+    Receipt,
+    dialect,
+    utcnow,
+)
 from dlrhub.services.errors import InvalidInput, NotFound
+from dlrhub.services.message_state import WHOLE, Part, Report, State, apply, summarize
 from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
 RECEIPTS: Table = RECEIPT_TABLE
-# DESIGN §3: every status but `pending` is final; a late `pending` never replaces one.
-NOT_FINAL = frozenset({ReceiptStatus.pending.value})
+_STATUS = EventType.status.value
 DEFAULT_STATS_RANGE = timedelta(hours=24)
 MAX_STATS_RANGE = timedelta(days=31)
 
@@ -44,6 +52,7 @@ def event_document(receipt: Receipt | Row[Any]) -> dict[str, Any]:
         "error_code": receipt.error_code,
         "error_message": receipt.error_message,
         "segments": receipt.segments,
+        "part": receipt.part,
         "price": receipt.price,
         "submitted_at": iso(receipt.submitted_at),
         "reported_at": iso(receipt.reported_at),
@@ -181,17 +190,75 @@ def get_receipt(session: Session, *, tenant_id: str, receipt_id: str) -> dict[st
 
 @dataclass
 class Recipient:
-    """One recipient of a message: its events, oldest first, and where it stands now."""
+    """One recipient of a message: where it stands (its message row) and its events.
+
+    The fields besides ``events`` are those of the message row ingest keeps
+    (``services/messages.py``); receipts stored before that table existed, and not yet
+    rebuilt, get them computed here by the same rules.
+    """
 
     phone: str | None
+    account_id: str | None = None
     status: str | None = None
+    final: bool = False
+    reason_class: str | None = None
+    retryable: bool | None = None
+    provider_status: str | None = None
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    segments: int | None = None
+    submitted_at: datetime | None = None
+    reported_at: datetime | None = None
+    received_at: datetime | None = None
+    handset_latency_ms: int | None = None
+    receipt_lag_ms: int | None = None
+    out_of_order: int = 0
+    corrected: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, receipt: Receipt) -> None:
-        """Append an event; a final status is never replaced by a later non-final one."""
-        self.events.append(event_document(receipt))
-        if receipt.status not in NOT_FINAL or self.status in (None, *NOT_FINAL):
-            self.status = receipt.status
+    def keep(self, row: Message) -> None:
+        """Take where the recipient stands from its message row."""
+        self.status, self.final = row.status, row.final
+        self.reason_class, self.retryable = row.reason_class, row.retryable
+        self.provider_status = row.provider_status
+        self.parts = part_list({k: Part.from_document(v) for k, v in row.parts.items()})
+        self.segments, self.submitted_at = row.segments, row.submitted_at
+        self.reported_at, self.received_at = row.reported_at, row.received_at
+        self.handset_latency_ms, self.receipt_lag_ms = row.handset_latency_ms, row.receipt_lag_ms
+        self.out_of_order, self.corrected = row.out_of_order, row.corrected
+
+    def compute(self, receipts: list[Receipt]) -> None:
+        """Work out where the recipient stands from its receipts, in arrival order."""
+        state = State()
+        for r in sorted(receipts, key=lambda r: (r.received_at, r.id)):
+            if r.type == _STATUS:
+                state = apply(state, [report_of(r)]).state
+        summary = summarize(state)
+        self.status, self.final = summary.status, summary.final
+        self.reason_class, self.retryable = summary.reason_class, summary.retryable
+        self.provider_status = summary.provider_status
+        self.parts = part_list(state.parts)
+        self.segments, self.submitted_at = state.segments, state.submitted_at
+        self.reported_at, self.received_at = summary.reported_at, summary.received_at
+        self.handset_latency_ms = summary.handset_latency_ms
+        self.receipt_lag_ms = summary.receipt_lag_ms
+        self.out_of_order, self.corrected = state.out_of_order, state.corrected
+
+
+def report_of(receipt: Receipt) -> Report:
+    """Return what the message rules read of a stored receipt."""
+    return Report(id=receipt.id, status=receipt.status, received_at=receipt.received_at,
+                  reported_at=receipt.reported_at, submitted_at=receipt.submitted_at,
+                  provider_status=receipt.provider_status, part=receipt.part or WHOLE,
+                  segments=receipt.segments, reason_class=receipt.reason_class,
+                  retryable=receipt.retryable)
+
+
+def part_list(parts: dict[str, Part]) -> list[dict[str, Any]]:
+    """Return a message's parts as the API shows them, in part order (numbers as numbers)."""
+    def order(key: str) -> tuple[int, int, str]:
+        return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+    return [{"part": key or None, **parts[key].document()} for key in sorted(parts, key=order)]
 
 
 @dataclass(frozen=True)
@@ -203,11 +270,12 @@ class Timeline:
 
 
 def message_timeline(session: Session, *, tenant_id: str, message_id: str) -> Timeline:
-    """Return every receipt of a message, grouped by phone, oldest first.
+    """Return every receipt of a message, grouped by account and phone, oldest first.
 
-    Events are ordered by when the provider says they happened, then by arrival: a
-    provider may send a later report first. An event without a reported time counts as
-    happening when it was received, so it does not sort before everything else.
+    Two queries: the receipts and the message rows. Events are ordered by when the
+    provider says they happened, then by arrival: a provider may send a later report
+    first. An event without a reported time counts as happening when it was received, so
+    it does not sort before everything else.
     """
     happened = func.coalesce(RECEIPTS.c.reported_at, RECEIPTS.c.received_at)
     rows = session.execute(
@@ -217,11 +285,24 @@ def message_timeline(session: Session, *, tenant_id: str, message_id: str) -> Ti
     ).scalars().all()
     if not rows:
         raise NotFound(f"no message {message_id}")
-    recipients: dict[str | None, Recipient] = {}
+    kept = {(m.account_id, m.phone): m for m in session.execute(
+        select(Message).where(MESSAGE_TABLE.c.tenant_id == tenant_id,
+                              MESSAGE_TABLE.c.message_id == message_id)).scalars()}
+    groups: dict[tuple[str, str], list[Receipt]] = {}
     for row in rows:
-        recipients.setdefault(row.phone, Recipient(row.phone)).add(row)
-    ordered = sorted(recipients.values(), key=lambda r: (r.phone is None, r.phone or ""))
-    return Timeline(message_id, ordered)
+        groups.setdefault((row.account_id, row.phone or ""), []).append(row)
+    recipients = []
+    for key, receipts in groups.items():
+        recipient = Recipient(receipts[0].phone, key[0],
+                              events=[event_document(r) for r in receipts])
+        message = kept.get(key)
+        if message is not None:
+            recipient.keep(message)
+        else:
+            recipient.compute(receipts)
+        recipients.append(recipient)
+    recipients.sort(key=lambda r: (r.phone is None, r.phone or "", r.account_id or ""))
+    return Timeline(message_id, recipients)
 
 
 # --- stats --------------------------------------------------------------------------

@@ -62,9 +62,11 @@ class Message(_Base):
 
     @operation("Read a message timeline", auth="tenant", response=schemas.Timeline,
                tag="messages",
-               description="Every receipt of one message id, per recipient, oldest first "
-                           "(by the provider's report time), with each recipient's current "
-                           "status.")
+               description="Every receipt of one message id, per recipient (account and "
+                           "phone), oldest first (by the provider's report time), with "
+                           "where each recipient stands: its status and whether it is "
+                           "final, the reason class, the parts, the handset latency and "
+                           "receipt lag, out-of-order reports and corrections.")
     def on_get(self, req: falcon.Request, resp: falcon.Response, message_id: str) -> None:
         """Return the status timeline of one message."""
         with self._sessions() as session:

@@ -59,6 +59,8 @@ class Event(Output):
     error_code: str | None
     error_message: str | None
     segments: int | None
+    part: str | None = Field(description="which part of a long SMS this report is about, "
+                                         "where the provider reports each part")
     price: str | None
     submitted_at: datetime | None
     reported_at: datetime | None = Field(description="when the provider says it happened")
@@ -90,13 +92,53 @@ class EventPage(Output):
     next: str | None
 
 
+class MessagePart(Output):
+    """One part of a long SMS (or the whole message, `part` null) and the report that set it."""
+
+    part: str | None = Field(description="the part number as the provider gives it; null "
+                                         "for a message reported whole")
+    status: ReceiptStatus
+    receipt_id: str = Field(description="the receipt that set this status")
+    provider_status: str | None
+    reported_at: datetime | None
+    received_at: datetime
+    reason_class: ReasonClass | None
+    retryable: bool | None
+
+
 class TimelineRecipient(Output):
-    """One recipient of a message and its events, oldest first."""
+    """One recipient of a message: where it stands, and its events oldest first."""
 
     phone: str | None
-    status: ReceiptStatus = Field(description="the latest final status, or `pending` while "
-                                       "there is none; a late `pending` never replaces "
-                                       "a final status")
+    account_id: str | None = Field(description="the provider account the receipts came to")
+    status: ReceiptStatus = Field(
+        description="the message's status: the first final status reported (a later "
+                    "`pending`, or a later final that disagrees, never replaces it; a later "
+                    "definite status replaces `unknown`), or `pending` while there is none; "
+                    "with parts, `delivered` once every part is, else the worst part's")
+    final: bool = Field(description="whether the status is final (every status but "
+                                    "`pending`)")
+    reason_class: ReasonClass | None = Field(description="of the report that decided the "
+                                                         "status")
+    retryable: bool | None
+    provider_status: str | None = Field(description="of the report that decided the status")
+    parts: list[MessagePart] = Field(description="one per part reported, in part order")
+    segments: int | None = Field(description="how many parts the provider says the message "
+                                             "has, where it says")
+    submitted_at: datetime | None = Field(description="when the provider sent the message, "
+                                                      "where it says")
+    reported_at: datetime | None = Field(description="of the report that decided the status")
+    received_at: datetime | None = Field(description="when dlrhub received that report")
+    handset_latency_ms: int | None = Field(
+        description="reported_at - submitted_at in milliseconds, once final: how long the "
+                    "message took to reach the handset (null where a time is missing)")
+    receipt_lag_ms: int | None = Field(
+        description="received_at - reported_at in milliseconds: how long the report took "
+                    "to reach dlrhub")
+    out_of_order: int = Field(description="reports that came after a final status (or after "
+                                          "a newer pending one); kept as events, not applied")
+    corrected: bool = Field(description="whether a later final report disagreed (each emits "
+                                        "an `sms.status_corrected` event)")
     events: list[Event]
 
 

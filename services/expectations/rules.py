@@ -155,7 +155,7 @@ def _event(exp: Mapping[str, Any], now: datetime, kind: EventType, status: Recei
         "inbox_id": exp["id"], "type": kind.value, "provider": exp["provider"],
         "message_id": exp["message_id"], "reference": exp["reference"],
         "phone": exp["phone"], "status": status.value, "provider_status": None,
-        "error_code": None, "error_message": None, "segments": None, "price": None,
+        "error_code": None, "error_message": None, "segments": None, "part": None, "price": None,
         "submitted_at": exp["sent_at"], "reported_at": None, "received_at": now,
         "text": None, "raw": {}, "dedupe_key": key, "reason_class": None,
         "retryable": None, "country": None, "carrier": None, "synthetic": synthetic,

@@ -37,6 +37,7 @@ RECEIPTS = RECEIPT_TABLE
 _FROM_PROVIDERS = frozenset({EventType.status.value, EventType.inbound.value})
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_REPLAY_EVENTS = 100_000
+_PROVIDER_EVENTS = frozenset({EventType.status.value, EventType.inbound.value})
 
 
 def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime

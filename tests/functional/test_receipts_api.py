@@ -225,7 +225,7 @@ def test_pages_return_every_receipt_once_while_more_arrive(client: Client,
 # --- message timelines ---------------------------------------------------------------
 
 
-def test_a_timeline_orders_events_and_keeps_the_latest_final_status(
+def test_a_timeline_orders_events_and_keeps_the_first_final_status(
         client: Client, runtime: Runtime) -> None:
     tx = AccountFactory(provider="tencent")
     # Huawei's ACCEPTD is a GUESS; this account reads it as `pending`.
@@ -242,19 +242,25 @@ def test_a_timeline_orders_events_and_keeps_the_latest_final_status(
         (hw, huawei("h-1", "+8613800000003", "ACCEPTD", "2024-01-01T02:00:08Z"), FORM),
         (hw, huawei("h-1", "+8613800000004", "ACCEPTD", "2024-01-01T02:00:09Z"), FORM),
     ]
-    for new, body, content_type in posts:
+    for new, body, content_type in posts:  # each ingested as it comes
         assert post_callback(client, new, body, content_type).status_code == 200
-    ingest_pending(runtime)
+        ingest_pending(runtime)
     headers = key_for(runtime, tx.account.tenant_id)
 
     sent = get(client, "/v1/messages/m-t", headers)
     assert sent.status_code == 200, sent.text
     assert sent.json["message_id"] == "m-t"
     one, two = sent.json["recipients"]
-    # failed, then delivered: the latest final status wins
-    assert (one["phone"], one["status"]) == ("+8613800000001", "delivered")
-    assert [(e["status"], e["reported_at"]) for e in one["events"]] == [
-        ("failed", "2024-01-01T02:00:01Z"), ("delivered", "2024-01-01T02:00:05Z")]
+    # delivered came first, then an older failure: the first final status stays, and the
+    # disagreement is an event of its own, beside the report that made it
+    assert (one["phone"], one["status"], one["final"], one["corrected"]) == (
+        "+8613800000001", "delivered", True, True)
+    assert [(e["type"], e["status"], e["reported_at"]) for e in one["events"]] == [
+        ("sms.status", "failed", "2024-01-01T02:00:01Z"),
+        ("sms.status_corrected", "delivered", "2024-01-01T02:00:01Z"),
+        ("sms.status", "delivered", "2024-01-01T02:00:05Z")]
+    assert one["account_id"] == tx.account.id
+    assert [(p["part"], p["status"]) for p in one["parts"]] == [(None, "delivered")]
     assert (two["phone"], two["status"], len(two["events"])) == ("+8613800000002",
                                                                  "delivered", 1)
 
@@ -263,7 +269,9 @@ def test_a_timeline_orders_events_and_keeps_the_latest_final_status(
     late = by_phone["+8613800000003"]
     assert [e["status"] for e in late["events"]] == ["delivered", "pending"]
     assert late["status"] == "delivered"  # a late pending never replaces a final status
-    assert by_phone["+8613800000004"]["status"] == "pending"
+    assert (late["out_of_order"], late["corrected"]) == (1, False)
+    assert (by_phone["+8613800000004"]["status"], by_phone["+8613800000004"]["final"]) == (
+        "pending", False)
 
     missing = get(client, "/v1/messages/no-such-message", headers)
     assert (missing.status_code, missing.json["type"]) == (404, "urn:dlrhub:problem:not-found")

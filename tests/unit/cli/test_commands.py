@@ -12,10 +12,12 @@ import click
 import orjson
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
 
 from dlrhub import __version__
 from dlrhub.cli.main import cli
 from dlrhub.config import get_settings
+from dlrhub.models import Message
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.receipts import list_receipts
 from dlrhub.services.runtime import Runtime
@@ -212,6 +214,25 @@ def test_receipts_listed_as_the_api_lists_them(run: Any, runtime: Runtime) -> No
         "ID", "RECEIVED_AT", "PROVIDER", "MESSAGE_ID", "PHONE", "STATUS"]
     assert [line.split()[3] for line in table.stdout.splitlines()[1:]] == ["msg-a"]
     assert (one["id"], one["message_id"], one["status"]) == (first.id, "msg-a", "failed")
+
+
+def test_messages_rebuild_builds_rows_for_receipts_stored_without_them(
+        run: Any, runtime: Runtime) -> None:
+    account = AccountFactory().account
+    ReceiptFactory(account=account, message_id="msg-a", phone="+8613800000001",
+                   status="failed")  # stored directly: no message row
+    ReceiptFactory(account=account, message_id="msg-a", phone="+8613800000001",
+                   status="pending")
+
+    everyone = run("messages", "rebuild")
+    one = run("messages", "rebuild", "--tenant", account.tenant_id)
+    unknown = run("messages", "rebuild", "--tenant", "ten_nobody")
+
+    assert everyone.stdout == one.stdout == "message rows rebuilt from 2 status reports\n"
+    assert unknown.exit_code != 0
+    with runtime.sessions() as session:
+        [message] = session.execute(select(Message)).scalars()
+    assert (message.message_id, message.status, message.out_of_order) == ("msg-a", "failed", 1)
 
 
 def test_pages_print_their_next_cursor(run: Any) -> None:

@@ -114,8 +114,13 @@ def test_a_late_failure_after_delivery_is_recorded_not_dropped(runtime: Runtime)
         ids = [store_callback(session, new, body=orjson.dumps([r])) for r in (delivered, failed)]
         ingest(session, runtime.box, ids, now=utcnow())
         session.commit()
-        statuses = sorted(session.execute(select(Receipt.status)).scalars())
+        statuses = sorted(session.execute(select(Receipt.status)
+                                          .where(Receipt.type == "sms.status")).scalars())
         assert statuses == ["delivered", "failed"]
+        # The message keeps its first final status and says it was contradicted.
+        kept = session.execute(select(Receipt.status)
+                               .where(Receipt.type == "sms.status_corrected")).scalars()
+        assert list(kept) == ["delivered"]
 
 
 def test_a_callback_that_cannot_be_normalized_fails_alone_with_its_reason(

@@ -140,22 +140,23 @@ def test_a_receipt_of_another_tenant_is_not_found(runtime: Runtime) -> None:
 ACCOUNT_ROW = SimpleNamespace(id="acc_x", tenant_id="ten_x", provider="tencent")
 
 
-@pytest.mark.parametrize(("statuses", "current"), [
-    (["delivered", "pending"], "delivered"),  # a late pending never replaces a final one
-    (["pending", "delivered"], "delivered"),
-    (["failed", "delivered"], "delivered"),  # the latest final status wins
-    (["delivered", "failed"], "failed"),
-    (["pending", "pending"], "pending"),
-    (["unknown", "pending"], "unknown"),
+@pytest.mark.parametrize(("statuses", "current", "corrected"), [
+    (["delivered", "pending"], "delivered", False),  # a late pending never replaces a final
+    (["pending", "delivered"], "delivered", False),
+    (["failed", "delivered"], "failed", True),  # the first final status stays
+    (["delivered", "failed"], "delivered", True),
+    (["pending", "pending"], "pending", False),
+    (["unknown", "pending"], "unknown", False),
+    (["unknown", "delivered"], "delivered", False),  # a definite status replaces unknown
 ])
-def test_the_current_status_is_the_latest_final_one(statuses: list[str],
-                                                    current: str) -> None:
+def test_receipts_without_a_message_row_follow_the_message_rules(
+        statuses: list[str], current: str, corrected: bool) -> None:
     recipient = Recipient("+8613800000001")
-    for status in statuses:
-        recipient.add(ReceiptFactory.build(account=ACCOUNT_ROW, status=status,
-                                           received_at=at(10)))
-    assert recipient.status == current
-    assert [e["status"] for e in recipient.events] == statuses
+    recipient.compute([ReceiptFactory.build(account=ACCOUNT_ROW, status=status,
+                                            received_at=at(10, minute))
+                       for minute, status in enumerate(statuses)])
+    assert (recipient.status, recipient.final, recipient.corrected) == (
+        current, current != "pending", corrected)
 
 
 @pytest.mark.dialects
@@ -166,10 +167,12 @@ def test_a_timeline_is_in_report_order_per_phone(runtime: Runtime) -> None:
     stored(runtime, new, [report("m", "13800000001", "FAIL", "2024-01-01 10:00:01")])
     with runtime.sessions() as session:
         timeline = message_timeline(session, tenant_id=new.account.tenant_id, message_id="m")
-    assert [(r.phone, r.status) for r in timeline.recipients] == [
-        ("+8613800000001", "delivered"), ("+8613800000002", "delivered")]
-    assert [e["reported_at"] for e in timeline.recipients[0].events] == [
-        "2024-01-01T02:00:01Z", "2024-01-01T02:00:05Z"]
+    # The failure came after the delivery: the message keeps its first final status.
+    assert [(r.phone, r.status, r.corrected) for r in timeline.recipients] == [
+        ("+8613800000001", "delivered", True), ("+8613800000002", "delivered", False)]
+    assert [(e["type"], e["reported_at"]) for e in timeline.recipients[0].events] == [
+        ("sms.status", "2024-01-01T02:00:01Z"), ("sms.status_corrected", "2024-01-01T02:00:01Z"),
+        ("sms.status", "2024-01-01T02:00:05Z")]
 
 
 # --- stats ------------------------------------------------------------------------------

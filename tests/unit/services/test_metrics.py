@@ -1,0 +1,23 @@
+"""What an ingest run counts into the worker's metrics."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from prometheus_client import REGISTRY
+
+from dlrhub.services.ingest import IngestReport
+from dlrhub.services.metrics import record_ingest
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_out_of_order_receipts_and_corrections_are_counted_by_provider() -> None:
+    late, corrections = (sample("dlrhub_receipts_out_of_order_total", provider="huawei"),
+                         sample("dlrhub_status_corrections_total"))
+    report = IngestReport(out_of_order=Counter({"huawei": 2}), corrections=1)
+    record_ingest(report)
+    assert sample("dlrhub_receipts_out_of_order_total", provider="huawei") == late + 2
+    assert sample("dlrhub_status_corrections_total") == corrections + 1
