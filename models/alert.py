@@ -65,7 +65,8 @@ class AlertRuleCreate(SQLModel):
     model_config = INPUT_CONFIG
 
     kind: AlertKind
-    threshold: float = Field(default=0.0, ge=0)
+    threshold: float | None = Field(default=None, ge=0,
+                                    description="required but by no_receipts_for")
     window_seconds: int = Field(ge=MIN_WINDOW_SECONDS, le=MAX_WINDOW_SECONDS)
     min_messages: int = Field(default=1, ge=1, le=MAX_MIN_MESSAGES)
     reason_class: ReasonClass | None = None

@@ -24,10 +24,15 @@ from dlrhub.services.pagination import newest_by_id
 SHARES = frozenset({AlertKind.delivery_rate_below, AlertKind.reason_share_above,
                     AlertKind.missing_share_above})
 
+# What a rule always has: a PATCH may change these, not clear them.
+_REQUIRED = ("threshold", "window_seconds", "min_messages", "description", "enabled")
+
 
 def create_rule(session: Session, *, tenant_id: str, spec: AlertRuleCreate) -> AlertRule:
     """Create an alert rule; it is first evaluated at the next run."""
-    rule = AlertRule(tenant_id=tenant_id, kind=spec.kind, threshold=spec.threshold,
+    if spec.threshold is None and spec.kind in SHARES:
+        raise InvalidInput("threshold", f"is required by {spec.kind.value}")
+    rule = AlertRule(tenant_id=tenant_id, kind=spec.kind, threshold=spec.threshold or 0.0,
                      window_seconds=spec.window_seconds, min_messages=spec.min_messages,
                      reason_class=spec.reason_class, scope=_scope(spec.scope),
                      description=spec.description, enabled=spec.enabled)
@@ -42,6 +47,9 @@ def update_rule(session: Session, *, tenant_id: str, rule_id: str,
     """Change a rule; a firing one keeps firing until an evaluation says otherwise."""
     rule = get_rule(session, tenant_id=tenant_id, rule_id=rule_id)
     changes: dict[str, Any] = spec.model_dump(exclude_unset=True)
+    for name in _REQUIRED:
+        if name in changes and changes[name] is None:
+            raise InvalidInput(name, "must not be null")
     if "scope" in changes:
         changes["scope"] = _scope(spec.scope or AlertScope())
     for name, value in changes.items():

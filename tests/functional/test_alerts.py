@@ -125,6 +125,7 @@ def test_a_rule_is_created_read_listed_changed_and_deleted(
     ({"kind": "delivery_rate_below", "threshold": 0.9, "window_seconds": 600,
       "scope": {"planet": "mars"}}, "scope.planet"),
     ({"kind": "no_such_kind", "threshold": 0.9, "window_seconds": 600}, "kind"),
+    ({"kind": "delivery_rate_below", "window_seconds": 600}, "threshold"),
 ])
 def test_a_bad_rule_is_refused_naming_its_field(client: Client, me: dict[str, str],
                                                 body: dict[str, Any], field: str) -> None:
@@ -143,7 +144,11 @@ def test_a_change_that_breaks_the_rule_is_refused_and_changes_nothing(
     result = client.simulate_patch(f"/v1/alert-rules/{rule['id']}",
                                    json={"threshold": 2}, headers=me)
 
+    cleared = client.simulate_patch(f"/v1/alert-rules/{rule['id']}",
+                                    json={"window_seconds": None}, headers=me)
+
     assert (result.status_code, result.json["field"]) == (422, "threshold")
+    assert (cleared.status_code, cleared.json["field"]) == (422, "window_seconds")
     assert client.simulate_get(f"/v1/alert-rules/{rule['id']}",
                                headers=me).json["threshold"] == 0.1
 
