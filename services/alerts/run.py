@@ -54,7 +54,7 @@ def evaluate_all(sessions: sessionmaker[Session], *, now: datetime,
                 .order_by(RULES.c.id).limit(batch)).all()
             if not rows:
                 break
-            _evaluate(session, rows, now, report)
+            evaluate_batch(session, rows, now, report)
             session.commit()
         after = rows[-1].id
         if len(rows) < batch:
@@ -65,8 +65,13 @@ def evaluate_all(sessions: sessionmaker[Session], *, now: datetime,
     return report
 
 
-def _evaluate(session: Session, rows: Sequence[Row[Any]], now: datetime,
-              report: EvaluationReport) -> None:
+def evaluate_batch(session: Session, rows: Sequence[Row[Any]], now: datetime,
+                   report: EvaluationReport) -> None:
+    """Evaluate the rules ``rows`` as read (alert_rule rows) in the caller's transaction.
+
+    A rule whose state another evaluation changed since ``rows`` were read moves no
+    further and emits nothing.
+    """
     quiet: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for row in rows:

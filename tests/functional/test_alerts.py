@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from dlrhub.config import Settings
-from dlrhub.models import DELIVERY_TABLE, Expectation, utcnow
+from dlrhub.models import ALERT_RULE_TABLE, DELIVERY_TABLE, Expectation, utcnow
 from dlrhub.services.accounts import NewAccount
-from dlrhub.services.alerts.run import evaluate_all
+from dlrhub.services.alerts.run import EvaluationReport, evaluate_all, evaluate_batch
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, ReceiptFactory
 from tests.functional.test_receipts_api import key_for
@@ -299,3 +299,21 @@ def test_one_tenants_receipts_never_fire_another_tenants_rule(
 
     assert evaluate_all(runtime.sessions, now=t0).firing == 0
     assert alerts(client, me) == []
+
+
+def test_an_evaluation_that_read_the_old_state_emits_nothing_more(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    create(client, me, kind="delivery_rate_below", threshold=0.9, window_seconds=600)
+    t0 = utcnow()
+    receipts(tx, t0 - timedelta(minutes=1), {"failed": 3})
+    with runtime.sessions() as session:
+        stale = session.execute(select(ALERT_RULE_TABLE)).all()  # read before the other
+
+    first = evaluate_all(runtime.sessions, now=t0)
+    late = EvaluationReport()
+    with runtime.sessions() as session:
+        evaluate_batch(session, stale, t0, late)
+        session.commit()
+
+    assert (first.firing, late.evaluated, late.firing) == (1, 1, 0)
+    assert [e["details"]["state"] for e in alerts(client, me)] == ["firing"]
