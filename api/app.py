@@ -14,6 +14,7 @@ from dlrhub.api.auth import Authentication
 from dlrhub.api.middleware import RequestId
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
+from dlrhub.api.resources.alerts import AlertRuleItem, AlertRules
 from dlrhub.api.resources.analytics import Delivery
 from dlrhub.api.resources.callbacks import CallbackResource
 from dlrhub.api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
@@ -112,6 +113,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),
         Route("/v1/analytics/delivery", Delivery(rt.sessions)),
+        Route("/v1/alert-rules", AlertRules(rt.sessions, body)),
+        Route("/v1/alert-rules/{rule_id}", AlertRuleItem(rt.sessions, body)),
         # --- tenant routes: endpoints ---
         Route("/v1/endpoints", Endpoints(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}", EndpointItem(*relay_args)),

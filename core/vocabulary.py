@@ -72,6 +72,27 @@ class ExpectationState(StrEnum):
     missing = "missing"
 
 
+class AlertKind(StrEnum):
+    """What an alert rule measures over its window, and fires on."""
+
+    # Delivered ÷ final messages, once at least ``min_messages`` are final.
+    delivery_rate_below = "delivery_rate_below"
+    # One reason class's share of the failures.
+    reason_share_above = "reason_share_above"
+    # Missing ÷ expectations whose deadline fell in the window.
+    missing_share_above = "missing_share_above"
+    # An account with pending expectations sent no receipt at all for the window: its
+    # provider's receipt pipeline is down, not delivery.
+    no_receipts_for = "no_receipts_for"
+
+
+class AlertState(StrEnum):
+    """What an ``sms.alert`` event says: the rule started firing, or it cleared."""
+
+    firing = "firing"
+    resolved = "resolved"
+
+
 class InboxState(StrEnum):
     """Where a raw callback is in its processing."""
 

@@ -1,6 +1,8 @@
 """SQLModel tables, engine and session handling; Alembic migrations in ``migrations/``."""
 
 from dlrhub.core.vocabulary import (
+    AlertKind,
+    AlertState,
     DeliveryStatus,
     EndpointFormat,
     EventType,
@@ -17,11 +19,13 @@ from dlrhub.models.account import (
     AccountStored,
     AccountUpdate,
 )
+from dlrhub.models.alert import AlertRuleCreate, AlertRulePublic, AlertRuleUpdate, AlertScope
 from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
 from dlrhub.models.engine import make_engine, make_session_factory
 from dlrhub.models.ids import new_id, utcnow
 from dlrhub.models.tables import (
     ACCOUNT_TABLE,
+    ALERT_RULE_TABLE,
     API_KEY_TABLE,
     ATTEMPT_TABLE,
     DELIVERY_STATS_TABLE,
@@ -32,6 +36,7 @@ from dlrhub.models.tables import (
     MESSAGE_TABLE,
     RECEIPT_TABLE,
     TENANT_TABLE,
+    AlertRule,
     ApiKey,
     Attempt,
     Delivery,
@@ -55,6 +60,7 @@ from dlrhub.models.tenant import (
 
 __all__ = [
     "ACCOUNT_TABLE",
+    "ALERT_RULE_TABLE",
     "API_KEY_TABLE",
     "ATTEMPT_TABLE",
     "DELIVERY_STATS_TABLE",
@@ -70,6 +76,13 @@ __all__ = [
     "AccountPublic",
     "AccountStored",
     "AccountUpdate",
+    "AlertKind",
+    "AlertRule",
+    "AlertRuleCreate",
+    "AlertRulePublic",
+    "AlertRuleUpdate",
+    "AlertScope",
+    "AlertState",
     "ApiKey",
     "ApiKeyBase",
     "Attempt",

@@ -32,6 +32,7 @@ from dlrhub.core.vocabulary import (
     TenantStatus,
 )
 from dlrhub.models.account import AccountStored
+from dlrhub.models.alert import AlertRuleBase
 from dlrhub.models.endpoint import EndpointBase
 from dlrhub.models.ids import new_id, utcnow
 from dlrhub.models.tenant import ApiKeyBase, TenantBase
@@ -168,7 +169,9 @@ class Receipt(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=40)
-    account_id: str = Field(foreign_key="provider_account.id", max_length=40)
+    # None only on an ``sms.alert`` of a rule scoped wider than one account.
+    account_id: str | None = Field(default=None, foreign_key="provider_account.id",
+                                   max_length=40)
     inbox_id: str = Field(max_length=40, index=True)
     type: EventType = Field(sa_column=Column(String(20), nullable=False))
     provider: str = Field(max_length=40)
@@ -280,6 +283,8 @@ class Expectation(SQLModel, table=True):
         # The tenant's listings, newest first, with or without a state.
         Index("ix_expectation_tenant_state", "tenant_id", "state", "id"),
         Index("ix_expectation_tenant", "tenant_id", "id"),
+        # The alert rules' count of the expectations due in a window (services/alerts).
+        Index("ix_expectation_tenant_deadline", "tenant_id", "deadline_at"),
         # The sweep's two scans: only the rows still waiting are in these indexes, so a
         # million met expectations cost them nothing and a million pending ones are
         # read a batch at a time in deadline (horizon) order.
@@ -315,6 +320,31 @@ class Expectation(SQLModel, table=True):
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
     receipt_id: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AlertRule(AlertRuleBase, table=True):
+    """A tenant's alert rule (fields: ``AlertRuleBase``) and where it stands.
+
+    ``firing`` changes only through an UPDATE guarded by its previous value, so two
+    evaluations at once never emit the same firing (or resolution) twice.
+    """
+
+    __tablename__ = "alert_rule"
+    __table_args__ = (Index("ix_alert_rule_tenant", "tenant_id", "id"),)
+
+    id: str = Field(default_factory=lambda: new_id("alr"), primary_key=True, max_length=40)
+    tenant_id: str = Field(foreign_key="tenant.id", max_length=40)
+    firing: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                         server_default=false()))
+    firing_since: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_value: float | None = None
+    last_evaluated_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -412,6 +442,7 @@ ENDPOINT_TABLE = _table(Endpoint)
 DELIVERY_TABLE = _table(Delivery)
 ATTEMPT_TABLE = _table(Attempt)
 EXPECTATION_TABLE = _table(Expectation)
+ALERT_RULE_TABLE = _table(AlertRule)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------

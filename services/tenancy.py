@@ -7,10 +7,12 @@ from sqlmodel import Session
 
 from dlrhub.models import (
     ACCOUNT_TABLE,
+    ALERT_RULE_TABLE,
     API_KEY_TABLE,
     ATTEMPT_TABLE,
     DELIVERY_TABLE,
     ENDPOINT_TABLE,
+    EXPECTATION_TABLE,
     INBOX_TABLE,
     RECEIPT_TABLE,
     TENANT_TABLE,
@@ -82,7 +84,7 @@ def delete_tenant(session: Session, tenant_id: str) -> None:
     if live:
         raise Conflict(f"the tenant still has {live} provider account(s); delete them first")
     for table in (ATTEMPT_TABLE, DELIVERY_TABLE, ENDPOINT_TABLE, RECEIPT_TABLE, INBOX_TABLE,
-                  ACCOUNT_TABLE, API_KEY_TABLE):
+                  EXPECTATION_TABLE, ALERT_RULE_TABLE, ACCOUNT_TABLE, API_KEY_TABLE):
         session.execute(delete(table).where(table.c.tenant_id == tenant_id))
     session.delete(tenant)
     session.flush()

@@ -1,4 +1,4 @@
-"""The Celery application: configuration, queues, the sweep schedule.
+"""The Celery application: configuration, queues, the schedules of the sweep and alerts.
 
 Tasks are registered by the worker's composition root (``tasks.worker``): the API
 builds this app only to send tasks by name, and so never loads the relay's sender.
@@ -15,6 +15,9 @@ from dlrhub.config import Settings
 
 INGEST_MANY = "dlrhub.ingest_many"
 SWEEP = "dlrhub.sweep"
+ALERTS = "dlrhub.alerts"
+# Alert rules are evaluated this often at least (more often with a shorter sweep).
+ALERTS_INTERVAL = 60.0
 RELAY = "dlrhub.relay"
 RELAY_ENDPOINT = "dlrhub.relay_endpoint"
 INGEST_QUEUE = "ingest"
@@ -70,6 +73,8 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep-inbox": {"task": SWEEP, "schedule": settings.sweep_interval},
+            "evaluate-alerts": {"task": ALERTS,
+                                "schedule": min(ALERTS_INTERVAL, settings.sweep_interval)},
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",

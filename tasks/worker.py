@@ -18,8 +18,8 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
-from dlrhub.tasks import expectations, ingest, relay
-from dlrhub.tasks.app import INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
+from dlrhub.tasks import alerts, expectations, ingest, relay
+from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock
 from dlrhub.tasks.process import ProcessSlot
 
@@ -49,6 +49,10 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
     def sweep(task: Any) -> int:
         # Lost inbox rows and deliveries first: the expectations' events relay after.
         return ingest.sweep(task, slot.start()) + expectations.sweep(slot.start())
+
+    @celery_task(app, name=ALERTS)
+    def evaluate_alerts() -> int:
+        return alerts.evaluate(slot.start())
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:

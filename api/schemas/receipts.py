@@ -49,7 +49,8 @@ class Event(Output):
     id: str
     type: EventType
     tenant_id: str
-    account_id: str
+    account_id: str | None = Field(description="null only on an sms.alert of a rule "
+                                   "scoped wider than one account")
     provider: str
     message_id: str | None = Field(description="the provider's id of the message")
     reference: str | None = Field(description="the sender's own id passed through")

@@ -13,7 +13,8 @@ import falcon.testing
 import pytest
 from sqlalchemy import text
 
-from dlrhub.models import EndpointCreate, utcnow
+from dlrhub.models import AlertKind, AlertRuleCreate, EndpointCreate, utcnow
+from dlrhub.services.alerts.rules import create_rule
 from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
 from dlrhub.services.keys import create_key
@@ -27,6 +28,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/v1/accounts/{account_id}/rotate-token"): {"grace_seconds": 0},
     ("patch", "/v1/endpoints/{endpoint_id}"): {"description": "taken over"},
     ("post", "/v1/endpoints/{endpoint_id}/replay"): {"since": "2020-01-01T00:00:00Z"},
+    ("patch", "/v1/alert-rules/{rule_id}"): {"enabled": False},
 }
 
 
@@ -39,8 +41,10 @@ def two_tenants(client: falcon.testing.TestClient, runtime: Runtime) -> dict[str
         endpoint, _ = create_endpoint(session, runtime.box, tenant_id=a.account.tenant_id,
                                       spec=EndpointCreate(url="http://127.0.0.1:9/hook"),
                                       allow_private=True)
+        rule = create_rule(session, tenant_id=a.account.tenant_id, spec=AlertRuleCreate(
+            kind=AlertKind.delivery_rate_below, threshold=0.9, window_seconds=600))
         session.commit()
-        endpoint_id = endpoint.id
+        endpoint_id, rule_id = endpoint.id, rule.id
     sim = build_callback("tencent", "http://x/", seq=1, batch=1, kind="status",
                          credentials={})
     assert client.simulate_post(f"/v1/callbacks/tencent/{a.token}", body=sim.body,
@@ -58,7 +62,7 @@ def two_tenants(client: falcon.testing.TestClient, runtime: Runtime) -> dict[str
         "client": client,
         "ids": {"account_id": a.account.id, "receipt_id": receipt_id,
                 "message_id": message_id, "inbox_id": inbox_id,
-                "endpoint_id": endpoint_id, "delivery_id": delivery_id},
+                "endpoint_id": endpoint_id, "delivery_id": delivery_id, "rule_id": rule_id},
         "body": sim.body,
         "a": {"Authorization": f"Bearer {key_a}"},
         "b": {"Authorization": f"Bearer {key_b}"},

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, inspect, select
 
-from dlrhub.models import InboundCallback, utcnow
+from dlrhub.models import RECEIPT_TABLE, InboundCallback, utcnow
 from dlrhub.models.migrate import alembic_config, upgrade
 from dlrhub.services.runtime import Runtime
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, ReceiptFactory
 
 # Alembic migrates through connections of its own, on each database.
 pytestmark = [pytest.mark.dialects, pytest.mark.commits]
@@ -38,3 +38,26 @@ def test_masking_the_token_rewrites_every_stored_path(db_url: str, runtime: Runt
         paths = conn.execute(select(INBOX.c.path)).scalars().all()
     assert len(paths) == 5001
     assert set(paths) == {"/v1/callbacks/tencent/***"}
+
+
+def test_alert_rules_come_and_go_and_receipts_without_an_account_go_with_them(
+        db_url: str, runtime: Runtime) -> None:
+    from alembic import command
+
+    account = AccountFactory(provider="tencent").account
+    ReceiptFactory(account=account)
+    ReceiptFactory(account=account, account_id=None, type="sms.alert", status="pending")
+
+    command.downgrade(alembic_config(db_url), "0012_alert_rules-1")
+    try:
+        with runtime.engine.connect() as conn:
+            kept = conn.execute(select(RECEIPT_TABLE.c.account_id)).scalars().all()
+            tables = inspect(conn).get_table_names()
+    finally:
+        upgrade(db_url)
+    with runtime.engine.connect() as conn:
+        columns = {c["name"]: c for c in inspect(conn).get_columns("receipt")}
+
+    assert kept == [account.id]
+    assert "alert_rule" not in tables
+    assert columns["account_id"]["nullable"] is True

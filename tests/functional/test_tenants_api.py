@@ -10,7 +10,15 @@ from sqlalchemy import text, update
 
 from dlrhub.api.app import create_app
 from dlrhub.config import Settings
-from dlrhub.models import ProviderAccount, utcnow
+from dlrhub.models import (
+    AlertKind,
+    AlertRuleCreate,
+    AlertScope,
+    Expectation,
+    ProviderAccount,
+    utcnow,
+)
+from dlrhub.services.alerts.rules import create_rule
 from dlrhub.services.runtime import Runtime
 from dlrhub.services.simulate import build_callback
 from tests.factories import AccountFactory
@@ -66,6 +74,14 @@ def test_tenants_list_pages_every_tenant_once(client: falcon.testing.TestClient)
 def test_deleting_a_tenant_with_accounts_is_refused(client: falcon.testing.TestClient,
                                                     runtime: Runtime) -> None:
     new = AccountFactory(provider="tencent")
+    with runtime.sessions() as session:
+        create_rule(session, tenant_id=new.account.tenant_id, spec=AlertRuleCreate(
+            kind=AlertKind.no_receipts_for, window_seconds=600,
+            scope=AlertScope(account_id=new.account.id)))
+        session.add(Expectation(tenant_id=new.account.tenant_id, account_id=new.account.id,
+                                provider="tencent", message_id="m-1", sent_at=utcnow(),
+                                deadline_at=utcnow(), horizon_at=utcnow()))
+        session.commit()
     path = f"/v1/tenants/{new.account.tenant_id}"
     refused = client.simulate_delete(path, headers=ADMIN)
     assert refused.status_code == 409
@@ -78,6 +94,8 @@ def test_deleting_a_tenant_with_accounts_is_refused(client: falcon.testing.TestC
     assert client.simulate_delete(path, headers=ADMIN).status_code == 204
     with runtime.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM provider_account")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM alert_rule")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM expectation")).scalar_one() == 0
 
 
 def test_keys_are_shown_once_and_only_their_hash_is_stored(

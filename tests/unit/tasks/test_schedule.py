@@ -1,0 +1,19 @@
+"""The beat's schedule: alert rules are evaluated at least every minute."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlrhub.config import Settings
+from dlrhub.tasks.app import ALERTS, create_celery
+
+
+@pytest.mark.parametrize(("sweep", "alerts"), [(30.0, 30.0), (300.0, 60.0)])
+def test_alert_rules_are_evaluated_every_minute_or_every_sweep_if_sooner(
+        tmp_path: Path, sweep: float, alerts: float) -> None:
+    app = create_celery(Settings(data_dir=tmp_path, broker_url=None, sweep_interval=sweep))
+
+    entry = app.conf.beat_schedule["evaluate-alerts"]
+    assert (entry["task"], entry["schedule"]) == (ALERTS, alerts)
