@@ -246,7 +246,7 @@ _MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
 # What the lock returns: what identifies the row, and what the rules read.
 _MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "phone", "parts",
                    "segments", "submitted_at", "out_of_order", "corrected",
-                   "first_receipt_id", "last_receipt_id")
+                   "first_receipt_id", "last_receipt_id", "created_at")
 # Arrays unnested into one INSERT and one UPDATE, sent in binary: a multi-row VALUES of
 # 10,000 messages costs more to render and parse than PostgreSQL spends writing them.
 # Built from the constant column lists above; the values are bound parameters.

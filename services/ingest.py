@@ -63,6 +63,8 @@ class IngestReport:
     # sms.status_corrected events a disagreeing final one made (services/messages.py).
     out_of_order: Counter[str] = field(default_factory=Counter)
     corrections: int = 0
+    # Messages that became final: (provider, handset latency s, receipt lag s).
+    finals: list[tuple[str, float | None, float | None]] = field(default_factory=list)
     # Deliveries planned in the same transaction, to enqueue once it is committed:
     # (endpoint id, delivery id).
     deliveries: list[tuple[str, str]] = field(default_factory=list)
@@ -81,6 +83,7 @@ class IngestReport:
         self.lags.extend(other.lags)
         self.out_of_order.update(other.out_of_order)
         self.corrections += other.corrections
+        self.finals.extend(other.finals)
         self.deliveries.extend(other.deliveries)
         self.unmatched.update(other.unmatched)
 
@@ -175,6 +178,7 @@ def ingest(
     messages = track(session, stored, now)
     report.out_of_order = messages.out_of_order
     report.corrections = len(messages.events)
+    report.finals = messages.finals
     report.deliveries = outbox.plan(session, stored + messages.events, now)
     report.unmatched = match_receipts(session, stored, now)
     session.flush()

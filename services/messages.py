@@ -7,7 +7,9 @@ message were new, and one upsert inserts the new rows so and locks the existing 
 folded again from their state and written back in one more statement. An
 ``sms.status_corrected`` event is stored per final report that disagrees with the
 first. Two workers storing receipts of one message serialize on its row lock, so
-neither's receipts are lost.
+neither's receipts are lost. Each message whose standing changed moves in the delivery
+aggregate (``services/analytics``) in the same transaction: the row it counted in
+before, and the one it counts in now.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dlrhub.models import (
     dialect,
     new_id,
 )
+from dlrhub.services.analytics import MessageFacts, record_messages
 from dlrhub.services.message_state import (
     WHOLE,
     Correction,
@@ -57,6 +60,9 @@ class Tracked:
     events: list[dict[str, Any]] = field(default_factory=list)
     # Receipts that came after a final status (or a newer pending one), by provider.
     out_of_order: Counter[str] = field(default_factory=Counter)
+    # Messages that became final: (provider, handset latency s, receipt lag s), for the
+    # latency histograms; a latency is None where the provider gives no time for it.
+    finals: list[tuple[str, float | None, float | None]] = field(default_factory=list)
 
 
 def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *,
@@ -64,8 +70,9 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
     """Fold newly stored receipt rows into their messages' rows; store the corrections.
 
     Only status reports that name a message id have a message. ``receipts`` must each be
-    new (a duplicate would count twice); ``emit=False`` stores no correction event (a
-    rebuild, whose corrections were emitted when the receipts first came).
+    new (a duplicate would count twice); ``emit=False`` stores no correction event and
+    leaves the delivery aggregate alone (a rebuild, whose corrections were emitted and
+    whose messages were counted when the receipts first came).
     """
     tracked = Tracked()
     groups: dict[Key, list[dict[str, Any]]] = {}
@@ -82,12 +89,22 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
         session, [{**_key(groups[k][0], k), **fresh[k][0]} for k in keys], now)
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
+    changes: list[tuple[MessageFacts | None, MessageFacts]] = []
     for row in locked:
         key = (row["account_id"], row["message_id"], row["phone"])
         folded, outcome = fresh[key]
+        before: MessageFacts | None = None
         if row["id"] != folded["id"]:  # it existed: fold the receipts into what it holds
-            folded, outcome = _fold(row["id"], _state(row), groups[key])
+            state = _state(row)
+            before = _facts(row, _row(row["id"], state, summarize(state)), groups[key][0])
+            folded, outcome = _fold(row["id"], state, groups[key])
             updates.append(folded)
+        after = _facts(row, folded, groups[key][0])
+        if after != before:
+            changes.append((before, after))
+            if after.final and not (before is not None and before.final):
+                tracked.finals.append((after.provider, after.handset_latency_s,
+                                       after.receipt_lag_s))
         if outcome.out_of_order:
             tracked.out_of_order[row["provider"]] += outcome.out_of_order
         if emit:
@@ -95,6 +112,8 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
             events += [_correction_event(by_id[c.reported.id], c, now)
                        for c in outcome.corrections]
     dialect.write_messages(session, updates, now)
+    if emit:
+        record_messages(session, changes)
     if events:
         inserted = dialect.insert_receipts(session, events)
         tracked.events = [e for e in events if e["id"] in inserted]
@@ -106,6 +125,25 @@ def _fold(message_id: str, state: State, receipts: list[dict[str, Any]]
     """Apply the rules to a message's new receipts: its row's new columns, and the outcome."""
     outcome = apply(state, [_report(r) for r in receipts])
     return _row(message_id, outcome.state, summarize(outcome.state)), outcome
+
+
+def _facts(row: dict[str, Any], standing: dict[str, Any],
+           receipt: dict[str, Any]) -> MessageFacts:
+    """Return where a message counts in the delivery aggregate, standing as ``standing``.
+
+    ``row`` is its locked row (who and when), ``standing`` the columns the rules made
+    (``_row``), ``receipt`` one of its receipts (the phone's country and carrier). The
+    message is counted at its submission, else at its row's creation (its first
+    receipt's ingest); the template is not known from receipts.
+    """
+    handset, lag = standing["handset_latency_ms"], standing["receipt_lag_ms"]
+    return MessageFacts(
+        tenant_id=row["tenant_id"], account_id=row["account_id"], provider=row["provider"],
+        country=receipt["country"], carrier=receipt["carrier"], template=None,
+        reason_class=standing["reason_class"], status=standing["status"],
+        final=standing["final"], anchor_at=standing["submitted_at"] or row["created_at"],
+        handset_latency_s=None if handset is None else handset / 1000,
+        receipt_lag_s=None if lag is None else lag / 1000)
 
 
 def _key(receipt: dict[str, Any], key: Key) -> dict[str, Any]:

@@ -39,6 +39,17 @@ DUPLICATES = Counter("dlrhub_receipt_duplicates_total", "Receipts dropped as dup
 INGEST_LAG = Histogram("dlrhub_ingest_lag_seconds",
                        "From a callback's arrival to its receipts being stored.",
                        buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900))
+# Seconds, from seconds to the 72 h after which providers give up on a receipt.
+_LATENCY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600,
+                    12 * 3600, 24 * 3600, 72 * 3600)
+HANDSET_LATENCY = Histogram("dlrhub_handset_latency_seconds",
+                            "From a message's submission to its final report, as the "
+                            "provider dates both (messages that became final).",
+                            ["provider"], buckets=_LATENCY_BUCKETS)
+RECEIPT_LAG = Histogram("dlrhub_receipt_lag_seconds",
+                        "From a final report's date to its arrival at dlrhub: the "
+                        "provider's receipt pipeline, apart from delivery.",
+                        ["provider"], buckets=_LATENCY_BUCKETS)
 UNMATCHED = Counter("dlrhub_receipts_unmatched_total",
                     "Final receipts of accounts that register what they send, for which no "
                     "expectation was registered.", ["provider"])
@@ -67,6 +78,11 @@ def record_ingest(report: IngestReport) -> None:
         INGEST_LAG.observe(lag)
     for provider, count in report.unmatched.items():
         UNMATCHED.labels(provider).inc(count)
+    for provider, handset_s, lag_s in report.finals:
+        if handset_s is not None:
+            HANDSET_LATENCY.labels(provider).observe(handset_s)
+        if lag_s is not None:
+            RECEIPT_LAG.labels(provider).observe(lag_s)
 
 
 class InboxCollector(Collector):
@@ -134,7 +150,8 @@ def render(engine: Engine) -> bytes:
     else:
         registry = CollectorRegistry()
         for collector in (CALLBACKS, RECEIPTS, OUT_OF_ORDER, CORRECTIONS, DUPLICATES,
-                          INGEST_LAG, ENQUEUE_DROPPED, UNMATCHED):
+                          INGEST_LAG, ENQUEUE_DROPPED, UNMATCHED, HANDSET_LATENCY,
+                          RECEIPT_LAG):
             registry.register(collector)
     registry.register(InboxCollector(engine))
     registry.register(ExpectationCollector(engine))

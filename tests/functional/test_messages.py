@@ -28,6 +28,7 @@ from dlrhub.models import (
     utcnow,
 )
 from dlrhub.services.accounts import NewAccount
+from dlrhub.services.analytics import delivery
 from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
 from dlrhub.services.messages import rebuild
@@ -252,3 +253,29 @@ def test_two_workers_storing_one_messages_receipts_lose_neither(pg_url: str,
     assert sorted((k, v["status"]) for k, v in message.parts.items()) == [
         ("1", "delivered"), ("2", "delivered")]
     assert (message.status, message.final) == ("delivered", True)
+
+
+@pytest.mark.dialects
+def test_each_message_counts_once_in_the_delivery_aggregate_whatever_its_receipts(
+        runtime: Runtime) -> None:
+    new: NewAccount = AccountFactory(provider="tencent")
+    ingest_one_by_one(runtime, new, [
+        tencent("a", "SUCCESS", "2024-01-01 10:00:00"),
+        tencent("b", "FAIL", "2024-01-01 10:00:00", mobile="18900000001"),
+        # a second, disagreeing final of b: a correction, not a second message
+        tencent("b", "SUCCESS", "2024-01-01 10:00:05", mobile="18900000001"),
+        tencent("c", "FAIL", "2024-01-01 10:00:00"),
+    ])
+    now = utcnow()
+    with runtime.sessions() as session:
+        got = delivery(session, tenant_id=new.account.tenant_id,
+                       since=now - timedelta(hours=2), until=now + timedelta(hours=1),
+                       group_by="carrier")
+    by_carrier = {g["carrier"]: g for g in got.data}
+    mobile, telecom = by_carrier["china_mobile"], by_carrier["china_telecom"]
+    assert (mobile["messages"], mobile["delivered"], mobile["failed"]) == (2, 1, 1)
+    assert mobile["delivery_rate"] == 0.5
+    # MK:0005 from China Mobile means the number is invalid; from China Telecom, off
+    assert mobile["reasons"] == {"invalid_number": 1}
+    assert (telecom["messages"], telecom["delivered"], telecom["failed"]) == (1, 0, 1)
+    assert telecom["reasons"] == {"unreachable_powered_off": 1}

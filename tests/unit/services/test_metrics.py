@@ -21,3 +21,15 @@ def test_out_of_order_receipts_and_corrections_are_counted_by_provider() -> None
     record_ingest(report)
     assert sample("dlrhub_receipts_out_of_order_total", provider="huawei") == late + 2
     assert sample("dlrhub_status_corrections_total") == corrections + 1
+
+
+def test_latencies_of_messages_that_became_final_are_observed_by_provider() -> None:
+    def counts() -> tuple[float, float, float]:
+        return (sample("dlrhub_handset_latency_seconds_count", provider="nxcloud"),
+                sample("dlrhub_handset_latency_seconds_bucket", provider="nxcloud", le="5.0"),
+                sample("dlrhub_receipt_lag_seconds_count", provider="nxcloud"))
+
+    handset, fast, lag = counts()
+    # the second message's provider gave no submission time: no handset latency
+    record_ingest(IngestReport(finals=[("nxcloud", 4.0, 1.5), ("nxcloud", None, 30.0)]))
+    assert counts() == (handset + 1, fast + 1, lag + 2)
