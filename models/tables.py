@@ -222,10 +222,12 @@ class Message(SQLModel, table=True):
 
     __tablename__ = "message"
     __table_args__ = (
-        UniqueConstraint("account_id", "message_id", "phone", name="uq_message_key"),
-        Index("ix_message_tenant_message", "tenant_id", "message_id"),
-        # By time; no index on what ingest updates, so that its updates stay HOT.
-        Index("ix_message_tenant_created", "tenant_id", "created_at"),
+        # One index for both: the key ingest upserts on (an account belongs to one
+        # tenant) and, by its prefix, the tenant's lookup of a message id. Every index
+        # costs ingest a write per new message, and none is on what ingest updates, so
+        # that its updates stay HOT.
+        UniqueConstraint("tenant_id", "message_id", "account_id", "phone",
+                         name="uq_message_key"),
     )
 
     id: str = Field(default_factory=lambda: new_id("msg"), primary_key=True, max_length=40)

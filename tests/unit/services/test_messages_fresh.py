@@ -1,0 +1,43 @@
+"""A new message with one receipt is written out directly: exactly as the rules would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dlrhub.services.message_state import State
+from dlrhub.services.messages import _fold, _fresh
+
+AT = datetime(2024, 1, 1, 2, 0, 0, 123456, tzinfo=UTC)
+
+
+def receipt(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "evt_1", "status": "delivered", "provider_status": "DELIVRD",
+        "reported_at": AT, "received_at": AT + timedelta(seconds=3), "submitted_at": None,
+        "segments": None, "part": None, "reason_class": None, "retryable": None}
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize("r", [
+    receipt(),
+    receipt(submitted_at=AT - timedelta(seconds=7), segments=2),
+    receipt(status="failed", provider_status="MK:0005", reason_class="invalid_number",
+            retryable=False),
+    receipt(status="pending", provider_status="ACCEPTD", submitted_at=AT),
+    receipt(status="unknown", reported_at=None),
+    receipt(status="expired", reason_class="expired", retryable=None, segments=1),
+])
+def test_the_direct_row_is_the_rules_row(r: dict[str, Any]) -> None:
+    assert _fresh("msg_1", [r])[0] == _fold("msg_1", State(), [r])[0]
+
+
+def test_parts_and_several_receipts_take_the_rules() -> None:
+    parts = [receipt(id="evt_1", part="1", segments=2), receipt(id="evt_2", part="2")]
+    assert _fresh("msg_1", parts)[0] == _fold("msg_1", State(), parts)[0]
+    late = [receipt(id="evt_1"), receipt(id="evt_2", status="failed",
+                                        reported_at=AT + timedelta(seconds=1))]
+    row, outcome = _fresh("msg_1", late)
+    assert (row["status"], len(outcome.corrections)) == ("delivered", 1)
