@@ -9,6 +9,8 @@ delivery aggregate's adding upsert.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -107,19 +109,49 @@ def local_day(session: Session, column: ColumnElement[Any],
     return func.strftime("%Y-%m-%d", column, shift_seconds.concat(" seconds"))
 
 
+# --- bulk writes through a stage (PostgreSQL) ----------------------------------------
+
+@dataclass(frozen=True)
+class _Stage:
+    """A bulk write through a per-connection temporary table: binary COPY in, one move out.
+
+    psycopg's COPY is written in C, while a multi-row VALUES (SQLAlchemy's
+    insertmanyvalues) or text-format arrays spend more time rendering and escaping than
+    PostgreSQL spends inserting. ON COMMIT DELETE ROWS empties the stage at every
+    commit; TRUNCATE clears what an aborted run left. Every statement is built from the
+    constant table and column names given here; nothing of a request reaches them.
+    """
+
+    table: str
+    columns: Sequence[str]
+    types: Sequence[str]
+    # The INSERT ... SELECT from ``<table>_stage`` into the table.
+    move: str
+
+    def write(self, session: Session, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        """Copy ``rows`` (values in ``columns`` order) in, move them; return what it returns."""
+        stage = f"{self.table}_stage"
+        with _raw(session).cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                        f"(LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            cur.execute(f"TRUNCATE {stage}")
+            with cur.copy(f"COPY {stage} ({', '.join(self.columns)}) "
+                          "FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(list(self.types))
+                for values in rows:
+                    copy.write_row(values)
+            cur.execute(self.move)
+            return cur.fetchall() if cur.description is not None else []
+
+
 # --- the delivery aggregate's adding upsert -------------------------------------------
 
 _STATS_COLUMNS = DELIVERY_STATS_KEY + DELIVERY_STATS_ADDED
 _STATS_TYPES = ["timestamptz" if c == "bucket" else "text" for c in DELIVERY_STATS_KEY] + [
     "int4"] * len(DELIVERY_STATS_ADDED)
-# As the receipts: binary COPY into a per-connection stage, then one INSERT ... SELECT.
-# A row carries 78 values, most of them 0: rendered as parameters (VALUES or arrays)
-# they cost more to encode and parse than the upsert costs PostgreSQL. Built from the
-# constant column lists only.
-_PG_STATS_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS delivery_stats_stage "
-                   "(LIKE delivery_stats INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-_PG_STATS_COPY = (f"COPY delivery_stats_stage ({', '.join(_STATS_COLUMNS)}) "
-                  "FROM STDIN (FORMAT BINARY)")
+# Through a stage, as the receipts: a row carries 78 values, most of them 0; rendered as
+# parameters (VALUES or arrays) they cost more to encode and parse than the upsert costs
+# PostgreSQL. Built from the constant column lists only.
 _PG_STATS_UPSERT = (
     f"INSERT INTO delivery_stats ({', '.join(_STATS_COLUMNS)}) "  # noqa: S608
     f"SELECT {', '.join(_STATS_COLUMNS)} FROM delivery_stats_stage "
@@ -127,6 +159,7 @@ _PG_STATS_UPSERT = (
     f"ORDER BY {', '.join(DELIVERY_STATS_KEY)} "
     "ON CONFLICT ON CONSTRAINT pk_delivery_stats DO UPDATE SET "
     + ", ".join(f"{c} = delivery_stats.{c} + excluded.{c}" for c in DELIVERY_STATS_ADDED))
+_STATS_STAGE = _Stage("delivery_stats", _STATS_COLUMNS, _STATS_TYPES, _PG_STATS_UPSERT)
 
 
 def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -139,7 +172,7 @@ def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if is_postgresql(session):
-        _copy_stats(session, rows)
+        _STATS_STAGE.write(session, ([row[c] for c in _STATS_COLUMNS] for row in rows))
         return
     stmt = sqlite.insert(DELIVERY_STATS_TABLE)
     stmt = stmt.on_conflict_do_update(
@@ -147,19 +180,6 @@ def add_to_stats(session: Session, rows: list[dict[str, Any]]) -> None:
         set_={c: DELIVERY_STATS_TABLE.c[c] + stmt.excluded[c] for c in DELIVERY_STATS_ADDED})
     # SQLite runs in the process: one prepared statement stepped per row costs no trip.
     session.execute(stmt, sorted(rows, key=lambda r: [r[c] for c in DELIVERY_STATS_KEY]))
-
-
-def _copy_stats(session: Session, rows: list[dict[str, Any]]) -> None:
-    conn = session.connection().connection.driver_connection
-    assert isinstance(conn, psycopg.Connection)
-    with conn.cursor() as cur:
-        cur.execute(_PG_STATS_STAGE)
-        cur.execute("TRUNCATE delivery_stats_stage")  # nothing left from an aborted run
-        with cur.copy(_PG_STATS_COPY) as copy:
-            copy.set_types(_STATS_TYPES)
-            for row in rows:
-                copy.write_row([row[c] for c in _STATS_COLUMNS])
-        cur.execute(_PG_STATS_UPSERT)
 
 
 # --- the bulk receipt insert ---------------------------------------------------------
@@ -181,17 +201,10 @@ _PG_TYPES = [t for _, t in _PG_COLUMNS]
 _PG_RAW_AT = _PG_NAMES.index("raw")
 _PG_DETAILS_AT = _PG_NAMES.index("details")
 _COLUMN_LIST = ", ".join(_PG_NAMES)
-# Binary COPY into a per-connection staging table, then one INSERT ... SELECT: psycopg's
-# COPY is written in C, while a multi-row VALUES (SQLAlchemy's insertmanyvalues) or
-# text-format arrays spend more time rendering and escaping than PostgreSQL spends
-# inserting. ON COMMIT DELETE ROWS empties the stage at every commit.
-_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS receipt_stage "
-             "(LIKE receipt INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-_PG_COPY = f"COPY receipt_stage ({_COLUMN_LIST}) FROM STDIN (FORMAT BINARY)"
-# Built from the constant column list above; nothing of a request reaches it.
-_PG_MOVE = (
+# Through a stage: built from the constant column list above.
+_RECEIPT_STAGE = _Stage("receipt", _PG_NAMES, _PG_TYPES, (
     f"INSERT INTO receipt ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM receipt_stage "  # noqa: S608
-    "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id")
+    "ON CONFLICT (account_id, dedupe_key) DO NOTHING RETURNING id"))
 
 
 def insert_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
@@ -203,28 +216,18 @@ def insert_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     if not rows:
         return set()
     if is_postgresql(session):
-        return _copy_receipts(session, rows)
+        return {r[0] for r in _RECEIPT_STAGE.write(session, map(_receipt_values, rows))}
     stmt = sqlite.insert(RECEIPT_TABLE).on_conflict_do_nothing(
         index_elements=["account_id", "dedupe_key"]).returning(RECEIPT_TABLE.c.id)
     return set(session.execute(stmt, rows).scalars().all())
 
 
-def _copy_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    conn = session.connection().connection.driver_connection
-    assert isinstance(conn, psycopg.Connection)
-    with conn.cursor() as cur:
-        cur.execute(_PG_STAGE)
-        cur.execute("TRUNCATE receipt_stage")  # nothing left from an aborted run
-        with cur.copy(_PG_COPY) as copy:
-            copy.set_types(_PG_TYPES)
-            for row in rows:
-                values = [row[n] for n in _PG_NAMES]
-                values[_PG_RAW_AT] = Jsonb(values[_PG_RAW_AT])
-                if values[_PG_DETAILS_AT] is not None:
-                    values[_PG_DETAILS_AT] = Jsonb(values[_PG_DETAILS_AT])
-                copy.write_row(values)
-        cur.execute(_PG_MOVE)
-        return {r[0] for r in cur.fetchall()}
+def _receipt_values(row: dict[str, Any]) -> list[Any]:
+    values = [row[n] for n in _PG_NAMES]
+    values[_PG_RAW_AT] = Jsonb(values[_PG_RAW_AT])
+    if values[_PG_DETAILS_AT] is not None:
+        values[_PG_DETAILS_AT] = Jsonb(values[_PG_DETAILS_AT])
+    return values
 
 
 # --- message rows, kept beside their receipts --------------------------------------
@@ -369,7 +372,8 @@ def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str
         return set()
     table = EXPECTATION_TABLE
     if is_postgresql(session):
-        return _copy_expectations(session, rows)
+        return {r[0] for r in _EXPECTATION_STAGE.write(
+            session, ([row[n] for n in _EXP_NAMES] for row in rows))}
     stmt = sqlite.insert(table).on_conflict_do_nothing(
         index_elements=["account_id", "message_id", "phone_key"]).returning(table.c.id)
     return set(session.execute(stmt, rows).scalars().all())
@@ -379,28 +383,11 @@ _EXP_NAMES = [c.name for c in EXPECTATION_TABLE.columns]
 _EXP_TYPES = ["timestamptz" if isinstance(c.type, UTCDateTime) else "text"
               for c in EXPECTATION_TABLE.columns]
 _EXP_LIST = ", ".join(_EXP_NAMES)
-_EXP_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS expectation_stage "
-              "(LIKE expectation INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-_EXP_COPY = f"COPY expectation_stage ({_EXP_LIST}) FROM STDIN (FORMAT BINARY)"
-# Built from the table's own column names; nothing of a request reaches it.
-_EXP_MOVE = (
+# Through a stage, as receipts: built from the table's own column names.
+_EXPECTATION_STAGE = _Stage("expectation", _EXP_NAMES, _EXP_TYPES, (
     f"INSERT INTO expectation ({_EXP_LIST}) SELECT {_EXP_LIST} "  # noqa: S608
     "FROM expectation_stage ON CONFLICT (account_id, message_id, phone_key) DO NOTHING "
-    "RETURNING id")
-
-
-def _copy_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    conn = session.connection().connection.driver_connection
-    assert isinstance(conn, psycopg.Connection)
-    with conn.cursor() as cur:
-        cur.execute(_EXP_STAGE)
-        cur.execute("TRUNCATE expectation_stage")  # nothing left from an aborted run
-        with cur.copy(_EXP_COPY) as copy:
-            copy.set_types(_EXP_TYPES)
-            for row in rows:
-                copy.write_row([row[n] for n in _EXP_NAMES])
-        cur.execute(_EXP_MOVE)
-        return {r[0] for r in cur.fetchall()}
+    "RETURNING id"))
 
 
 _EXPECTATION_COLUMNS: dict[str, TypeEngine[Any]] = {

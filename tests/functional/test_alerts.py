@@ -33,17 +33,6 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"allow_private_endpoints": True})
 
 
-@pytest.fixture
-def tx(runtime: Runtime) -> NewAccount:
-    new: NewAccount = AccountFactory(provider="tencent")
-    return new
-
-
-@pytest.fixture
-def me(runtime: Runtime, tx: NewAccount) -> dict[str, str]:
-    return key_for(runtime, tx.account.tenant_id)
-
-
 def create(client: Client, me: dict[str, str], **body: Any) -> falcon.testing.Result:
     return client.simulate_post("/v1/alert-rules", json=body, headers=me)
 
