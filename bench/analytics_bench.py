@@ -305,7 +305,6 @@ class Bench:
 
     def _time_writes(self, session: Any, rng: random.Random, tenant_id: str) -> None:
         """Time record_messages on 200 batches of 100 changes: new, then final."""
-        from dataclasses import replace
 
         from dlrhub.core.vocabulary import ReceiptStatus
         from dlrhub.services.analytics import record_messages
@@ -317,7 +316,7 @@ class Bench:
         for batch in range(200):
             messages, _ = hour_of_messages(rng, tenant_id, accounts, hour, 100)
             if batch % 2 == 0:  # new messages, as pending
-                changes = [(None, replace(m, status=ReceiptStatus.pending, final=False))
+                changes = [(None, m._replace(status=ReceiptStatus.pending, final=False))
                            for _, m in messages]
                 pending = [after for _, after in changes]
             else:  # the previous batch's messages become final

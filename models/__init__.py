@@ -47,6 +47,7 @@ from dlrhub.models.tables import (
     ProviderAccount,
     Receipt,
     Tenant,
+    tenant_data_tables,
 )
 from dlrhub.models.tenant import (
     ApiKeyBase,
@@ -115,5 +116,6 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "new_id",
+    "tenant_data_tables",
     "utcnow",
 ]

@@ -111,6 +111,12 @@ def local_day(session: Session, column: ColumnElement[Any],
 
 # --- bulk writes through a stage (PostgreSQL) ----------------------------------------
 
+def _jsonb(value: Any) -> Jsonb:
+    """Wrap ``value`` for a jsonb column, serialized by orjson (psycopg's default is the
+    standard library's ``json``, several times slower on the raw record of every receipt)."""
+    return Jsonb(value, dumps=orjson.dumps)
+
+
 @dataclass(frozen=True)
 class _Stage:
     """A bulk write through a per-connection temporary table: binary COPY in, one move out.
@@ -125,15 +131,21 @@ class _Stage:
     table: str
     columns: Sequence[str]
     types: Sequence[str]
-    # The INSERT ... SELECT from ``<table>_stage`` into the table.
+    # The INSERT ... SELECT (or UPDATE ... FROM) of the stage into the table.
     move: str
+    # The stage's name, where a table has two (default ``<table>_stage``); a named stage
+    # has only ``columns`` (for a write of some of them), the default is a copy of the
+    # table's columns, defaults and NOT NULLs.
+    name: str = ""
 
     def write(self, session: Session, rows: Iterable[Sequence[Any]]) -> list[Any]:
         """Copy ``rows`` (values in ``columns`` order) in, move them; return what it returns."""
-        stage = f"{self.table}_stage"
+        stage = self.name or f"{self.table}_stage"
+        shape = (", ".join(f"{c} {t}" for c, t in zip(self.columns, self.types, strict=True))
+                 if self.name else f"LIKE {self.table} INCLUDING DEFAULTS")
         with _raw(session).cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
-                        f"(LIKE {self.table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({shape}) "
+                        "ON COMMIT DELETE ROWS")
             cur.execute(f"TRUNCATE {stage}")
             with cur.copy(f"COPY {stage} ({', '.join(self.columns)}) "
                           "FROM STDIN (FORMAT BINARY)") as copy:
@@ -224,56 +236,58 @@ def insert_receipts(session: Session, rows: list[dict[str, Any]]) -> set[str]:
 
 def _receipt_values(row: dict[str, Any]) -> list[Any]:
     values = [row[n] for n in _PG_NAMES]
-    values[_PG_RAW_AT] = Jsonb(values[_PG_RAW_AT])
+    values[_PG_RAW_AT] = _jsonb(values[_PG_RAW_AT])
     if values[_PG_DETAILS_AT] is not None:
-        values[_PG_DETAILS_AT] = Jsonb(values[_PG_DETAILS_AT])
+        values[_PG_DETAILS_AT] = _jsonb(values[_PG_DETAILS_AT])
     return values
 
 
 # --- message rows, kept beside their receipts --------------------------------------
 
 _MESSAGE_KEY = ["tenant_id", "message_id", "account_id", "phone"]
-# What the rules write, with each column's array type on PostgreSQL.
+# What the rules write, with each column's type on PostgreSQL.
 _MESSAGE_WRITE = (
     ("id", "text"), ("status", "text"), ("final", "bool"), ("provider_status", "text"),
-    ("reason_class", "text"), ("retryable", "bool"), ("parts", "text"), ("segments", "int4"),
+    ("reason_class", "text"), ("retryable", "bool"), ("parts", "jsonb"), ("segments", "int4"),
     ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
     ("received_at", "timestamptz"), ("handset_latency_ms", "int8"),
     ("receipt_lag_ms", "int8"), ("out_of_order", "int4"), ("corrected", "bool"),
     ("status_receipt_id", "text"), ("first_receipt_id", "text"), ("last_receipt_id", "text"),
 )
-# A new row: what identifies it, and what the rules made of its first receipts.
+_MESSAGE_WRITE_NAMES = [c for c, _ in _MESSAGE_WRITE]
+# A new row: what identifies it, what the rules made of its first receipts, and when.
 _MESSAGE_NEW = (("tenant_id", "text"), ("account_id", "text"), ("provider", "text"),
-                ("message_id", "text"), ("phone", "text"), *_MESSAGE_WRITE)
+                ("message_id", "text"), ("phone", "text"), *_MESSAGE_WRITE,
+                ("created_at", "timestamptz"), ("updated_at", "timestamptz"))
 _MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
-# What the lock returns: what identifies the row, and what the rules read.
+# What the lock returns: what identifies the row, and what the rules read (the parts,
+# or for a message reported whole, the status columns that are its one part).
 _MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "phone", "parts",
+                   "status", "status_receipt_id", "received_at", "reported_at",
+                   "provider_status", "reason_class", "retryable",
                    "segments", "submitted_at", "out_of_order", "corrected",
                    "first_receipt_id", "last_receipt_id", "created_at")
-# Arrays unnested into one INSERT and one UPDATE, sent in binary: a multi-row VALUES of
-# 10,000 messages costs more to render and parse than PostgreSQL spends writing them.
-# Built from the constant column lists above; the values are bound parameters.
-_PG_LOCK = (
-    f"INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}, created_at, updated_at) "  # noqa: S608
-    "SELECT "
-    + ", ".join(f"k.{c}" + ("::jsonb" if c == "parts" else "") for c in _MESSAGE_NEW_NAMES)
-    + ", %(now)s, %(now)s FROM unnest("
-    + ", ".join(f"%({c})b::{t}[]" for c, t in _MESSAGE_NEW)
-    + f") WITH ORDINALITY AS k({', '.join(_MESSAGE_NEW_NAMES)}, n) ORDER BY k.n "
+# What a row this statement inserted (xmax 0: no transaction updated it) returns as NULL:
+# the caller has it, and reading back 10,000 of them costs more than writing them.
+_KNOWN_WHEN_NEW = frozenset({"parts", "status", "status_receipt_id", "received_at",
+                             "reported_at", "provider_status", "reason_class", "retryable"})
+# Through stages, as receipts: built from the constant column lists above.
+_MESSAGE_LOCK_STAGE = _Stage("message", _MESSAGE_NEW_NAMES, [t for _, t in _MESSAGE_NEW], (
+    f"INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608
+    f"SELECT {', '.join(_MESSAGE_NEW_NAMES)} FROM message_new_stage "
+    # In key order, whatever order the stage returns: the rows are locked in that order.
+    f"ORDER BY {', '.join(_MESSAGE_KEY)} "
     "ON CONFLICT (tenant_id, message_id, account_id, phone) "
     "DO UPDATE SET updated_at = message.updated_at "
-    # A row this statement inserted (xmax 0: no transaction updated it) returns no parts:
-    # the caller has them, and reading back 10,000 JSON documents costs more than writing.
     "RETURNING " + ", ".join(
-        "CASE WHEN message.xmax = 0 THEN NULL ELSE parts END" if c == "parts"
-        else c for c in _MESSAGE_LOCKED))
-_PG_WRITE = (
+        f"CASE WHEN message.xmax = 0 THEN NULL ELSE message.{c} END" if c in _KNOWN_WHEN_NEW
+        else f"message.{c}" for c in _MESSAGE_LOCKED)), name="message_new_stage")
+_MESSAGE_UPDATE = (*_MESSAGE_WRITE, ("updated_at", "timestamptz"))
+_MESSAGE_UPDATE_NAMES = [c for c, _ in _MESSAGE_UPDATE]
+_MESSAGE_WRITE_STAGE = _Stage("message", _MESSAGE_UPDATE_NAMES, [t for _, t in _MESSAGE_UPDATE], (
     "UPDATE message AS m SET "  # noqa: S608
-    + ", ".join(f"{c} = v.{c}" + ("::jsonb" if c == "parts" else "")
-                for c, _ in _MESSAGE_WRITE[1:])
-    + ", updated_at = %(now)s FROM unnest("
-    + ", ".join(f"%({c})b::{t}[]" for c, t in _MESSAGE_WRITE)
-    + f") AS v({', '.join(c for c, _ in _MESSAGE_WRITE)}) WHERE m.id = v.id")
+    + ", ".join(f"{c} = v.{c}" for c in _MESSAGE_UPDATE_NAMES[1:])
+    + " FROM message_write_stage AS v WHERE m.id = v.id"), name="message_write_stage")
 
 
 def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
@@ -282,46 +296,50 @@ def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
 
     One statement for the batch: an upsert whose update is a no-op, so that a row another
     transaction holds is waited for and returned as that one committed it. ``rows`` are
-    new rows (every column of ``_MESSAGE_NEW``, ``parts`` a dict), one per key, sorted by
-    key: two workers lock in the same order. Each row returned has the columns of
-    ``_MESSAGE_LOCKED``; one whose id is the id given was inserted as given.
+    new rows (every column of ``_MESSAGE_WRITE`` and the key, ``parts`` a dict or None),
+    one per key, sorted by key: two workers lock in the same order. Each row returned
+    has the columns of ``_MESSAGE_LOCKED``; one whose id is the id given was inserted as
+    given, and its ``_KNOWN_WHEN_NEW`` columns are None on PostgreSQL.
     """
     if not rows:
         return []
     if is_postgresql(session):
-        params: dict[str, Any] = {c: [r[c] for r in rows] for c in _MESSAGE_NEW_NAMES}
-        params["parts"] = [orjson.dumps(p).decode() for p in params["parts"]]
-        params["now"] = now
-        with _raw(session).cursor() as cur:
-            cur.execute(_PG_LOCK, params, binary=True)
-            return [dict(zip(_MESSAGE_LOCKED, row, strict=True)) for row in cur.fetchall()]
+        stamped = ({**r, "created_at": now, "updated_at": now} for r in rows)
+        locked = _MESSAGE_LOCK_STAGE.write(
+            session, (_message_values(r, _MESSAGE_NEW_NAMES) for r in stamped))
+        return [dict(zip(_MESSAGE_LOCKED, row, strict=True)) for row in locked]
     stmt = sqlite.insert(MESSAGE_TABLE).on_conflict_do_update(
         index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
-    locked = stmt.returning(*(MESSAGE_TABLE.c[c] for c in _MESSAGE_LOCKED))
+    returning = stmt.returning(*(MESSAGE_TABLE.c[c] for c in _MESSAGE_LOCKED))
     values = [{**r, "created_at": now, "updated_at": now} for r in rows]
-    return [dict(r._mapping) for r in session.execute(locked, values)]
+    return [dict(r._mapping) for r in session.execute(returning, values)]
 
 
 def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
     """Write what the rules made of locked message rows, in one statement.
 
-    Each row has the columns of ``_MESSAGE_WRITE`` (``parts`` a dict).
+    Each row has the columns of ``_MESSAGE_WRITE`` (``parts`` a dict or None).
     """
     if not rows:
         return
     if is_postgresql(session):
-        params: dict[str, Any] = {c: [r[c] for r in rows] for c, _ in _MESSAGE_WRITE}
-        params["parts"] = [orjson.dumps(p).decode() for p in params["parts"]]
-        params["now"] = now
-        with _raw(session).cursor() as cur:
-            cur.execute(_PG_WRITE, params, binary=True)
+        _MESSAGE_WRITE_STAGE.write(session, (_message_values({**r, "updated_at": now},
+                                                             _MESSAGE_UPDATE_NAMES)
+                                             for r in rows))
         return
     table = MESSAGE_TABLE
     # executemany: sqlite3 runs the one prepared statement for every row, in C.
     stmt = (update(table).where(table.c.id == bindparam("b_id"))
-            .values({**{c: bindparam(f"b_{c}") for c, _ in _MESSAGE_WRITE[1:]},
+            .values({**{c: bindparam(f"b_{c}") for c in _MESSAGE_WRITE_NAMES[1:]},
                      "updated_at": now}))
-    session.execute(stmt, [{f"b_{c}": r[c] for c, _ in _MESSAGE_WRITE} for r in rows])
+    session.execute(stmt, [{f"b_{c}": r[c] for c in _MESSAGE_WRITE_NAMES} for r in rows])
+
+
+def _message_values(row: dict[str, Any], names: Sequence[str]) -> list[Any]:
+    values = [row[c] for c in names]
+    if row["parts"] is not None:
+        values[names.index("parts")] = _jsonb(row["parts"])
+    return values
 
 
 def _raw(session: Session) -> psycopg.Connection[Any]:

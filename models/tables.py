@@ -160,7 +160,6 @@ class Receipt(SQLModel, table=True):
         Index("ix_receipt_tenant_message", "tenant_id", "message_id"),
         Index("ix_receipt_tenant_reference", "tenant_id", "reference"),
         Index("ix_receipt_tenant_phone", "tenant_id", "phone"),
-        Index("ix_receipt_tenant_reported", "tenant_id", "reported_at"),
         # ?reason_class= pages newest first; only failures have a class.
         Index("ix_receipt_tenant_reason", "tenant_id", "reason_class", "received_at", "id",
               postgresql_where=sql_text("reason_class IS NOT NULL"),
@@ -232,7 +231,9 @@ class Message(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("msg"), primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=40)
-    account_id: str = Field(foreign_key="provider_account.id", max_length=40)
+    # No foreign key: a message is made with its receipts, whose own key to the account
+    # was just checked (migration 0013).
+    account_id: str = Field(max_length=40)
     provider: str = Field(max_length=40)
     message_id: str = Field(max_length=200)
     # '' where the provider's receipts name no phone (a NULL would defeat the key).
@@ -243,9 +244,10 @@ class Message(SQLModel, table=True):
     reason_class: ReasonClass | None = Field(default=None,
                                              sa_column=Column(String(40), nullable=True))
     retryable: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
-    # Per part ('' for a message reported whole): its status and the receipt that set it.
-    parts: dict[str, Any] = Field(default_factory=dict,
-                                  sa_column=Column(JSONType, nullable=False))
+    # Per part: its status and the receipt that set it. None for a message reported
+    # whole (most): its one part is the status columns (message_state.stored_parts).
+    parts: dict[str, Any] | None = Field(default=None,
+                                         sa_column=Column(JSONType, nullable=True))
     segments: int | None = None
     submitted_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
@@ -483,3 +485,13 @@ DELIVERY_STATS_TABLE = Table(
     # Its order serves every query: one tenant, one grain, a range of buckets.
     PrimaryKeyConstraint(*DELIVERY_STATS_KEY, name="pk_delivery_stats"),
 )
+
+
+def tenant_data_tables() -> list[Table]:
+    """Return every table that holds a tenant's rows, each before those it references.
+
+    Deleting a tenant deletes from these in this order. Read from the metadata when
+    called, so that a table added later (by any package's models) is never forgotten.
+    """
+    return [t for t in reversed(SQLModel.metadata.sorted_tables)
+            if "tenant_id" in t.c and t.name != TENANT_TABLE.name]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -162,13 +162,15 @@ def ingest(
     if refused:
         receipts = [r for r in receipts if r["inbox_id"] not in refused]
     inserted_by_inbox = Counter(r["inbox_id"] for r in receipts if r["id"] in inserted)
+    processed: list[InboundCallback] = []
     for row, _count in done:
         if row.id in refused:
             _retry_or_fail(session, row, now, refused[row.id], max_attempts, report)
             continue
-        _finish(session, row, InboxState.processed, now, receipts=inserted_by_inbox[row.id])
+        processed.append(row)
         report.processed += 1
         report.lags.append((now - row.received_at).total_seconds())
+    _finish_processed(session, processed, inserted_by_inbox, now)
     for r in receipts:
         if r["id"] in inserted:
             report.by_status[(r["provider"], r["status"], r["reason_class"] or "")] += 1
@@ -338,6 +340,20 @@ def _finish(session: Session, row: InboundCallback, state: InboxState, now: date
         # A failed attempt is as good as an enqueue: the sweep waits a grace from it.
         values["enqueued_at"] = enqueued_at
     session.execute(update(INBOX).where(INBOX.c.id == row.id).values(**values))
+
+
+_PROCESSED = (update(INBOX).where(INBOX.c.id == bindparam("b_id"))
+              .values(state=InboxState.processed.value, reason=None, processed_at=bindparam("b_at"),
+                      receipts=bindparam("b_receipts"), attempts=bindparam("b_attempts")))
+
+
+def _finish_processed(session: Session, rows: Sequence[InboundCallback],
+                      receipts: Counter[str], now: datetime) -> None:
+    """Mark ``rows`` processed with their receipt counts: one statement for the batch."""
+    if rows:
+        session.execute(_PROCESSED, [
+            {"b_id": row.id, "b_at": now, "b_receipts": receipts[row.id],
+             "b_attempts": row.attempts + 1} for row in rows])
 
 
 class _AccountCache:

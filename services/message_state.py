@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 PENDING = "pending"
@@ -153,6 +154,32 @@ class Summary:
     received_at: datetime | None = None
     handset_latency_ms: int | None = None
     receipt_lag_ms: int | None = None
+
+
+def stored_parts(row: Mapping[str, Any] | object) -> dict[str, Part]:
+    """Return a message row's parts: its ``parts`` document, else its status columns.
+
+    ``row`` is a mapping (a Core row) or a ``Message``. A message reported whole (most
+    are) keeps no document: its one part is the receipt that set its status, whose every
+    fact the row's own columns hold. That keeps the row about half as wide, which is
+    most of what writing it costs.
+    """
+    get = row.__getitem__ if isinstance(row, Mapping) else partial(getattr, row)
+    document = get("parts")
+    if document is not None:
+        return {k: Part.from_document(v) for k, v in document.items()}
+    if get("status_receipt_id") is None:
+        return {}
+    return {WHOLE: Part(get("status"), get("status_receipt_id"), get("received_at"),
+                        get("reported_at"), get("provider_status"), get("reason_class"),
+                        get("retryable"))}
+
+
+def parts_document(parts: dict[str, Part]) -> dict[str, Any] | None:
+    """Return the ``parts`` document a row keeps: None for a message reported whole."""
+    if parts.keys() == {WHOLE}:
+        return None
+    return {k: p.document() for k, p in parts.items()}
 
 
 def ordered(reports: Iterable[Report]) -> list[Report]:

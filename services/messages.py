@@ -43,6 +43,8 @@ from dlrhub.services.message_state import (
     State,
     Summary,
     apply,
+    parts_document,
+    stored_parts,
     summarize,
 )
 
@@ -85,9 +87,8 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
         return tracked
     keys = sorted(groups)
     # Each message as if it were new: most are, and then this is what gets inserted.
-    fresh = {k: _fresh(new_id("msg"), groups[k]) for k in keys}
-    locked = dialect.lock_messages(
-        session, [{**_key(groups[k][0], k), **fresh[k][0]} for k in keys], now)
+    fresh = {k: _fresh(new_id("msg"), k, groups[k]) for k in keys}
+    locked = dialect.lock_messages(session, [fresh[k][0] for k in keys], now)
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     changes: list[tuple[MessageFacts | None, MessageFacts]] = []
@@ -108,7 +109,7 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
                                        after.receipt_lag_s))
         if outcome.out_of_order:
             tracked.out_of_order[row["provider"]] += outcome.out_of_order
-        if emit:
+        if emit and outcome.corrections:
             by_id = {r["id"]: r for r in groups[key]}
             events += [_correction_event(by_id[c.reported.id], c, now)
                        for c in outcome.corrections]
@@ -124,26 +125,28 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
 _NOTHING_YET = Outcome(State(), [], 0)
 
 
-def _fresh(message_id: str, receipts: list[dict[str, Any]]) -> tuple[dict[str, Any], Outcome]:
+def _fresh(message_id: str, key: Key, receipts: list[dict[str, Any]]
+           ) -> tuple[dict[str, Any], Outcome]:
     """Return a new message's row from its receipts, as ``_fold`` on an empty state would.
 
-    Most messages come with one receipt reported whole: that row is written out directly,
-    without the rules' objects (a tenth of the time, at 10,000 messages a batch); the
-    others take the rules. tests/unit/services/test_messages_fresh.py holds them equal.
+    The row has what identifies the message too. Most messages come with one receipt
+    reported whole: that row is written out directly, without the rules' objects (a
+    tenth of the time, at 10,000 messages a batch); the others take the rules.
+    tests/unit/services/test_messages_fresh.py holds them equal.
     """
     if len(receipts) != 1 or receipts[0].get("part"):
-        return _fold(message_id, State(), receipts)
+        row, outcome = _fold(message_id, State(), receipts)
+        return {**_key(receipts[0], key), **row}, outcome
     r = receipts[0]
     status, reported, received = r["status"], r["reported_at"], r["received_at"]
     final = status != PENDING
-    part = {"status": status, "receipt_id": r["id"], "provider_status": r["provider_status"],
-            "reported_at": reported.isoformat() if reported is not None else None,
-            "received_at": received.isoformat(), "reason_class": r["reason_class"],
-            "retryable": r["retryable"]}
     return {
-        "id": message_id, "status": status, "final": final,
+        "id": message_id, "tenant_id": r["tenant_id"], "account_id": key[0],
+        "provider": r["provider"], "message_id": key[1], "phone": key[2],
+        "status": status, "final": final,
         "provider_status": r["provider_status"], "reason_class": r["reason_class"],
-        "retryable": r["retryable"], "parts": {WHOLE: part}, "segments": r["segments"],
+        # Reported whole: the status columns are its one part (``stored_parts``).
+        "retryable": r["retryable"], "parts": None, "segments": r["segments"],
         "submitted_at": r["submitted_at"], "reported_at": reported, "received_at": received,
         "handset_latency_ms": (_ms(reported, r["submitted_at"])
                                if final and reported is not None else None),
@@ -192,7 +195,7 @@ def _key(receipt: dict[str, Any], key: Key) -> dict[str, Any]:
 
 def _state(row: dict[str, Any]) -> State:
     return State(
-        parts={k: Part.from_document(v) for k, v in (row["parts"] or {}).items()},
+        parts=stored_parts(row),
         segments=row["segments"], submitted_at=row["submitted_at"],
         out_of_order=row["out_of_order"], corrected=row["corrected"],
         first_receipt_id=row["first_receipt_id"], last_receipt_id=row["last_receipt_id"])
@@ -211,7 +214,7 @@ def _row(message_id: str, state: State, summary: Summary) -> dict[str, Any]:
         "id": message_id, "status": summary.status, "final": summary.final,
         "provider_status": summary.provider_status, "reason_class": summary.reason_class,
         "retryable": summary.retryable,
-        "parts": {k: p.document() for k, p in state.parts.items()},
+        "parts": parts_document(state.parts),
         "segments": state.segments, "submitted_at": state.submitted_at,
         "reported_at": summary.reported_at, "received_at": summary.received_at,
         "handset_latency_ms": summary.handset_latency_ms,

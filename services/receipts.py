@@ -20,7 +20,15 @@ from dlrhub.models import (
     utcnow,
 )
 from dlrhub.services.errors import InvalidInput, NotFound
-from dlrhub.services.message_state import WHOLE, Part, Report, State, apply, summarize
+from dlrhub.services.message_state import (
+    WHOLE,
+    Part,
+    Report,
+    State,
+    apply,
+    stored_parts,
+    summarize,
+)
 from dlrhub.services.pagination import check_limit, decode_cursor, encode_cursor
 
 RECEIPTS: Table = RECEIPT_TABLE
@@ -220,7 +228,7 @@ class Recipient:
         self.status, self.final = row.status, row.final
         self.reason_class, self.retryable = row.reason_class, row.retryable
         self.provider_status = row.provider_status
-        self.parts = part_list({k: Part.from_document(v) for k, v in row.parts.items()})
+        self.parts = part_list(stored_parts(row))
         self.segments, self.submitted_at = row.segments, row.submitted_at
         self.reported_at, self.received_at = row.reported_at, row.received_at
         self.handset_latency_ms, self.receipt_lag_ms = row.handset_latency_ms, row.receipt_lag_ms

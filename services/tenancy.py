@@ -7,17 +7,10 @@ from sqlmodel import Session
 
 from dlrhub.models import (
     ACCOUNT_TABLE,
-    ALERT_RULE_TABLE,
-    API_KEY_TABLE,
-    ATTEMPT_TABLE,
-    DELIVERY_TABLE,
-    ENDPOINT_TABLE,
-    EXPECTATION_TABLE,
-    INBOX_TABLE,
-    RECEIPT_TABLE,
     TENANT_TABLE,
     Tenant,
     TenantStatus,
+    tenant_data_tables,
     utcnow,
 )
 from dlrhub.services.errors import Conflict, NotFound, non_blank
@@ -83,8 +76,7 @@ def delete_tenant(session: Session, tenant_id: str) -> None:
     ).scalar_one()
     if live:
         raise Conflict(f"the tenant still has {live} provider account(s); delete them first")
-    for table in (ATTEMPT_TABLE, DELIVERY_TABLE, ENDPOINT_TABLE, RECEIPT_TABLE, INBOX_TABLE,
-                  EXPECTATION_TABLE, ALERT_RULE_TABLE, ACCOUNT_TABLE, API_KEY_TABLE):
+    for table in tenant_data_tables():
         session.execute(delete(table).where(table.c.tenant_id == tenant_id))
     session.delete(tenant)
     session.flush()

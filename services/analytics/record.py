@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session
 
@@ -42,13 +42,13 @@ MESSAGE_STATUSES = frozenset({ReceiptStatus.delivered, ReceiptStatus.failed,
 UNKNOWN = ""
 
 
-@dataclass(frozen=True)
-class MessageFacts:
+class MessageFacts(NamedTuple):
     """What the aggregate counts of one message (account, message id, recipient) now.
 
     ``anchor_at`` is the message's time: when it was submitted, else when its first
     receipt was received. Latencies are in seconds, None where the provider does not
-    give what they are measured from.
+    give what they are measured from. A named tuple: ingest makes one or two per
+    message, and it is made several times faster than a frozen dataclass.
     """
 
     tenant_id: str

@@ -31,6 +31,7 @@ from dlrhub.services.accounts import NewAccount
 from dlrhub.services.analytics import delivery
 from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
+from dlrhub.services.message_state import stored_parts
 from dlrhub.services.messages import rebuild
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, InboundCallbackFactory
@@ -105,7 +106,10 @@ def test_receipts_in_any_order_across_batches_give_one_message_state(
     assert message.reported_at.isoformat() == "2024-01-01T02:00:05+00:00"
     assert message.receipt_lag_ms is not None
     assert message.receipt_lag_ms > 0
-    assert list(message.parts) == [""]  # reported whole (one part of one)
+    # Reported whole: no parts document, its one part is the status columns.
+    assert message.parts is None
+    [(part, whole)] = stored_parts(message).items()
+    assert (part, whole.status, whole.receipt_id) == ("", "delivered", message.status_receipt_id)
     # pendings that came after the delivery, or after a newer pending, were kept as
     # receipts and counted
     assert message.out_of_order == LATE[order]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, inspect, select
 
-from dlrhub.models import RECEIPT_TABLE, InboundCallback, utcnow
+from dlrhub.models import MESSAGE_TABLE, RECEIPT_TABLE, InboundCallback, dialect, utcnow
 from dlrhub.models.migrate import alembic_config, upgrade
+from dlrhub.services.message_state import Part, stored_parts
+from dlrhub.services.messages import track
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory, ReceiptFactory
 
@@ -61,3 +63,31 @@ def test_alert_rules_come_and_go_and_receipts_without_an_account_go_with_them(
     assert kept == [account.id]
     assert "alert_rule" not in tables
     assert columns["account_id"]["nullable"] is True
+
+
+def test_a_message_reported_whole_has_its_parts_document_again_after_a_downgrade(
+        db_url: str, runtime: Runtime) -> None:
+    from alembic import command
+
+    account = AccountFactory(provider="tencent").account
+    receipt = ReceiptFactory(account=account, message_id="m-1", status="failed",
+                             provider_status="MK:0005", reason_class="invalid_number",
+                             retryable=False, reported_at=utcnow())
+    with runtime.sessions() as session:
+        dialect.begin_write(session)
+        track(session, [{c.name: getattr(receipt, c.name) for c in RECEIPT_TABLE.c}],
+              utcnow())
+        session.commit()
+    with runtime.engine.connect() as conn:
+        [kept] = conn.execute(select(MESSAGE_TABLE)).mappings().all()
+    assert kept["parts"] is None  # the status columns are its one part
+
+    command.downgrade(alembic_config(db_url), "0013_lighter_ingest_writes-1")
+    try:
+        with runtime.engine.connect() as conn:
+            document = conn.execute(select(MESSAGE_TABLE.c.parts)).scalar_one()
+    finally:
+        upgrade(db_url)
+
+    assert {k: Part.from_document(v) for k, v in document.items()} == stored_parts(kept)
+    assert stored_parts(kept)[""].receipt_id == receipt.id

@@ -6,22 +6,27 @@ from typing import Any
 
 import falcon.testing
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text, update
 
 from dlrhub.api.app import create_app
 from dlrhub.config import Settings
 from dlrhub.models import (
+    DELIVERY_STATS_TABLE,
+    MESSAGE_TABLE,
+    RECEIPT_TABLE,
     AlertKind,
     AlertRuleCreate,
     AlertScope,
     Expectation,
     ProviderAccount,
+    tenant_data_tables,
     utcnow,
 )
 from dlrhub.services.alerts.rules import create_rule
+from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from dlrhub.services.simulate import build_callback
-from tests.factories import AccountFactory
+from tests.factories import AccountFactory, InboundCallbackFactory
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -82,6 +87,12 @@ def test_deleting_a_tenant_with_accounts_is_refused(client: falcon.testing.TestC
                                 provider="tencent", message_id="m-1", sent_at=utcnow(),
                                 deadline_at=utcnow(), horizon_at=utcnow()))
         session.commit()
+    # Receipts, their messages and the delivery aggregate, of this tenant and another.
+    other = AccountFactory(provider="tencent")
+    inbox = [InboundCallbackFactory(account=a.account, records=3) for a in (new, other)]
+    with runtime.sessions() as session:
+        ingest(session, runtime.box, [row.id for row in inbox], now=utcnow())
+        session.commit()
     path = f"/v1/tenants/{new.account.tenant_id}"
     refused = client.simulate_delete(path, headers=ADMIN)
     assert refused.status_code == 409
@@ -93,9 +104,17 @@ def test_deleting_a_tenant_with_accounts_is_refused(client: falcon.testing.TestC
         conn.execute(update(ProviderAccount).values(deleted_at=utcnow()))
     assert client.simulate_delete(path, headers=ADMIN).status_code == 204
     with runtime.engine.connect() as conn:
-        assert conn.execute(text("SELECT count(*) FROM provider_account")).scalar_one() == 0
-        assert conn.execute(text("SELECT count(*) FROM alert_rule")).scalar_one() == 0
-        assert conn.execute(text("SELECT count(*) FROM expectation")).scalar_one() == 0
+        left = {table.name: conn.execute(select(func.count()).select_from(table).where(
+            table.c.tenant_id == new.account.tenant_id)).scalar_one()
+            for table in tenant_data_tables()}
+        kept = {table.name: conn.execute(select(func.count()).select_from(table).where(
+            table.c.tenant_id == other.account.tenant_id)).scalar_one()
+            for table in (MESSAGE_TABLE, RECEIPT_TABLE, DELIVERY_STATS_TABLE)}
+    assert set(left) >= {"provider_account", "alert_rule", "expectation", "receipt",
+                         "message", "delivery_stats", "inbound_callback"}
+    assert not any(left.values()), left
+    assert kept["message"] == kept["receipt"] == 3
+    assert kept["delivery_stats"] > 0
 
 
 def test_keys_are_shown_once_and_only_their_hash_is_stored(

@@ -31,7 +31,7 @@ from dlrhub.services.errors import InvalidInput
 AT = datetime(2024, 1, 1, 10, 30, tzinfo=UTC)
 PENDING = MessageFacts("ten_1", "acc_1", "tencent", "CN", "china_mobile", "otp", None,
                        ReceiptStatus.pending, False, AT)
-FAILED = replace(PENDING, status=ReceiptStatus.failed, final=True,
+FAILED = PENDING._replace(status=ReceiptStatus.failed, final=True,
                  reason_class=ReasonClass.invalid_number, handset_latency_s=3.0,
                  receipt_lag_s=1.0)
 GRAINS = 2 * len(DIMENSION_SETS)
@@ -90,7 +90,7 @@ def test_latencies_are_added_once_when_the_message_becomes_final() -> None:
                   for c in HANDSET_COLUMNS)
     assert handset == 1
     # a pending message has latencies counted nowhere, even if it reports them
-    early = replace(PENDING, handset_latency_s=2.0, receipt_lag_s=2.0)
+    early = PENDING._replace(handset_latency_s=2.0, receipt_lag_s=2.0)
     assert all(r[c] == 0 for r in stat_rows([(None, early)])
                for c in HANDSET_COLUMNS + LAG_COLUMNS)
 
@@ -103,7 +103,7 @@ def test_changes_that_cancel_within_a_batch_write_nothing() -> None:
 
 
 def test_rows_are_summed_per_key_and_sorted() -> None:
-    other = replace(PENDING, carrier="china_telecom")
+    other = PENDING._replace(carrier="china_telecom")
     rows = stat_rows([(None, PENDING), (None, PENDING), (None, other)])
     keys = [tuple(r[k] for k in DELIVERY_STATS_KEY) for r in rows]
     assert keys == sorted(keys)
@@ -128,9 +128,9 @@ def test_expectations_count_expected_and_missing_until_met() -> None:
 
 def test_a_message_needs_a_message_status_and_a_zoned_time() -> None:
     with pytest.raises(ValueError, match="status"):
-        stat_rows([(None, replace(PENDING, status=ReceiptStatus.received))])
+        stat_rows([(None, PENDING._replace(status=ReceiptStatus.received))])
     with pytest.raises(ValueError, match="zone"):
-        stat_rows([(None, replace(PENDING, anchor_at=AT.replace(tzinfo=None)))])
+        stat_rows([(None, PENDING._replace(anchor_at=AT.replace(tzinfo=None)))])
 
 
 # --- latency buckets ------------------------------------------------------------------

@@ -11,13 +11,19 @@ from dlrhub.services.message_state import State
 from dlrhub.services.messages import _fold, _fresh
 
 AT = datetime(2024, 1, 1, 2, 0, 0, 123456, tzinfo=UTC)
+KEY = ("acc_1", "m-1", "+8613800000001")
+# What identifies the message, which the new row carries besides what the rules make.
+IDENTITY = {"tenant_id": "ten_1", "account_id": "acc_1", "provider": "huawei",
+            "message_id": "m-1", "phone": "+8613800000001"}
 
 
 def receipt(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": "evt_1", "status": "delivered", "provider_status": "DELIVRD",
         "reported_at": AT, "received_at": AT + timedelta(seconds=3), "submitted_at": None,
-        "segments": None, "part": None, "reason_class": None, "retryable": None}
+        "segments": None, "part": None, "reason_class": None, "retryable": None,
+        "tenant_id": "ten_1", "account_id": "acc_1", "provider": "huawei",
+        "message_id": "m-1", "phone": "+8613800000001"}
     return {**base, **changes}
 
 
@@ -31,13 +37,13 @@ def receipt(**changes: Any) -> dict[str, Any]:
     receipt(status="expired", reason_class="expired", retryable=None, segments=1),
 ])
 def test_the_direct_row_is_the_rules_row(r: dict[str, Any]) -> None:
-    assert _fresh("msg_1", [r])[0] == _fold("msg_1", State(), [r])[0]
+    assert _fresh("msg_1", KEY, [r])[0] == {**IDENTITY, **_fold("msg_1", State(), [r])[0]}
 
 
 def test_parts_and_several_receipts_take_the_rules() -> None:
     parts = [receipt(id="evt_1", part="1", segments=2), receipt(id="evt_2", part="2")]
-    assert _fresh("msg_1", parts)[0] == _fold("msg_1", State(), parts)[0]
+    assert _fresh("msg_1", KEY, parts)[0] == {**IDENTITY, **_fold("msg_1", State(), parts)[0]}
     late = [receipt(id="evt_1"), receipt(id="evt_2", status="failed",
                                         reported_at=AT + timedelta(seconds=1))]
-    row, outcome = _fresh("msg_1", late)
+    row, outcome = _fresh("msg_1", KEY, late)
     assert (row["status"], len(outcome.corrections)) == ("delivered", 1)
