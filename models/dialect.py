@@ -63,6 +63,16 @@ def lock_skipping_locked(session: Session, query: SelectT) -> SelectT:
     return query.with_for_update(skip_locked=True) if is_postgresql(session) else query
 
 
+def sort_in_memory(session: Session, megabytes: int) -> None:
+    """Let this transaction's sorts and hash tables use ``megabytes`` before spilling.
+
+    PostgreSQL's default (4 MB) sends the aggregate's grouping of a month by hour to
+    disk; SET LOCAL ends with the transaction. SQLite has no such limit.
+    """
+    if is_postgresql(session):
+        session.execute(sql_text(f"SET LOCAL work_mem = '{int(megabytes)}MB'"))
+
+
 def lock_for_key_share(session: Session, query: SelectT) -> SelectT:
     """Lock the rows ``query`` reads FOR NO KEY UPDATE (PostgreSQL; SQLite: unchanged).
 

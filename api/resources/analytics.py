@@ -42,5 +42,4 @@ class Delivery:
                                         tz=q.tz, filters=filters)
         # A group carries only its own keys: a dimension it is not grouped by is absent,
         # not null (null is an unknown value of a key it is grouped by).
-        write(resp, schemas.DeliveryReport.model_validate(report).model_dump(
-            mode="json", exclude_unset=True))
+        write(resp, report.document())
