@@ -459,14 +459,17 @@ DELIVERY_STATS_KEY = ("tenant_id", "grain", "bucket", "account_id", "provider", 
 # How many messages the row holds, by status, and the expectations of its key.
 DELIVERY_STATS_COUNTERS = ("messages", "delivered", "failed", "expired", "rejected",
                            "unknown", "pending", "expected", "missing")
+# The row's messages by reason class: every row breaks its failures down, so that only
+# the grains that group or filter by a class need it in their key.
+REASON_COLUMNS = tuple(f"reason_{r.value}" for r in ReasonClass)
 # Latency histograms: final messages by handset latency and by receipt lag, in fixed
 # log-spaced buckets (services/analytics/buckets.py says where each bucket starts).
 LATENCY_BUCKETS = 30
 HANDSET_COLUMNS = tuple(f"handset_{i:02d}" for i in range(LATENCY_BUCKETS))
 LAG_COLUMNS = tuple(f"lag_{i:02d}" for i in range(LATENCY_BUCKETS))
-DELIVERY_STATS_ADDED = DELIVERY_STATS_COUNTERS + HANDSET_COLUMNS + LAG_COLUMNS
+DELIVERY_STATS_ADDED = DELIVERY_STATS_COUNTERS + REASON_COLUMNS + HANDSET_COLUMNS + LAG_COLUMNS
 
-# A Core table, not a SQLModel class: 69 counters that differ only by name are declared
+# A Core table, not a SQLModel class: 81 counters that differ only by name are declared
 # from the lists above rather than written out one by one.
 DELIVERY_STATS_TABLE = Table(
     "delivery_stats", SQLModel.metadata,

@@ -15,8 +15,9 @@ lower bound).
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from dlrhub.models.tables import LATENCY_BUCKETS
 
@@ -36,27 +37,28 @@ def bucket_of(seconds: float) -> int:
 
 
 def percentiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None]:
-    """Return the quantiles ``qs`` (ascending, each 0 < q <= 1) of a histogram, in one pass.
+    """Return the quantiles ``qs`` (ascending, each 0 < q <= 1) of a histogram.
 
-    None for each where the histogram is empty.
+    None for each where the histogram is empty. A bucket whose sum came out negative (it
+    cannot, but sums of changes are not checked) counts as empty. The bucket of each
+    quantile is found by bisecting the running sums (an answer may hold 20,000
+    histograms).
     """
-    total = sum(counts)
+    counts = [n if n > 0 else 0 for n in counts]
+    running = list(accumulate(counts))
+    total = running[-1] if running else 0
     if total <= 0:
         return [None] * len(qs)
-    out: list[float | None] = []
-    seen = 0
-    i = 0
     last = len(counts) - 1
+    out: list[float | None] = []
     for q in qs:
         rank = q * total
-        while i < last and (counts[i] <= 0 or seen + counts[i] < rank):
-            seen += max(counts[i], 0)
-            i += 1
+        i = min(bisect_left(running, rank), last)
         n = counts[i]
         if i == last or n <= 0:
             out.append(EDGES[-1])
             continue
-        fraction = (rank - seen) / n
+        fraction = (rank - (running[i] - n)) / n
         if i == 0:
             out.append(EDGES[0] * fraction)
         else:

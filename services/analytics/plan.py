@@ -117,7 +117,7 @@ def plan(*, since: datetime | None, until: datetime | None, group_by: str | None
     if unknown:
         raise ValueError(f"no dimension {sorted(unknown)}")
     offsets = zone_offsets(zone, start, end)
-    needed = {k for k in keys if k in DIMENSIONS} | set(given) | {"reason_class"}
+    needed = {k for k in keys if k in DIMENSIONS} | set(given)
     hourly = "hour" in keys or ("day" in keys and any(s for _, s in offsets))
     first_day = start.replace(hour=0) + (DAY if start.hour else timedelta(0))
     last_day = end.replace(hour=0)

@@ -16,14 +16,18 @@ from sqlmodel import Session
 
 from dlrhub.core.vocabulary import ReasonClass
 from dlrhub.models import DELIVERY_STATS_TABLE, dialect, utcnow
-from dlrhub.models.tables import DELIVERY_STATS_COUNTERS, HANDSET_COLUMNS, LAG_COLUMNS
+from dlrhub.models.tables import (
+    DELIVERY_STATS_COUNTERS,
+    HANDSET_COLUMNS,
+    LAG_COLUMNS,
+    REASON_COLUMNS,
+)
 from dlrhub.services.analytics.buckets import percentiles
 from dlrhub.services.analytics.grains import DIMENSIONS, grain_name
 from dlrhub.services.analytics.plan import Plan, plan
 from dlrhub.services.errors import InvalidInput
 
 STATS = DELIVERY_STATS_TABLE
-FINAL = ("delivered", "failed", "expired", "rejected", "unknown")
 # An answer larger than this is refused: narrow the range or the grouping.
 MAX_GROUPS = 10_000
 _N = len(DELIVERY_STATS_COUNTERS)
@@ -67,10 +71,8 @@ def delivery(session: Session, *, tenant_id: str, since: datetime | None = None,
     groups, columns = _group_columns(session, p)
     by_reason = "reason_class" not in p.group_by
     sums = [func.sum(STATS.c[c]).label(c)
-            for c in (*DELIVERY_STATS_COUNTERS, *HANDSET_COLUMNS, *LAG_COLUMNS)]
-    if by_reason:
-        sums += [func.sum(STATS.c.messages).filter(STATS.c.reason_class == r).label(f"r_{r}")
-                 for r in _REASONS]
+            for c in (*DELIVERY_STATS_COUNTERS, *HANDSET_COLUMNS, *LAG_COLUMNS,
+                      *(REASON_COLUMNS if by_reason else ()))]
     # Rows a message moved out of stay, at zero: a group of nothing but those is left out.
     anything = or_(func.sum(STATS.c.messages) != 0, func.sum(STATS.c.expected) != 0)
     query = (select(*columns, *sums).where(STATS.c.tenant_id == tenant_id, _rows(p))
@@ -138,9 +140,9 @@ def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
             doc[key] = value
     at = len(p.group_by)
     values = [n or 0 for n in row[at:]]
-    for name, n in zip(DELIVERY_STATS_COUNTERS, values, strict=False):
-        doc[name] = n
-    final = sum(doc[c] for c in FINAL)
+    doc.update(zip(DELIVERY_STATS_COUNTERS, values[:_N], strict=True))
+    # The final statuses: every one but pending.
+    final = doc["delivered"] + doc["failed"] + doc["expired"] + doc["rejected"] + doc["unknown"]
     doc["final"] = final
     doc["delivery_rate"] = doc["delivered"] / final if final else None
     at = _N + 2 * _B

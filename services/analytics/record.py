@@ -31,6 +31,7 @@ from dlrhub.models.tables import (
     DELIVERY_STATS_KEY,
     HANDSET_COLUMNS,
     LAG_COLUMNS,
+    REASON_COLUMNS,
 )
 from dlrhub.services.analytics.buckets import bucket_of
 from dlrhub.services.analytics.grains import DIMENSION_SETS, DIMENSIONS, grain_name, project
@@ -40,6 +41,8 @@ MESSAGE_STATUSES = frozenset({ReceiptStatus.delivered, ReceiptStatus.failed,
                               ReceiptStatus.expired, ReceiptStatus.rejected,
                               ReceiptStatus.unknown, ReceiptStatus.pending})
 UNKNOWN = ""
+# A reason class to its counter column.
+_REASON_COLUMN = {r.value: c for r, c in zip(ReasonClass, REASON_COLUMNS, strict=True)}
 
 
 class MessageFacts(NamedTuple):
@@ -91,6 +94,11 @@ def message_counts(facts: MessageFacts) -> Counts:
     if facts.status not in MESSAGE_STATUSES:
         raise ValueError(f"a message cannot have the status {facts.status!r}")
     counts = {"messages": 1, str(facts.status): 1}
+    if facts.reason_class:
+        column = _REASON_COLUMN.get(facts.reason_class)
+        if column is None:
+            raise ValueError(f"a message cannot have the reason class {facts.reason_class!r}")
+        counts[column] = 1
     if facts.final:
         if facts.handset_latency_s is not None:
             counts[HANDSET_COLUMNS[bucket_of(facts.handset_latency_s)]] = 1

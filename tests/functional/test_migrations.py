@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import insert, inspect, select
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from dlrhub.models import MESSAGE_TABLE, RECEIPT_TABLE, InboundCallback, dialect, utcnow
+import pytest
+from sqlalchemy import insert, inspect, select, text
+
+from dlrhub.core.vocabulary import ReasonClass, ReceiptStatus
+from dlrhub.models import (
+    DELIVERY_STATS_TABLE,
+    MESSAGE_TABLE,
+    RECEIPT_TABLE,
+    InboundCallback,
+    dialect,
+    utcnow,
+)
 from dlrhub.models.migrate import alembic_config, upgrade
+from dlrhub.services.analytics import MessageFacts, record_messages
 from dlrhub.services.message_state import Part, stored_parts
 from dlrhub.services.messages import track
 from dlrhub.services.runtime import Runtime
@@ -91,3 +103,49 @@ def test_a_message_reported_whole_has_its_parts_document_again_after_a_downgrade
 
     assert {k: Part.from_document(v) for k, v in document.items()} == stored_parts(kept)
     assert stored_parts(kept)[""].receipt_id == receipt.id
+
+
+def _aggregate(runtime: Runtime) -> dict[tuple[Any, ...], dict[str, int]]:
+    """The aggregate's rows: key -> the counters that are not zero."""
+    with runtime.engine.connect() as conn:
+        # Whatever columns the table has at this revision.
+        rows = conn.execute(text("SELECT * FROM delivery_stats")).mappings().all()
+    key = DELIVERY_STATS_TABLE.primary_key.columns.keys()
+    return {tuple(str(r[k]) for k in key): {c: r[c] for c in r if c not in key and r[c]}
+            for r in rows}
+
+
+def test_the_reason_counters_come_and_go_and_every_grain_is_made_again(
+        db_url: str, runtime: Runtime) -> None:
+    from alembic import command
+
+    at = datetime(2024, 1, 1, 10, tzinfo=UTC)
+    facts = [MessageFacts("ten_1", "acc_1", "tencent", "CN", carrier, "otp", reason, status,
+                          status != ReceiptStatus.pending, at + timedelta(hours=h),
+                          handset_latency_s=3.0, receipt_lag_s=1.0)
+             for h, carrier, reason, status in [
+                 (0, "china_mobile", None, ReceiptStatus.delivered),
+                 (0, "china_mobile", ReasonClass.invalid_number, ReceiptStatus.failed),
+                 (0, "china_telecom", ReasonClass.invalid_number, ReceiptStatus.failed),
+                 (1, "china_telecom", ReasonClass.expired, ReceiptStatus.expired),
+                 (30, None, None, ReceiptStatus.pending)]]
+    with runtime.sessions() as session:
+        record_messages(session, [(None, f) for f in facts])
+        session.commit()
+    after = _aggregate(runtime)
+
+    command.downgrade(alembic_config(db_url), "0014_stats_reason_counters-1")
+    try:
+        before = _aggregate(runtime)
+    finally:
+        upgrade(db_url)
+
+    # Before: the reason class in every grain's key, and no reasons grain.
+    assert {k[1] for k in before} == {f"{s}:{g}" for s in ("hour", "day")
+                                       for g in ("total", "network", "sending", "all")}
+    network = {k[8]: v["messages"] for k, v in before.items() if k[1] == "day:network"
+               and k[6] == "china_telecom"}
+    assert network == {"invalid_number": 1, "expired": 1}
+    # After the upgrade again: exactly what recording had made.
+    assert _aggregate(runtime) == after
+    assert {k[1] for k in after} >= {"hour:reasons", "day:reasons"}

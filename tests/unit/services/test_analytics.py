@@ -65,7 +65,25 @@ def test_a_new_message_counts_once_in_each_grain() -> None:
     assert hours == {datetime(2024, 1, 1, 10, tzinfo=UTC)}
     assert days == {datetime(2024, 1, 1, tzinfo=UTC)}
     total = next(r for r in rows if r["grain"] == "hour:total")
-    assert (total["account_id"], total["carrier"], total["reason_class"]) == ("*", "*", "")
+    assert (total["account_id"], total["carrier"], total["reason_class"]) == ("*", "*", "*")
+    # Only the grains that group by a reason class keep it (a pending message has none).
+    kept = {r["grain"] for r in rows if r["reason_class"] != "*"}
+    assert kept == {"hour:reasons", "day:reasons", "hour:all", "day:all"}
+
+
+def test_every_row_counts_its_failures_by_reason_class() -> None:
+    rows = stat_rows([(None, FAILED)])
+    assert {r["reason_invalid_number"] for r in rows} == {1}
+    assert {r["reason_class"] for r in rows if r["grain"].endswith((":reasons", ":all"))} == {
+        "invalid_number"}
+    assert sum(r[c] for r in rows for c in r if c.startswith("reason_") and c != "reason_class"
+               ) == GRAINS
+    # A message moving from failed to delivered (a correction the rules took) leaves
+    # its reason behind everywhere.
+    table = apply(apply({}, rows), stat_rows([(FAILED, FAILED._replace(
+        status=ReceiptStatus.delivered, reason_class=None))]))
+    assert not any(n for counts in table.values() for column, n in counts.items()
+                   if column.startswith("reason_"))
 
 
 def test_a_status_change_moves_the_message_to_its_reason_row() -> None:
@@ -214,10 +232,10 @@ def test_hours_and_days_in_a_shifted_zone_read_hour_rows() -> None:
 
 def test_the_coarsest_grain_that_keeps_the_query_is_read() -> None:
     assert plan_of().dimensions.name == "total"
-    assert plan_of(group_by="hour,reason_class").dimensions.name == "total"
+    assert plan_of(group_by="hour,reason_class").dimensions.name == "reasons"
     assert plan_of(group_by="carrier").dimensions.name == "network"
     assert plan_of(filters={"template": "otp"}).dimensions.name == "sending"
-    assert plan_of(group_by="template,reason_class").dimensions.name == "sending"
+    assert plan_of(group_by="template,reason_class").dimensions.name == "all"
     assert plan_of(group_by="template", filters={"carrier": "x"}).dimensions.name == "all"
 
 
