@@ -33,9 +33,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
                     "zh": "使用租户 API 密钥或管理员令牌登录。密钥只校验一次，"
                           "浏览器只保存会话。"},
     "login.key": {"en": "API key or admin token", "zh": "API 密钥或管理员令牌"},
-    "login.key_help": {"en": "A tenant key starts with dlrhub_sk_. `dlrhub serve` prints the "
-                             "admin token when it starts.",
-                       "zh": "租户密钥以 dlrhub_sk_ 开头。`dlrhub serve` 启动时会打印管理员令牌。"},
+    "login.key_help": {"en": "A tenant key starts with dlrhub_sk_. dlrhub serve (make run) "
+                             "prints the admin token when it starts.",
+                       "zh": "租户密钥以 dlrhub_sk_ 开头。dlrhub serve（make run）"
+                             "启动时会打印管理员令牌。"},
     "login.submit": {"en": "Sign in", "zh": "登录"},
     "login.wrong": {"en": "That key is unknown, revoked, or its tenant is suspended.",
                     "zh": "该密钥不存在、已吊销，或其租户已被暂停。"},
@@ -66,6 +67,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "overview.chart_table": {"en": "The chart's figures", "zh": "图表数据"},
     "overview.messages": {"en": "Messages", "zh": "短信"},
     "overview.delivery_rate": {"en": "Delivery rate", "zh": "送达率"},
+    "overview.failed": {"en": "Failed", "zh": "失败"},
     "overview.missing": {"en": "Missing receipts", "zh": "缺失回执"},
     "overview.rejected": {"en": "Rejected callbacks", "zh": "被拒绝的回调"},
     "overview.by_provider": {"en": "Delivery rate by provider", "zh": "各服务商送达率"},

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import falcon
 
-from dlrhub.console.formats import Formats
+from dlrhub.console.formats import Formats, as_utc
 from dlrhub.console.web import Ctx, Shows
 from dlrhub.models import utcnow
 from dlrhub.services.overview import CHART_STATUSES, RANGES, Overview, tenant_overview
@@ -30,8 +31,15 @@ class OverviewPage(Shows):
 
 
 def chart(view: Overview, fmt: Formats) -> dict[str, Any]:
-    """Return the chart's data: hour labels in the viewer's zone, a series per status."""
-    labels = [fmt.local(h["hour"], "%m-%d %H:00") for h in view.hours]
-    series = [{"status": s, "label": fmt.v(s), "data": [h.get(s, 0) for h in view.hours]}
-              for s in CHART_STATUSES]
+    """Return the chart's data: every hour of the range (in the viewer's zone, empty ones
+    at zero) and a series per status."""
+    by_hour = {as_utc(h["hour"]): h for h in view.hours}
+    hours = []
+    at = view.since
+    while at < view.until:
+        hours.append(at)
+        at += timedelta(hours=1)
+    labels = [fmt.local(h, "%m-%d %H:00") for h in hours]
+    series = [{"status": s, "label": fmt.v(s),
+               "data": [by_hour.get(h, {}).get(s, 0) for h in hours]} for s in CHART_STATUSES]
     return {"labels": labels, "series": series}
