@@ -45,6 +45,7 @@ def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: K
     for path, resource in routes.items():
         app.add_route(PREFIX + path, resource)
     app.add_static_route(f"{PREFIX}/static", HERE / "static")
+    app.add_sink(home.Missing(console), f"{PREFIX}/(?!static/)")  # static files: their own
 
     def error_page(req: falcon.Request, resp: falcon.Response, ex: ConsoleError,
                    params: dict[str, Any]) -> None:

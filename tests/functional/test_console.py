@@ -396,3 +396,15 @@ def test_preferences_never_send_the_viewer_to_another_site(
         done = browser.post("/console/prefs",
                             f"lang=zh&next={target}&csrf_token={browser.csrf()}")
         assert done.headers["location"] == "/console/"
+
+
+def test_an_unknown_console_path_is_an_html_404_and_static_files_are_served(
+        signed_in: Browser) -> None:
+    missing = signed_in.get("/console/no-such-page")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert i18n.t("en", "error.not_found") in missing.text
+    css = signed_in.get("/console/static/console.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    assert signed_in.get("/console/static/vendor/htmx.min.js").status_code == 200
