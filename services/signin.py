@@ -56,6 +56,9 @@ def sign_in(session: Session, keys: KeyDirectory, *, key: str, admin_token: str 
             return None
         record = ConsoleSession(id_hash="", role=TENANT, tenant_id=principal.tenant_id,
                                 key_id=principal.key_id, expires_at=now + lifetime)
+    # Sessions nobody used again until they expired go as new ones come.
+    table = CONSOLE_SESSION_TABLE
+    session.execute(delete(table).where(table.c.expires_at <= now))
     session_id = new_token("", 32)
     record.id_hash = token_hash(session_id)
     record.created_at = now

@@ -203,12 +203,24 @@ def test_suspending_the_tenant_ends_its_sessions_at_once(
     assert signed_in.get("/console/overview").status_code == 303
 
 
-def test_a_session_expires(runtime: Runtime, signed_in: Browser) -> None:
+def test_a_session_expires_and_is_forgotten(
+        client: falcon.testing.TestClient, runtime: Runtime, tenant: dict[str, Any],
+        signed_in: Browser) -> None:
     with runtime.sessions() as session:
         session.execute(update(CONSOLE_SESSION_TABLE).values(
             expires_at=utcnow() - timedelta(seconds=1)))
         session.commit()
     assert signed_in.get("/console/overview").status_code == 303
+    abandoned = Browser(client)
+    abandoned.sign_in(tenant["key"])
+    with runtime.sessions() as session:
+        session.execute(update(CONSOLE_SESSION_TABLE).values(
+            expires_at=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    Browser(client).sign_in(tenant["key"])  # a new sign-in clears the expired ones
+    with runtime.sessions() as session:
+        left = session.execute(text("SELECT count(*) FROM console_session")).scalar_one()
+    assert left == 1
 
 
 def test_the_admin_signs_in_with_the_admin_token_and_sees_the_tenants(
