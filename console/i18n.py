@@ -22,7 +22,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "prefs.timezone": {"en": "Time zone", "zh": "时区"},
     "prefs.apply": {"en": "Apply", "zh": "应用"},
     "signed_in.admin": {"en": "Signed in as admin", "zh": "已以管理员身份登录"},
-    "signed_in.tenant": {"en": "Signed in as tenant {tenant}", "zh": "已以租户 {tenant} 身份登录"},
+    "signed_in.tenant": {"en": "Signed in as {tenant}", "zh": "已以租户“{tenant}”身份登录"},
     "signout": {"en": "Sign out", "zh": "退出登录"},
     "times_note": {"en": "Times are in {tz}; hover a time for UTC.",
                    "zh": "时间按 {tz} 显示；鼠标悬停可查看 UTC 时间。"},

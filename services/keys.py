@@ -68,6 +68,7 @@ class Principal:
     tenant_id: str
     key_id: str
     suspended: bool
+    tenant_name: str = ""
 
 
 class KeyDirectory:
@@ -107,10 +108,11 @@ class KeyDirectory:
         tenants = TENANT_TABLE
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(keys.c.id, keys.c.tenant_id, tenants.c.status)
+                select(keys.c.id, keys.c.tenant_id, tenants.c.status, tenants.c.name)
                 .join(tenants, tenants.c.id == keys.c.tenant_id)
                 .where(keys.c.id == key_id, keys.c.revoked_at.is_(None))
             ).first()
         if row is None:
             return None
-        return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value)
+        return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value,
+                         row.name)

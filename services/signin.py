@@ -30,6 +30,7 @@ class Viewer:
 
     role: str
     tenant_id: str | None
+    tenant_name: str = ""
 
     @property
     def admin(self) -> bool:
@@ -99,7 +100,7 @@ def _still_valid(record: ConsoleSession, keys: KeyDirectory, admin_token: str | 
     principal = keys.principal_of(record.key_id or "")
     if principal is None or principal.suspended or principal.tenant_id != record.tenant_id:
         return None
-    return Viewer(TENANT, principal.tenant_id)
+    return Viewer(TENANT, principal.tenant_id, principal.tenant_name)
 
 
 def sign_out(session: Session, *, session_id: str) -> None:

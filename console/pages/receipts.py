@@ -19,6 +19,7 @@ from dlrhub.core.vocabulary import EventType, ReasonClass, ReceiptStatus
 from dlrhub.services import accounts, receipts
 
 PAGE = 50
+MAX_FILTER = 200
 EXPORT_PAGE = 500  # the services' largest page
 TEXT_FILTERS = ("message_id", "reference", "phone", "provider", "account_id")
 CHOICE_FILTERS = {
@@ -46,6 +47,9 @@ def read_filters(req: falcon.Request, tz: ZoneInfo) -> tuple[dict[str, str], dic
         if not value:
             continue
         given[name] = value
+        if len(value) > MAX_FILTER:
+            raise ConsoleError(400, "error.bad_input",
+                               detail=f"{name}: at most {MAX_FILTER} characters")
         if name in CHOICE_FILTERS and value not in CHOICE_FILTERS[name]:
             raise ConsoleError(400, "error.bad_input", detail=f"{name}: not a known value")
         if name in TIME_FILTERS:

@@ -127,6 +127,9 @@ def test_a_good_key_opens_a_session_kept_only_as_a_hash(
     overview = browser.get("/console/overview")
     assert overview.status_code == 200
     assert "Overview" in overview.text
+    with runtime.sessions() as session:
+        name = tenancy.get_tenant(session, tenant["tenant_id"]).name
+    assert f"Signed in as {name}<" in overview.text
 
 
 def test_the_cookie_is_secure_when_served_over_https(
@@ -311,6 +314,7 @@ def test_a_bad_filter_is_a_400_page_that_says_which(signed_in: Browser) -> None:
     assert "status" in page.text
     assert "text/html" in page.headers["content-type"]
     assert signed_in.get("/console/receipts", since="yesterday").status_code == 400
+    assert signed_in.get("/console/receipts", phone="1" * 201).status_code == 400
 
 
 def test_times_in_filters_are_read_in_the_viewers_zone(
