@@ -20,6 +20,7 @@ COPY dlrhub ./dlrhub
 COPY api ./api
 COPY cli ./cli
 COPY config ./config
+COPY console ./console
 COPY core ./core
 COPY models ./models
 COPY providers ./providers

@@ -46,7 +46,10 @@ ci: lint test ## what CI runs
 bench: $(STAMP) ## run the ingest benchmark (needs PostgreSQL and Redis; see bench/README.md)
 	$(BIN)/python bench/ingest
 
+vendor: $(STAMP) ## refresh the console's vendored browser files and their MANIFEST (needs npm)
+	$(BIN)/python tools/vendor.py
+
 clean: ## remove the virtualenv, caches and the embedded data folder
 	rm -rf $(VENV) .venv-3.* data .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install lock run test lint ci bench clean
+.PHONY: help install lock run test lint ci bench vendor clean

@@ -41,6 +41,7 @@ from dlrhub.api.resources.receipts import (
 from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
 from dlrhub.config import Settings
 from dlrhub.config.logging import mask_tokens_in_logs
+from dlrhub.console import app as console
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
@@ -70,9 +71,11 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         with celery.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
 
+    keys = KeyDirectory(rt.engine)
     middleware: list[Any] = [
         RequestId(),
-        Authentication(settings.admin_token, KeyDirectory(rt.engine)),
+        Authentication(settings.admin_token, keys),
+        *console.middleware(),
     ]
     app = falcon.App(middleware=middleware)
     # Providers post bodies in their own media types; the callback resource reads raw
@@ -134,6 +137,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     spec.publish(build_document(routes, title="dlrhub", version=__version__))
     for route in routes:
         app.add_route(route.path, route.resource)
+    # The console, on the same port: its pages call the same services with the same keys.
+    console.mount(app, sessions=rt.sessions, keys=keys, box=rt.box, settings=settings)
     return app
 
 

@@ -186,6 +186,7 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
           f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
+          f"console: {settings.effective_public_url}/console/ (sign in with the admin token)\n"
           f"admin token: {token}"
           + ("" if settings.admin_token else
              f" (kept in {settings.data_dir / 'admin-token'})"),

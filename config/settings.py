@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # In the full stack the worker serves its own /metrics here (0: not served); under
     # `dlrhub serve` its counters appear on the API's /metrics instead.
     worker_metrics_port: int = Field(default=0, ge=0)
+    # How long a console sign-in lasts (console/, services/signin.py), in seconds.
+    console_session_seconds: int = Field(default=12 * 3600, gt=0)
 
     @property
     def effective_database_url(self) -> str:

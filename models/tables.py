@@ -429,6 +429,29 @@ class Attempt(SQLModel, table=True):
     response_excerpt: str | None = Field(default=None, sa_column=Column(Text))
 
 
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser of the console: kept as the SHA-256 of its id, never the key.
+
+    A tenant's session names the key it was opened with; each request checks that key
+    (and its tenant) again, so revoking the key or suspending the tenant ends it at once.
+    An admin's session keeps the SHA-256 of the admin token it was opened with: a
+    changed token ends it.
+    """
+
+    __tablename__ = "console_session"
+    __table_args__ = (Index("ix_console_session_expires", "expires_at"),
+                      Index("ix_console_session_tenant", "tenant_id"))
+
+    id_hash: str = Field(primary_key=True, max_length=64)
+    role: str = Field(max_length=10)
+    tenant_id: str | None = Field(default=None, max_length=40)
+    key_id: str | None = Field(default=None, max_length=40)
+    admin_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow,
+                                 sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 def _table(model: type[SQLModel]) -> Table:
     """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
     return SQLModel.metadata.tables[str(model.__tablename__)]
@@ -447,6 +470,7 @@ DELIVERY_TABLE = _table(Delivery)
 ATTEMPT_TABLE = _table(Attempt)
 EXPECTATION_TABLE = _table(Expectation)
 ALERT_RULE_TABLE = _table(AlertRule)
+CONSOLE_SESSION_TABLE = _table(ConsoleSession)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------

@@ -68,6 +68,7 @@ class Principal:
     tenant_id: str
     key_id: str
     suspended: bool
+    tenant_name: str = ""
 
 
 class KeyDirectory:
@@ -96,3 +97,22 @@ class KeyDirectory:
                              .values(last_used_at=now))
                 conn.commit()
         return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value)
+
+    def principal_of(self, key_id: str) -> Principal | None:
+        """Return the principal of a key by its id while it is not revoked, or ``None``.
+
+        The console's sessions name the key they were opened with and ask here on each
+        request, so a revoked key or a suspended tenant ends them as it ends the key.
+        """
+        keys = API_KEY_TABLE
+        tenants = TENANT_TABLE
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(keys.c.id, keys.c.tenant_id, tenants.c.status, tenants.c.name)
+                .join(tenants, tenants.c.id == keys.c.tenant_id)
+                .where(keys.c.id == key_id, keys.c.revoked_at.is_(None))
+            ).first()
+        if row is None:
+            return None
+        return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value,
+                         row.name)

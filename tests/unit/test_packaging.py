@@ -12,7 +12,8 @@ import pytest
 import dlrhub
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("api", "cli", "config", "core", "models", "providers", "services", "tasks")
+FOLDERS = ("api", "cli", "config", "console", "core", "models", "providers", "services",
+           "tasks")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,61 @@
+"""Mount the console on the API's Falcon app: ``/console/`` on the same port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import falcon
+import jinja2
+from sqlmodel import Session
+
+from dlrhub.config import Settings
+from dlrhub.console.pages import home, login, message, overview, receipts, tenants
+from dlrhub.console.web import PREFIX, Console, ConsoleError, Ctx, SecurityHeaders
+from dlrhub.console.web import begin_default as _default_ctx
+from dlrhub.services.crypto import SecretBox
+from dlrhub.services.keys import KeyDirectory
+
+HERE = Path(__file__).resolve().parent
+
+
+def environment() -> jinja2.Environment:
+    """Return the templates' environment: every value escaped unless marked safe."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: KeyDirectory,
+          box: SecretBox, settings: Settings) -> None:
+    """Add the console's routes, static files and error page to ``app``."""
+    console = Console(sessions, keys, box, settings, environment())
+    routes = {
+        "": home.Home(console),
+        "/login": login.Login(console),
+        "/logout": login.Logout(console),
+        "/prefs": login.Prefs(console),
+        "/overview": overview.OverviewPage(console),
+        "/receipts": receipts.Receipts(console),
+        "/receipts/export": receipts.Export(console),
+        "/messages/{message_id}": message.MessagePage(console),
+        "/tenants": tenants.Tenants(console),
+    }
+    for path, resource in routes.items():
+        app.add_route(PREFIX + path, resource)
+    app.add_static_route(f"{PREFIX}/static", HERE / "static")
+    app.add_sink(home.Missing(console), f"{PREFIX}/(?!static/)")  # static files: their own
+
+    def error_page(req: falcon.Request, resp: falcon.Response, ex: ConsoleError,
+                   params: dict[str, Any]) -> None:
+        ctx: Ctx = getattr(req.context, "console", None) or _default_ctx(req)
+        console.render(resp, ctx, "error.html", status=ex.status, message=ex.message,
+                       values=ex.values)
+
+    app.add_error_handler(ConsoleError, error_page)
+
+
+def middleware() -> list[Any]:
+    """Return the console's Falcon middleware (its security headers)."""
+    return [SecurityHeaders()]
