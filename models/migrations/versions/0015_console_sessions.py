@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0014_console_sessions
-Revises: 0013_lighter_ingest_writes
+Revision ID: 0015_console_sessions
+Revises: 0014_stats_reason_counters
 Create Date: 2026-12-02 12:20:00
 
 Adds ``console_session``: a browser signed in to the console (console/, services/signin.py),
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_console_sessions"
-down_revision = "0013_lighter_ingest_writes"
+revision = "0015_console_sessions"
+down_revision = "0014_stats_reason_counters"
 branch_labels = None
 depends_on = None
 
