@@ -243,10 +243,12 @@ def test_two_workers_storing_one_messages_receipts_lose_neither(pg_url: str,
     worker.start()
     try:
         with sessions() as watcher:
-            wait_for(lambda: watcher.execute(text(
+            # (or to fail: then the test says why at once)
+            wait_for(lambda: bool(errors) or watcher.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database()")).scalar_one() > 0, 120,
                 "the second worker to wait for the first's lock", interval=0.01)
+            assert not errors
     finally:
         first.commit()
         first.close()
