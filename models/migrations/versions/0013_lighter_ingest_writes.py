@@ -1,5 +1,4 @@
-"""lighter writes for ingest: no parts document for a message reported whole, no foreign
-key on message rows, no index of receipts by reported time
+"""lighter writes for ingest: whole messages keep no parts, messages no foreign key
 
 Revision ID: 0013_lighter_ingest_writes
 Revises: 0012_alert_rules

@@ -1,5 +1,4 @@
-"""the delivery aggregate counts reason classes in columns: the reason class leaves the
-key of every grain but two
+"""the delivery aggregate counts reason classes in columns, not in every grain's key
 
 Revision ID: 0014_stats_reason_counters
 Revises: 0013_lighter_ingest_writes
