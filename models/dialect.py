@@ -154,9 +154,9 @@ class _Stage:
         shape = (", ".join(f"{c} {t}" for c, t in zip(self.columns, self.types, strict=True))
                  if self.name else f"LIKE {self.table} INCLUDING DEFAULTS")
         with _raw(session).cursor() as cur:
+            # One round trip for both (psycopg sends a query without parameters as is).
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ({shape}) "
-                        "ON COMMIT DELETE ROWS")
-            cur.execute(f"TRUNCATE {stage}")
+                        f"ON COMMIT DELETE ROWS; TRUNCATE {stage}")
             with cur.copy(f"COPY {stage} ({', '.join(self.columns)}) "
                           "FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(list(self.types))
