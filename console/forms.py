@@ -16,12 +16,12 @@ from dlrhub.services.errors import InvalidInput
 MAX_LINES = 100
 
 
-def lines(text: str | None) -> list[str]:
-    """Return the non-blank lines (or comma-separated entries) of a textarea."""
+def lines(text: str | None, field: str) -> list[str]:
+    """Return the non-blank lines (or comma-separated entries) of the textarea ``field``."""
     entries = [e.strip() for line in (text or "").splitlines() for e in line.split(",")]
     kept = [e for e in entries if e]
     if len(kept) > MAX_LINES:
-        raise InvalidInput("lines", f"at most {MAX_LINES} entries")
+        raise InvalidInput(field, f"at most {MAX_LINES} entries")
     return kept
 
 
@@ -45,11 +45,11 @@ def header_lines(text: str | None) -> dict[str, str]:
     return out
 
 
-def number(fields: dict[str, str], name: str) -> float | None:
-    """Return a number field, ``None`` when blank; refuse what is not a number."""
+def number(fields: dict[str, str], name: str, default: float | None = None) -> float | None:
+    """Return a number field, ``default`` when blank; refuse what is not a number."""
     value = fields.get(name, "").strip()
     if not value:
-        return None
+        return default
     try:
         return float(value)
     except ValueError as ex:

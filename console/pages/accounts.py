@@ -47,7 +47,7 @@ def _settings(fields: dict[str, str], adapter: accounts.ProviderForm) -> dict[st
         "name": fields.get("name", ""),
         "timezone": fields.get("timezone", "").strip() or adapter.default_timezone,
         "default_region": region or None,
-        "ip_allowlist": lines(fields.get("ip_allowlist")),
+        "ip_allowlist": lines(fields.get("ip_allowlist"), "ip_allowlist"),
         "options": {name: fields[f"option.{name}"] for name in adapter.options
                     if fields.get(f"option.{name}")},
     }

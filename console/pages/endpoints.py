@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from dlrhub.console import i18n
 from dlrhub.console.forms import checked, header_lines, local_time, number, refusal
 from dlrhub.console.web import PREFIX, Accepts, Console, Ctx, Shows
-from dlrhub.core.vocabulary import EndpointFormat, EventType, ReceiptStatus
+from dlrhub.core.vocabulary import DeliveryStatus, EndpointFormat, EventType, ReceiptStatus
 from dlrhub.models import Endpoint, EndpointCreate, EndpointUpdate, utcnow
 from dlrhub.services import accounts, endpoints, overview
 from dlrhub.services.errors import InvalidInput
@@ -83,14 +83,14 @@ def _spec(fields: dict[str, str]) -> dict[str, Any]:
         "statuses": checked(fields, "status"),
         "account_ids": checked(fields, "account"),
         "format": fields.get("format") or EndpointFormat.normalized.value,
-        "batch_size": number(fields, "batch_size") or 1,
-        "timeout": number(fields, "timeout") or 10.0,
+        "batch_size": number(fields, "batch_size", 1),
+        "timeout": number(fields, "timeout", 10.0),
         "headers": header_lines(fields.get("headers")),
     }
     policy = _policy(fields)
     if policy is not None:
         body["retry_policy"] = policy
-    if float(body["batch_size"]).is_integer():
+    if isinstance(body["batch_size"], float) and body["batch_size"].is_integer():
         body["batch_size"] = int(body["batch_size"])
     return body
 
@@ -210,7 +210,7 @@ class EndpointPage(Shows, Accepts, _Page):
         endpoint_id = params["endpoint_id"]
         try:
             body = _spec(fields)
-            body["rate_limit"] = number(fields, "rate_limit") or 0  # blank: no limit
+            body["rate_limit"] = number(fields, "rate_limit", 0)  # blank: no limit
             spec = EndpointUpdate.model_validate(body)
             with console.sessions() as session:
                 endpoints.update_endpoint(
@@ -287,7 +287,8 @@ class EndpointTest(Accepts, _Page):
             delivery, attempt = endpoints.send_test(session, self.console.box, endpoint,
                                                     send=self.send, now=utcnow())
             session.commit()
-            test = {"delivery_id": delivery.id, "succeeded": delivery.status == "succeeded",
+            test = {"delivery_id": delivery.id,
+                    "succeeded": delivery.status == DeliveryStatus.succeeded,
                     "status_code": attempt.status_code, "latency_ms": attempt.latency_ms,
                     "error": attempt.error, "response_excerpt": attempt.response_excerpt}
         self.endpoint_page(resp, ctx, params["endpoint_id"], test=test)

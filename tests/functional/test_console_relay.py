@@ -149,6 +149,15 @@ def test_creating_an_account_shows_its_callback_url_to_copy(
     assert "203.0.113.0/24\n198.51.100.7/32" in page.text
     listing = me.get("/console/accounts")
     assert url.group(1) in listing.text
+    # Saved without typing them again, the credentials stay; the form says so.
+    assert html(i18n.t("en", "acc.credentials_keep")) in page.text
+    path = done.headers["location"].split("?")[0]
+    saved = submit(me, path, name="Yunxin", timezone="Asia/Shanghai")
+    assert saved.status_code == 303
+    assert "app_key, app_secret" in me.get(path).text
+    half = submit(me, path, name="Yunxin", **{"credential.app_key": "new-key"})
+    assert half.status_code == 400
+    assert "credentials.app_secret" in half.text
 
 
 def test_a_bad_account_form_is_shown_again_with_what_is_wrong(me: Browser) -> None:
@@ -252,6 +261,8 @@ def test_creating_an_endpoint_with_filters_policy_and_headers(
 @pytest.mark.parametrize(("fields", "says"), [
     ({"url": "ftp://example.com/"}, "url"),
     ({"url": "https://example.com/", "batch_size": "500"}, "batch_size"),
+    ({"url": "https://example.com/", "batch_size": "0"}, "batch_size"),
+    ({"url": "https://example.com/", "timeout": "0"}, "timeout"),
     ({"url": "https://example.com/", "format": "native", "batch_size": "5"},
      "batch_size: must be 1 for the native format"),
     ({"url": "https://example.com/", "retry_policy": "waits", "waits": "soon"}, "waits"),
