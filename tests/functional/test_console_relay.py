@@ -450,3 +450,17 @@ def test_the_pages_speak_chinese(
         assert page.status_code == 200, path
         assert i18n.t("zh", key) in page.text, path
         assert i18n.t("zh", "nav.deliveries") in page.text
+
+
+def test_these_pages_run_no_inline_script(
+        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
+    delivery_id = delivery_of(runtime, tenant["tenant_id"], endpoint_id)
+    for path in ("/console/accounts", "/console/accounts/new?provider=netease",
+                 f"/console/accounts/{tenant['account'].id}", "/console/endpoints",
+                 "/console/endpoints/new", f"/console/endpoints/{endpoint_id}",
+                 "/console/deliveries", f"/console/deliveries/{delivery_id}"):
+        page = me.get(path)
+        assert page.status_code == 200, path
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "<script>" not in page.text, path  # scripts are the console's own files
