@@ -307,9 +307,14 @@ class EndpointReplay(Accepts, _Page):
             if since is None:
                 raise InvalidInput("since", "is required")
             until = local_time(fields, "until", ctx.tz) or now
+            statuses = checked(fields, "replay")
+            known = {s.value for s in ReceiptStatus}
+            for index, status in enumerate(statuses):
+                if status not in known:
+                    raise InvalidInput(f"statuses[{index}]", "not a known status")
             with self.console.sessions() as session:
                 ids = outbox.replay(session, tenant_id=ctx.tenant_id, endpoint_id=endpoint_id,
-                                    since=since, until=until, statuses=[], now=now)
+                                    since=since, until=until, statuses=statuses, now=now)
                 session.commit()
         except InvalidInput as ex:  # the page is a 404 for someone else's endpoint
             self.endpoint_page(resp, ctx, endpoint_id, status=400, error=refusal(ex))

@@ -339,6 +339,11 @@ def test_replaying_a_range_plans_deliveries(
     done = submit(me, f"{path}/replay", path, since=since)
     assert done.status_code == 200
     assert html(i18n.t("en", "ep.replayed", n=3)) in done.text
+    narrowed = submit(me, f"{path}/replay", path, since=since, **{"replay.failed": "1"})
+    assert html(i18n.t("en", "ep.replayed", n=0)) in narrowed.text
+    unknown = submit(me, f"{path}/replay", path, since=since, **{"replay.lost": "1"})
+    assert unknown.status_code == 400
+    assert "statuses[0]: not a known status" in unknown.text
     backwards = submit(me, f"{path}/replay", path, since=since, until="2020-01-01T00:00")
     assert backwards.status_code == 400
     assert "until: must be after since" in backwards.text
