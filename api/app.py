@@ -86,8 +86,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     body = settings.max_body_bytes
 
-    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints,
-                  _test_sender(settings.allow_private_endpoints))
+    send_tests = _test_sender(settings.allow_private_endpoints)
+    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, send_tests)
     routes = [
         Route("/v1/callbacks/{provider}/{token}", CallbackResource(
             rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,
@@ -138,7 +138,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     for route in routes:
         app.add_route(route.path, route.resource)
     # The console, on the same port: its pages call the same services with the same keys.
-    console.mount(app, sessions=rt.sessions, keys=keys, box=rt.box, settings=settings)
+    console.mount(app, sessions=rt.sessions, keys=keys, box=rt.box, settings=settings,
+                  send=send_tests)
     return app
 
 

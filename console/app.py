@@ -11,11 +11,22 @@ import jinja2
 from sqlmodel import Session
 
 from dlrhub.config import Settings
-from dlrhub.console.pages import home, login, message, overview, receipts, tenants
+from dlrhub.console.pages import (
+    accounts,
+    deliveries,
+    endpoints,
+    home,
+    login,
+    message,
+    overview,
+    receipts,
+    tenants,
+)
 from dlrhub.console.web import PREFIX, Console, ConsoleError, Ctx, SecurityHeaders
 from dlrhub.console.web import begin_default as _default_ctx
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.relay.jobs import Job, Outcome
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,7 +39,8 @@ def environment() -> jinja2.Environment:
 
 
 def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: KeyDirectory,
-          box: SecretBox, settings: Settings) -> None:
+          box: SecretBox, settings: Settings,
+          send: Callable[[list[Job]], list[Outcome]]) -> None:
     """Add the console's routes, static files and error page to ``app``."""
     console = Console(sessions, keys, box, settings, environment())
     routes = {
@@ -41,6 +53,23 @@ def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: K
         "/receipts/export": receipts.Export(console),
         "/messages/{message_id}": message.MessagePage(console),
         "/tenants": tenants.Tenants(console),
+        # --- provider accounts, endpoints, deliveries ---
+        "/accounts": accounts.Accounts(console),
+        "/accounts/new": accounts.NewAccount(console),
+        "/accounts/{account_id}": accounts.AccountPage(console),
+        "/accounts/{account_id}/rotate": accounts.AccountRotate(console),
+        "/accounts/{account_id}/callbacks/{inbox_id}": accounts.RefusedCallback(console),
+        "/endpoints": endpoints.Endpoints(console),
+        "/endpoints/new": endpoints.NewEndpoint(console),
+        "/endpoints/{endpoint_id}": endpoints.EndpointPage(console),
+        "/endpoints/{endpoint_id}/state": endpoints.EndpointState(console),
+        "/endpoints/{endpoint_id}/secret": endpoints.EndpointSecret(console),
+        "/endpoints/{endpoint_id}/secret/rotate": endpoints.EndpointRotate(console),
+        "/endpoints/{endpoint_id}/test": endpoints.EndpointTest(console, send),
+        "/endpoints/{endpoint_id}/replay": endpoints.EndpointReplay(console),
+        "/deliveries": deliveries.Deliveries(console),
+        "/deliveries/{delivery_id}": deliveries.DeliveryPage(console),
+        "/deliveries/{delivery_id}/retry": deliveries.DeliveryRetry(console),
     }
     for path, resource in routes.items():
         app.add_route(PREFIX + path, resource)

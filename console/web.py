@@ -58,6 +58,10 @@ NAV = (
     NavItem(f"{PREFIX}/overview", "nav.overview", "tenant"),
     NavItem(f"{PREFIX}/receipts", "nav.receipts", "tenant"),
     NavItem(f"{PREFIX}/tenants", "nav.tenants", "admin"),
+    # --- provider accounts, endpoints, deliveries ---
+    NavItem(f"{PREFIX}/accounts", "nav.accounts", "tenant"),
+    NavItem(f"{PREFIX}/endpoints", "nav.endpoints", "tenant"),
+    NavItem(f"{PREFIX}/deliveries", "nav.deliveries", "tenant"),
 )
 
 

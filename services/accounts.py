@@ -30,7 +30,7 @@ from dlrhub.models import (
     Tenant,
     utcnow,
 )
-from dlrhub.providers.base import Account, Provider
+from dlrhub.providers.base import Account, Option, Provider
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
@@ -87,6 +87,27 @@ def create_account(session: Session, box: SecretBox, *, tenant_id: str,
     session.add(account)
     session.flush()
     return NewAccount(account, token)
+
+
+@dataclass(frozen=True)
+class ProviderForm:
+    """What a form for a new account of one provider asks: its credentials, its defaults
+    and its options (each with its choices and help)."""
+
+    name: str
+    title: str
+    required_credentials: tuple[str, ...]
+    optional_credentials: tuple[str, ...]
+    default_timezone: str
+    default_region: str | None
+    options: Mapping[str, Option]
+
+
+def provider_forms() -> dict[str, ProviderForm]:
+    """Return what an account of each provider is made with, by provider slug."""
+    return {name: ProviderForm(name, a.title, a.required_credentials, a.optional_credentials,
+                               a.default_timezone, a.default_region, a.options)
+            for name, a in sorted(PROVIDERS.items())}
 
 
 def list_accounts(session: Session, *, tenant_id: str, limit: int = 50,

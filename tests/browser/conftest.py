@@ -66,7 +66,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
              if not k.startswith("DLRHUB_") and k != "PROMETHEUS_MULTIPROC_DIR"}
     env = {**clean, "DLRHUB_DATA_DIR": str(data), "DLRHUB_PORT": str(port),
            "DLRHUB_ADMIN_TOKEN": ADMIN_TOKEN, "DLRHUB_LOG_LEVEL": "WARNING",
-           "DLRHUB_SECRET_KEY": "browser-test-secret-key"}
+           "DLRHUB_SECRET_KEY": "browser-test-secret-key",
+           # The endpoint tests' receiver listens on loopback.
+           "DLRHUB_ALLOW_PRIVATE_ENDPOINTS": "true"}
     server = Process(["serve"], env, data / "serve.log")
     server.env = env  # nothing of the caller's DLRHUB_* may leak in
     server.start()

@@ -26,7 +26,7 @@ from dlrhub.services.ingest import ingest
 from dlrhub.services.keys import create_key, revoke_key
 from dlrhub.services.runtime import Runtime
 from dlrhub.services.simulate import build_callback
-from tests.factories import AccountFactory, ReceiptFactory
+from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 XSS = "<script>alert('owned')</script>"
@@ -432,6 +432,14 @@ def test_every_console_route_with_an_id_is_404_for_another_tenant(
     # Found from the app's routes: a page added later is covered without a word here.
     theirs = ReceiptFactory(account=tenant["account"], message_id="theirs", text="secret A")
     ids = {"message_id": theirs.message_id}
+    # --- provider accounts, endpoints, deliveries ---
+    from tests.functional.test_console_relay import delivery_of, endpoint_of
+
+    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/hook")
+    ids.update(account_id=tenant["account"].id, endpoint_id=endpoint_id,
+               delivery_id=delivery_of(runtime, tenant["tenant_id"], endpoint_id),
+               inbox_id=InboundCallbackFactory(account=tenant["account"],
+                                               state="rejected").id)
     other = AccountFactory(provider="tencent")
     key, _ = tenant_key(runtime, other.account.tenant_id)
     me = Browser(client)
@@ -442,7 +450,7 @@ def test_every_console_route_with_an_id_is_404_for_another_tenant(
     assert with_ids
     for route in routes:
         path = re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], route.path)
-        if any(m.method == "GET" for m in route.methods):
+        if any(m.method == "GET" and not m.internal for m in route.methods):
             seen = me.get(path)
             assert "secret A" not in seen.text, path
             if route in with_ids:
