@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 from dlrhub.api.ndjson import numbered_lines
 from dlrhub.api.resources.expectations import parse_line
 from dlrhub.config import Settings
-from dlrhub.models import utcnow
+from dlrhub.models import AccountCreate, utcnow
 from dlrhub.models.migrate import upgrade
 from dlrhub.services.accounts import create_account
 from dlrhub.services.expectations import intake
@@ -45,8 +45,8 @@ def main() -> int:
     rt = Runtime.build(Settings(database_url=url, secret_key="bench-secret-key"))  # noqa: S106
     with rt.sessions() as session:
         tenant = create_tenant(session, name="bench")
-        account = create_account(session, rt.box, tenant_id=tenant.id, provider="tencent",
-                                 name="bench").account
+        account = create_account(session, rt.box, tenant_id=tenant.id,
+                                 spec=AccountCreate(provider="tencent", name="bench")).account
         session.commit()
         tenant_id, account_id = tenant.id, account.id
     rate = _register(rt, tenant_id, account_id, args.lines)
