@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from dlrhub.models import EventType, ExpectationState, ReasonClass, ReceiptStatus, new_id
@@ -64,8 +65,14 @@ def due(sent_at: datetime, deadline_seconds: int, horizon_seconds: int) -> Due:
     whose horizon is 72 h gets its missing event after 7 days and the synthetic status
     with it, not a synthetic status before the receipt was even late.
     """
-    deadline = sent_at + timedelta(seconds=deadline_seconds)
-    return Due(deadline, max(deadline, sent_at + timedelta(seconds=horizon_seconds)))
+    deadline = sent_at + _seconds(deadline_seconds)
+    return Due(deadline, max(deadline, sent_at + _seconds(horizon_seconds)))
+
+
+@lru_cache(maxsize=256)
+def _seconds(seconds: int) -> timedelta:
+    # An account's few deadlines and horizons: made once, not once per registration.
+    return timedelta(seconds=seconds)
 
 
 def phone_key(phone: str | None) -> str:

@@ -282,6 +282,23 @@ def test_a_stream_stores_good_lines_and_reports_bad_ones_by_number(
     assert len(listed(client, me, limit="500")) == 500
 
 
+def test_a_stream_of_several_chunks_meets_early_receipts_and_starts_counting_strays(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    early = deliver(client, runtime, tx, "m-1400", "13800001400")
+    body = b"\n".join(orjson.dumps({"account_id": tx.account.id, "message_id": f"m-{i}",
+                                    "phone": f"138{i:08d}"}) for i in range(1500))
+    result = client.simulate_post("/v1/expectations/bulk", headers={**me, **NDJSON},
+                                  body=body)
+    stray = deliver(client, runtime, tx, "never-registered", "13800000009")
+
+    assert result.status_code == 200, result.text
+    assert result.json["accepted"] == 1500
+    assert sum(early.unmatched.values()) == 0
+    (met,) = listed(client, me, state="met")
+    assert (met["message_id"], met["phone"]) == ("m-1400", "+8613800001400")
+    assert stray.unmatched == {"tencent": 1}
+
+
 def test_a_stream_must_be_ndjson(client: Client, me: dict[str, str]) -> None:
     result = client.simulate_post("/v1/expectations/bulk", headers=me, json={"a": 1})
     assert result.status_code == 415
