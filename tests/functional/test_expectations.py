@@ -299,6 +299,26 @@ def test_a_stream_of_several_chunks_meets_early_receipts_and_starts_counting_str
     assert stray.unmatched == {"tencent": 1}
 
 
+def test_a_stream_sent_again_stores_only_what_it_had_not(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    def upload(first: int, last: int) -> dict[str, Any]:
+        body = b"\n".join(orjson.dumps({"account_id": tx.account.id, "message_id": f"m-{i}"})
+                          for i in range(first, last))
+        result = client.simulate_post("/v1/expectations/bulk", headers={**me, **NDJSON},
+                                      body=body)
+        assert result.status_code == 200, result.text
+        doc: dict[str, Any] = result.json
+        return doc
+
+    first = upload(0, 1500)
+    # A client whose upload broke off sends it again, with what it had not sent yet.
+    again = upload(0, 2500)
+
+    assert (first["accepted"], first["duplicates"]) == (1500, 0)
+    assert (again["accepted"], again["duplicates"]) == (1000, 1500)
+    assert len(listed(client, me, limit="500", state="pending")) == 500
+
+
 def test_a_stream_must_be_ndjson(client: Client, me: dict[str, str]) -> None:
     result = client.simulate_post("/v1/expectations/bulk", headers=me, json={"a": 1})
     assert result.status_code == 415
