@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -421,7 +422,7 @@ def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str
         return set()
     table = EXPECTATION_TABLE
     if is_postgresql(session):
-        values = [[row[n] for n in _EXP_NAMES] for row in rows]
+        values = [_exp_values(row) for row in rows]
         if _copy_all_new(session, values):
             return {row["id"] for row in rows}
         return {r[0] for r in _EXPECTATION_STAGE.write(session, values)}
@@ -430,7 +431,7 @@ def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str
     return set(session.execute(stmt, rows).scalars().all())
 
 
-def _copy_all_new(session: Session, values: list[list[Any]]) -> bool:
+def _copy_all_new(session: Session, values: list[Sequence[Any]]) -> bool:
     """COPY expectation rows into the table; False (and nothing written) if one exists."""
     with _raw(session).cursor() as cur:
         cur.execute("SAVEPOINT expectation_copy")
@@ -451,6 +452,8 @@ _EXP_TYPES = ["timestamptz" if isinstance(c.type, UTCDateTime) else "text"
               for c in EXPECTATION_TABLE.columns]
 _EXP_LIST = ", ".join(_EXP_NAMES)
 _EXP_COPY = f"COPY expectation ({_EXP_LIST}) FROM STDIN (FORMAT BINARY)"
+# A row's values in column order, picked in C.
+_exp_values = itemgetter(*_EXP_NAMES)
 # Through a stage, as receipts: built from the table's own column names.
 _EXPECTATION_STAGE = _Stage("expectation", _EXP_NAMES, _EXP_TYPES, (
     f"INSERT INTO expectation ({_EXP_LIST}) SELECT {_EXP_LIST} "  # noqa: S608
