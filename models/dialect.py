@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import orjson
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Select,
     String,
     TextualSelect,
+    any_,
     bindparam,
     column,
     func,
@@ -32,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
@@ -52,6 +55,19 @@ def is_postgresql(bind: Session | Connection) -> bool:
     """Return whether ``bind`` runs on PostgreSQL (else SQLite)."""
     dialect = bind.dialect if isinstance(bind, Connection) else bind.get_bind().dialect
     return dialect.name == "postgresql"
+
+
+def one_of(session: Session, column: ColumnElement[str],
+           values: Iterable[str]) -> ColumnElement[bool]:
+    """Return ``column IN values``: on PostgreSQL as ``= ANY(array)``, one parameter.
+
+    A thousand values rendered as a thousand bound parameters cost more to build and
+    parse than the index look-ups they ask for; an array is sent as one binary value.
+    """
+    wanted = sorted(set(values))
+    if is_postgresql(session):
+        return column == any_(bindparam(None, wanted, type_=ARRAY(String())))
+    return column.in_(wanted)
 
 
 def lock_skipping_locked(session: Session, query: SelectT) -> SelectT:
@@ -392,25 +408,52 @@ def lost_inbox_scans(conn: Connection) -> list[TextualSelect]:
 def insert_expectations(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     """Insert expectation rows in bulk, skipping sends already registered; return the ids.
 
-    A send is already registered when its (account_id, message_id, phone_key) is. On
-    PostgreSQL a binary COPY and one INSERT ... SELECT, as for receipts: a multi-row
-    VALUES of a thousand rows spends more time in the driver than in the database.
+    A send is already registered when its (account_id, message_id, phone_key) is; no
+    two ``rows`` may share one. On PostgreSQL the rows are first copied straight into
+    the table (binary COPY, which writes heap pages a batch at a time), inside a
+    savepoint: most chunks hold no send registered before, and that is all they cost.
+    A chunk that does (a client resending after a time-out, two uploads racing) hits
+    the unique key; the savepoint is rolled back and the chunk goes through a stage and
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING instead, which skips the registered
+    ones. (A multi-row VALUES of a thousand rows would spend more time in the driver
+    than in the database.)
     """
     if not rows:
         return set()
     table = EXPECTATION_TABLE
     if is_postgresql(session):
-        return {r[0] for r in _EXPECTATION_STAGE.write(
-            session, ([row[n] for n in _EXP_NAMES] for row in rows))}
+        values = [_exp_values(row) for row in rows]
+        if _copy_all_new(session, values):
+            return {row["id"] for row in rows}
+        return {r[0] for r in _EXPECTATION_STAGE.write(session, values)}
     stmt = sqlite.insert(table).on_conflict_do_nothing(
         index_elements=["account_id", "message_id", "phone_key"]).returning(table.c.id)
     return set(session.execute(stmt, rows).scalars().all())
+
+
+def _copy_all_new(session: Session, values: list[Sequence[Any]]) -> bool:
+    """COPY expectation rows into the table; False (and nothing written) if one exists."""
+    with _raw(session).cursor() as cur:
+        cur.execute("SAVEPOINT expectation_copy")
+        try:
+            with cur.copy(_EXP_COPY) as copy:
+                copy.set_types(_EXP_TYPES)
+                for row in values:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT expectation_copy")
+            return False
+        cur.execute("RELEASE SAVEPOINT expectation_copy")
+        return True
 
 
 _EXP_NAMES = [c.name for c in EXPECTATION_TABLE.columns]
 _EXP_TYPES = ["timestamptz" if isinstance(c.type, UTCDateTime) else "text"
               for c in EXPECTATION_TABLE.columns]
 _EXP_LIST = ", ".join(_EXP_NAMES)
+_EXP_COPY = f"COPY expectation ({_EXP_LIST}) FROM STDIN (FORMAT BINARY)"
+# A row's values in column order, picked in C.
+_exp_values = itemgetter(*_EXP_NAMES)
 # Through a stage, as receipts: built from the table's own column names.
 _EXPECTATION_STAGE = _Stage("expectation", _EXP_NAMES, _EXP_TYPES, (
     f"INSERT INTO expectation ({_EXP_LIST}) SELECT {_EXP_LIST} "  # noqa: S608

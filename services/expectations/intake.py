@@ -8,17 +8,16 @@ its own, and bad ones are counted with their line number and reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from dlrhub.models import ProviderAccount
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.expectations import register, rules
-from dlrhub.services.expectations.register import NewExpectation
+from dlrhub.services.expectations.register import NewExpectation, Sender
 
 # Lines stored per transaction (one multi-row INSERT each).
 CHUNK = 1000
@@ -46,8 +45,8 @@ def register_items(session: Session, *, tenant_id: str, items: Sequence[NewExpec
     if len(items) > rules.MAX_ITEMS:
         raise InvalidInput("data", f"holds more than {rules.MAX_ITEMS} expectations; "
                                    "send a stream to /v1/expectations/bulk")
-    accounts = register.live_accounts(session, tenant_id=tenant_id,
-                                      ids=[i.account_id for i in items])
+    accounts = register.live_senders(session, tenant_id=tenant_id,
+                                     ids=[i.account_id for i in items])
     rows = []
     for at, item in enumerate(items):
         account = accounts.get(item.account_id)
@@ -58,7 +57,8 @@ def register_items(session: Session, *, tenant_id: str, items: Sequence[NewExpec
         except InvalidInput as ex:
             raise InvalidInput(f"{prefix}{at}.{ex.field}" if prefix else ex.field,
                                ex.detail.split(": ", 1)[-1]) from ex
-    stored = register.store(session, rows, now)
+    stored = register.store(session, rows, now,
+                            using=[i for i, a in accounts.items() if a.using])
     session.flush()
     mine = register.get_many(session, list(stored.created.values()))
     others = register.existing(session, tenant_id=tenant_id,
@@ -109,7 +109,7 @@ def register_stream(sessions: sessionmaker[Session], *, tenant_id: str,
     client sends the same stream again, and what was stored counts as duplicates.
     """
     report = StreamReport()
-    accounts: dict[str, ProviderAccount | None] = {}
+    accounts: dict[str, Sender | None] = {}
     chunk: list[tuple[int, NewExpectation]] = []
     for number, raw in lines:
         if raw is None:
@@ -134,12 +134,12 @@ def register_stream(sessions: sessionmaker[Session], *, tenant_id: str,
 
 def _store_chunk(sessions: sessionmaker[Session], tenant_id: str,
                  chunk: list[tuple[int, NewExpectation]],
-                 accounts: dict[str, ProviderAccount | None], now: datetime,
+                 accounts: dict[str, Sender | None], now: datetime,
                  report: StreamReport) -> None:
-    with sessions(expire_on_commit=False) as session:
+    with sessions() as session:
         unknown = {item.account_id for _, item in chunk} - accounts.keys()
         if unknown:
-            found = register.live_accounts(session, tenant_id=tenant_id, ids=unknown)
+            found = register.live_senders(session, tenant_id=tenant_id, ids=unknown)
             accounts.update({i: found.get(i) for i in unknown})
         rows = []
         for number, item in chunk:
@@ -151,7 +151,13 @@ def _store_chunk(sessions: sessionmaker[Session], tenant_id: str,
                 rows.append(register.build_row(item, account, now))
             except InvalidInput as ex:
                 report.refuse(number, ex.field, ex.detail.split(": ", 1)[-1])
-        stored = register.store(session, rows, now)
+        # An account that uses expectations already needs no UPDATE to say so again.
+        stored = register.store(session, rows, now,
+                                using=[i for i, a in accounts.items() if a and a.using])
         session.commit()
+    for account_id in {row["account_id"] for row in rows}:
+        sender = accounts[account_id]
+        if sender is not None and not sender.using:
+            accounts[account_id] = replace(sender, using=True)
     report.accepted += len(stored.created)
     report.duplicates += stored.duplicates

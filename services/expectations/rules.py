@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from dlrhub.models import EventType, ExpectationState, ReasonClass, ReceiptStatus, new_id
@@ -18,6 +19,7 @@ from dlrhub.models.account import (
     MIN_DEADLINE_SECONDS,
 )
 from dlrhub.services.errors import InvalidInput
+from dlrhub.services.insight.numbers import locate
 
 # Clocks differ: a send a little in the future is the sender's clock, not an error.
 MAX_FUTURE_SENT_AT = timedelta(hours=1)
@@ -64,8 +66,14 @@ def due(sent_at: datetime, deadline_seconds: int, horizon_seconds: int) -> Due:
     whose horizon is 72 h gets its missing event after 7 days and the synthetic status
     with it, not a synthetic status before the receipt was even late.
     """
-    deadline = sent_at + timedelta(seconds=deadline_seconds)
-    return Due(deadline, max(deadline, sent_at + timedelta(seconds=horizon_seconds)))
+    deadline = sent_at + _seconds(deadline_seconds)
+    return Due(deadline, max(deadline, sent_at + _seconds(horizon_seconds)))
+
+
+@lru_cache(maxsize=256)
+def _seconds(seconds: int) -> timedelta:
+    # An account's few deadlines and horizons: made once, not once per registration.
+    return timedelta(seconds=seconds)
 
 
 def phone_key(phone: str | None) -> str:
@@ -150,6 +158,9 @@ def synthetic_status(expectation: Mapping[str, Any], now: datetime) -> dict[str,
 def _event(exp: Mapping[str, Any], now: datetime, kind: EventType, status: ReceiptStatus,
            *, synthetic: bool) -> dict[str, Any]:
     key = hashlib.sha256(f"{kind.value}\x1f{synthetic}\x1f{exp['id']}".encode()).hexdigest()
+    # Where the message went, as a receipt to that phone would say: missing receipts are
+    # filtered and counted by carrier too.
+    country, carrier = locate(exp["phone"])
     return {
         "id": new_id("evt"), "tenant_id": exp["tenant_id"], "account_id": exp["account_id"],
         "inbox_id": exp["id"], "type": kind.value, "provider": exp["provider"],
@@ -158,7 +169,7 @@ def _event(exp: Mapping[str, Any], now: datetime, kind: EventType, status: Recei
         "error_code": None, "error_message": None, "segments": None, "part": None, "price": None,
         "submitted_at": exp["sent_at"], "reported_at": None, "received_at": now,
         "text": None, "raw": {}, "dedupe_key": key, "reason_class": None,
-        "retryable": None, "country": None, "carrier": None, "synthetic": synthetic,
+        "retryable": None, "country": country, "carrier": carrier, "synthetic": synthetic,
         "details": {"expected_by": _iso(exp["deadline_at"]), "template": exp["template"],
                     "sent_at": _iso(exp["sent_at"]), "expectation_id": exp["id"]},
     }

@@ -37,9 +37,27 @@ def facts(row: Mapping[Any, Any], *, missing: bool) -> ExpectationFacts:
 
 
 def registered(session: Session, rows: Sequence[Mapping[Any, Any]]) -> None:
-    """Count newly stored expectations as expected."""
-    if rows:
-        record_expectations(session, [(None, facts(r, missing=False)) for r in rows])
+    """Count newly stored expectations as expected.
+
+    A chunk of registrations is mostly a few accounts and templates, and often one
+    ``sent_at`` (left out, it is the time of the chunk): rows that count in the same
+    place share one ``ExpectationFacts``.
+    """
+    if not rows:
+        return
+    made: dict[tuple[Any, ...], ExpectationFacts] = {}
+    changes: list[tuple[ExpectationFacts | None, ExpectationFacts]] = []
+    for row in rows:
+        country, carrier = locate(row["phone"])
+        key = (row["account_id"], country, carrier, row["template"], row["sent_at"])
+        found = made.get(key)
+        if found is None:
+            found = made[key] = ExpectationFacts(
+                tenant_id=row["tenant_id"], account_id=row["account_id"],
+                provider=row["provider"], country=country, carrier=carrier,
+                template=row["template"], anchor_at=row["sent_at"])
+        changes.append((None, found))
+    record_expectations(session, changes)
 
 
 def gone_missing(session: Session, rows: Sequence[Mapping[Any, Any]]) -> None:

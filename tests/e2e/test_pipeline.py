@@ -110,8 +110,11 @@ def test_the_worker_yields_the_cpu_to_the_api(stack: Stack) -> None:
 
     assert stack.worker.proc is not None
     assert stack.api.proc is not None
-    assert os.getpriority(os.PRIO_PROCESS, stack.worker.proc.pid) == 10
-    assert os.getpriority(os.PRIO_PROCESS, stack.api.proc.pid) == 0
+    # Relative to the suite's own niceness (`nice -n 19 make test` starts at 19): the
+    # worker is DLRHUB_WORKER_NICE (10) lower, as far as the ceiling of 19 allows.
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, stack.worker.proc.pid) == min(own + 10, 19)
+    assert os.getpriority(os.PRIO_PROCESS, stack.api.proc.pid) == own
 
 
 def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(

@@ -282,6 +282,43 @@ def test_a_stream_stores_good_lines_and_reports_bad_ones_by_number(
     assert len(listed(client, me, limit="500")) == 500
 
 
+def test_a_stream_of_several_chunks_meets_early_receipts_and_starts_counting_strays(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    early = deliver(client, runtime, tx, "m-1400", "13800001400")
+    body = b"\n".join(orjson.dumps({"account_id": tx.account.id, "message_id": f"m-{i}",
+                                    "phone": f"138{i:08d}"}) for i in range(1500))
+    result = client.simulate_post("/v1/expectations/bulk", headers={**me, **NDJSON},
+                                  body=body)
+    stray = deliver(client, runtime, tx, "never-registered", "13800000009")
+
+    assert result.status_code == 200, result.text
+    assert result.json["accepted"] == 1500
+    assert sum(early.unmatched.values()) == 0
+    (met,) = listed(client, me, state="met")
+    assert (met["message_id"], met["phone"]) == ("m-1400", "+8613800001400")
+    assert stray.unmatched == {"tencent": 1}
+
+
+def test_a_stream_sent_again_stores_only_what_it_had_not(
+        client: Client, runtime: Runtime, tx: NewAccount, me: dict[str, str]) -> None:
+    def upload(first: int, last: int) -> dict[str, Any]:
+        body = b"\n".join(orjson.dumps({"account_id": tx.account.id, "message_id": f"m-{i}"})
+                          for i in range(first, last))
+        result = client.simulate_post("/v1/expectations/bulk", headers={**me, **NDJSON},
+                                      body=body)
+        assert result.status_code == 200, result.text
+        doc: dict[str, Any] = result.json
+        return doc
+
+    first = upload(0, 1500)
+    # A client whose upload broke off sends it again, with what it had not sent yet.
+    again = upload(0, 2500)
+
+    assert (first["accepted"], first["duplicates"]) == (1500, 0)
+    assert (again["accepted"], again["duplicates"]) == (1000, 1500)
+    assert len(listed(client, me, limit="500", state="pending")) == 500
+
+
 def test_a_stream_must_be_ndjson(client: Client, me: dict[str, str]) -> None:
     result = client.simulate_post("/v1/expectations/bulk", headers=me, json={"a": 1})
     assert result.status_code == 415

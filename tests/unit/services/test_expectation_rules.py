@@ -104,6 +104,13 @@ def test_the_missing_event_says_what_was_expected_and_by_when() -> None:
                                 "sent_at": "2024-05-01T12:00:00Z", "expectation_id": "exp_1"}
     assert event["received_at"] == now
     assert event["reason_class"] is None
+    assert (event["country"], event["carrier"]) == ("CN", "china_mobile")
+
+
+def test_an_event_for_every_recipient_of_a_send_names_no_carrier() -> None:
+    event = rules.missing_event({**expectation(), "phone": None}, T0)
+
+    assert (event["phone"], event["country"], event["carrier"]) == (None, None, None)
 
 
 def test_the_synthetic_status_is_final_unknown_and_says_so() -> None:
