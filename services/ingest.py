@@ -29,6 +29,7 @@ from dlrhub.models import (
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest, Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.accounts import adapter_account
+from dlrhub.services.analytics import record_messages
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.expectations.matching import match_receipts
 from dlrhub.services.insight.enrich import enrich
@@ -183,6 +184,9 @@ def ingest(
     report.finals = messages.finals
     report.deliveries = outbox.plan(session, stored + messages.events, now)
     report.unmatched = match_receipts(session, stored, now)
+    # Last: every worker adds to the same aggregate rows (this hour's totals), whose row
+    # locks are held from here until the commit.
+    record_messages(session, messages.changes)
     session.flush()
     return report
 

@@ -32,7 +32,7 @@ from dlrhub.models import (
     dialect,
     new_id,
 )
-from dlrhub.services.analytics import MessageFacts, record_messages
+from dlrhub.services.analytics import MessageFacts
 from dlrhub.services.message_state import (
     PENDING,
     WHOLE,
@@ -66,6 +66,9 @@ class Tracked:
     # Messages that became final: (provider, handset latency s, receipt lag s), for the
     # latency histograms; a latency is None where the provider gives no time for it.
     finals: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    # (before, after) of each message whose standing changed: what the delivery
+    # aggregate must add (services/analytics.record_messages), left to the caller.
+    changes: list[tuple[MessageFacts | None, MessageFacts]] = field(default_factory=list)
 
 
 def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *,
@@ -73,9 +76,12 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
     """Fold newly stored receipt rows into their messages' rows; store the corrections.
 
     Only status reports that name a message id have a message. ``receipts`` must each be
-    new (a duplicate would count twice); ``emit=False`` stores no correction event and
-    leaves the delivery aggregate alone (a rebuild, whose corrections were emitted and
-    whose messages were counted when the receipts first came).
+    new (a duplicate would count twice). What the delivery aggregate must add is
+    returned (``Tracked.changes``) for the caller to record last in its transaction:
+    every ingest adds to the same hot aggregate rows and holds their locks until it
+    commits. ``emit=False`` stores no correction event and returns no changes (a
+    rebuild, whose corrections were emitted and whose messages were counted when the
+    receipts first came).
     """
     tracked = Tracked()
     groups: dict[Key, list[dict[str, Any]]] = {}
@@ -115,7 +121,7 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
                        for c in outcome.corrections]
     dialect.write_messages(session, updates, now)
     if emit:
-        record_messages(session, changes)
+        tracked.changes = changes
     if events:
         inserted = dialect.insert_receipts(session, events)
         tracked.events = [e for e in events if e["id"] in inserted]

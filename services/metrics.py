@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections import Counter as Tally
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -74,15 +78,40 @@ def record_ingest(report: IngestReport) -> None:
         OUT_OF_ORDER.labels(provider).inc(count)
     if report.corrections:
         CORRECTIONS.inc(report.corrections)
-    for lag in report.lags:
-        INGEST_LAG.observe(lag)
+    observe_many(INGEST_LAG, report.lags)
     for provider, count in report.unmatched.items():
         UNMATCHED.labels(provider).inc(count)
+    handset: dict[str, list[float]] = {}
+    lags: dict[str, list[float]] = {}
     for provider, handset_s, lag_s in report.finals:
         if handset_s is not None:
-            HANDSET_LATENCY.labels(provider).observe(handset_s)
+            handset.setdefault(provider, []).append(handset_s)
         if lag_s is not None:
-            RECEIPT_LAG.labels(provider).observe(lag_s)
+            lags.setdefault(provider, []).append(lag_s)
+    for provider, values in handset.items():
+        observe_many(HANDSET_LATENCY.labels(provider), values)
+    for provider, values in lags.items():
+        observe_many(RECEIPT_LAG.labels(provider), values)
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """Observe each of ``values``: the same counts as one ``observe`` each, at a few writes.
+
+    A batch of 10,000 receipts makes as many latencies, and in multiprocess mode each
+    ``observe`` writes the sum and a bucket to the process's file (~7 us here). The
+    values are counted per bucket first, then each bucket and the sum are added to once.
+    Reads the histogram's own bounds and values (prometheus_client has no public bulk
+    observe); tests/unit/services/test_metrics.py holds the result equal to one
+    ``observe`` per value.
+    """
+    if not values:
+        return
+    child: Any = histogram
+    bounds: Sequence[float] = child._upper_bounds
+    per_bucket = Tally(bisect_left(bounds, v) for v in values)
+    for i, n in per_bucket.items():
+        child._buckets[min(i, len(bounds) - 1)].inc(n)
+    child._sum.inc(math.fsum(values))
 
 
 class InboxCollector(Collector):

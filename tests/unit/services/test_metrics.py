@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from prometheus_client import REGISTRY
+import pytest
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
 from dlrhub.services.ingest import IngestReport
-from dlrhub.services.metrics import record_ingest
+from dlrhub.services.metrics import observe_many, record_ingest
 
 
 def sample(name: str, **labels: str) -> float:
@@ -33,3 +34,24 @@ def test_latencies_of_messages_that_became_final_are_observed_by_provider() -> N
     # the second message's provider gave no submission time: no handset latency
     record_ingest(IngestReport(finals=[("nxcloud", 4.0, 1.5), ("nxcloud", None, 30.0)]))
     assert counts() == (handset + 1, fast + 1, lag + 2)
+
+
+def test_observing_many_counts_as_one_observe_each() -> None:
+    registry = CollectorRegistry()
+    bounds = (0.5, 1.0, 5.0, 60.0)
+    one_by_one = Histogram("one_seconds", "h", buckets=bounds, registry=registry)
+    at_once = Histogram("many_seconds", "h", buckets=bounds, registry=registry)
+    values = [0.0, 0.5, 0.50001, 1.0, 3.3, 5.0, 59.9, 60.0, 61.0, 1e9, -2.0, 0.7] * 50
+    for v in values:
+        one_by_one.observe(v)
+    observe_many(at_once, values)
+    observe_many(at_once, [])
+
+    def buckets(name: str) -> dict[str, float]:
+        return {s.labels["le"]: s.value for m in registry.collect() if m.name == name
+                for s in m.samples if s.name.endswith("_bucket")}
+
+    assert buckets("many_seconds") == buckets("one_seconds")
+    assert registry.get_sample_value("many_seconds_count") == len(values)
+    assert registry.get_sample_value("many_seconds_sum") == pytest.approx(
+        registry.get_sample_value("one_seconds_sum"))
