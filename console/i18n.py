@@ -74,20 +74,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "overview.top_reasons": {"en": "Top reason classes", "zh": "主要失败原因"},
     "overview.endpoints": {"en": "Endpoints' health", "zh": "端点健康状况"},
     "overview.no_reasons": {"en": "No failures in this range.", "zh": "此时间范围内没有失败。"},
-    "overview.no_endpoints": {"en": "No endpoints yet: create one with POST /v1/endpoints to "
-                                    "receive these receipts as events.",
-                              "zh": "还没有端点：用 POST /v1/endpoints 创建一个，"
-                                    "以事件形式接收这些回执。"},
+    "overview.no_endpoints": {"en": "No endpoints yet: create one to receive these receipts "
+                                    "as events.",
+                              "zh": "还没有端点：创建一个，以事件形式接收这些回执。"},
     "overview.endpoints_ok": {"en": "Every endpoint is healthy.", "zh": "所有端点都正常。"},
     "overview.no_rejected": {"en": "No callback was rejected.", "zh": "没有被拒绝的回调。"},
     "overview.no_missing": {"en": "No expected message is missing its receipt.",
                             "zh": "没有缺失回执的预期短信。"},
     "overview.empty": {"en": "No receipts yet — point your provider at this callback URL:",
                        "zh": "还没有回执——请将服务商的回调地址设置为："},
-    "overview.no_accounts": {"en": "No receipts yet, and no provider account: create one with "
-                                   "POST /v1/accounts, then point your provider at its "
-                                   "callback URL.",
-                             "zh": "还没有回执，也没有服务商账户：先用 POST /v1/accounts 创建一个，"
+    "overview.no_accounts": {"en": "No receipts yet, and no provider account: create one, "
+                                   "then point your provider at its callback URL.",
+                             "zh": "还没有回执，也没有服务商账户：先创建一个，"
                                    "再将服务商的回调地址设置为它的回调 URL。"},
     "overview.all_receipts": {"en": "See all receipts", "zh": "查看全部回执"},
     "health.failing": {"en": "failing", "zh": "投递失败中"},

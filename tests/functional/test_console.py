@@ -384,6 +384,9 @@ def test_the_overview_shows_figures_and_says_what_to_do_when_empty(
                                 re.S).group(1))  # type: ignore[union-attr]
     assert sum(sum(s["data"]) for s in data["series"]) == 20
     assert ">tencent<" in page.text
+    # No endpoint yet: the overview says so and leads to the page that makes one.
+    assert i18n.t("en", "overview.no_endpoints") in page.text
+    assert 'href="/console/endpoints/new"' in page.text
     assert signed_in.get("/console/overview", range="7d").status_code == 200
 
 
