@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, Select, Table, and_, func, or_, select
 from sqlmodel import Session
 
+from dlrhub.core.times import iso_z
 from dlrhub.models import (
     MESSAGE_TABLE,
     RECEIPT_TABLE,
@@ -44,7 +45,7 @@ def event_document(receipt: Receipt | Row[Any]) -> dict[str, Any]:
     rows it selected without loading the objects.
     """
     def iso(value: Any) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value is not None else None
+        return iso_z(value) if value is not None else None
 
     return {
         "id": receipt.id,

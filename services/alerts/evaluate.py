@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dlrhub.core.times import iso_z
 from dlrhub.models import AlertKind, AlertState, EventType, ReceiptStatus, new_id
 
 # Where an alert names no provider, the event says it is dlrhub's own.
@@ -142,4 +143,4 @@ def alert_event(rule: Rule, outcome: Outcome, previous: State, now: datetime
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return iso_z(value) if value is not None else None

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlmodel import Session
 
+from dlrhub.core.times import iso_z
 from dlrhub.core.vocabulary import ReasonClass
 from dlrhub.models import DELIVERY_STATS_TABLE, dialect, utcnow
 from dlrhub.models.tables import (
@@ -162,7 +163,7 @@ _NONE3: list[float | None] = [None, None, None]
 
 
 def _z(moment: datetime) -> str:
-    return _utc(moment).isoformat().replace("+00:00", "Z")
+    return iso_z(_utc(moment))
 
 
 def _seconds(value: float | None) -> float | None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from dlrhub.core.times import iso_z
 from dlrhub.models import EventType, ExpectationState, ReasonClass, ReceiptStatus, new_id
 from dlrhub.models.account import (
     MAX_DEADLINE_SECONDS,
@@ -151,7 +152,7 @@ def synthetic_status(expectation: Mapping[str, Any], now: datetime) -> dict[str,
     """Return dlrhub's final ``unknown`` status of an expectation past its horizon."""
     row = _event(expectation, now, EventType.status, ReceiptStatus.unknown, synthetic=True)
     row["reason_class"] = ReasonClass.other_unknown.value
-    row["details"]["horizon_at"] = _iso(expectation["horizon_at"])
+    row["details"]["horizon_at"] = iso_z(expectation["horizon_at"])
     return row
 
 
@@ -170,10 +171,7 @@ def _event(exp: Mapping[str, Any], now: datetime, kind: EventType, status: Recei
         "submitted_at": exp["sent_at"], "reported_at": None, "received_at": now,
         "text": None, "raw": {}, "dedupe_key": key, "reason_class": None,
         "retryable": None, "country": country, "carrier": carrier, "synthetic": synthetic,
-        "details": {"expected_by": _iso(exp["deadline_at"]), "template": exp["template"],
-                    "sent_at": _iso(exp["sent_at"]), "expectation_id": exp["id"]},
+        "details": {"expected_by": iso_z(exp["deadline_at"]), "template": exp["template"],
+                    "sent_at": iso_z(exp["sent_at"]), "expectation_id": exp["id"]},
     }
 
-
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
