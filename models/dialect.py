@@ -308,12 +308,15 @@ _MESSAGE_LOCK_STAGE = _Stage("message", _MESSAGE_NEW_NAMES, [t for _, t in _MESS
     "RETURNING " + ", ".join(
         f"CASE WHEN message.xmax = 0 THEN NULL ELSE message.{c} END" if c in _KNOWN_WHEN_NEW
         else f"message.{c}" for c in _MESSAGE_LOCKED)), name="message_new_stage")
-_MESSAGE_UPDATE = (*_MESSAGE_WRITE, ("updated_at", "timestamptz"))
+# An update finds its row by the key (the primary key): the id has no index of its own.
+_MESSAGE_UPDATE = (*((c, "text") for c in _MESSAGE_KEY), *_MESSAGE_WRITE[1:],
+                   ("updated_at", "timestamptz"))
 _MESSAGE_UPDATE_NAMES = [c for c, _ in _MESSAGE_UPDATE]
 _MESSAGE_WRITE_STAGE = _Stage("message", _MESSAGE_UPDATE_NAMES, [t for _, t in _MESSAGE_UPDATE], (
     "UPDATE message AS m SET "  # noqa: S608
-    + ", ".join(f"{c} = v.{c}" for c in _MESSAGE_UPDATE_NAMES[1:])
-    + " FROM message_write_stage AS v WHERE m.id = v.id"), name="message_write_stage")
+    + ", ".join(f"{c} = v.{c}" for c in _MESSAGE_UPDATE_NAMES[len(_MESSAGE_KEY):])
+    + " FROM message_write_stage AS v WHERE "
+    + " AND ".join(f"m.{c} = v.{c}" for c in _MESSAGE_KEY)), name="message_write_stage")
 
 
 def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
@@ -344,7 +347,8 @@ def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
 def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
     """Write what the rules made of locked message rows, in one statement.
 
-    Each row has the columns of ``_MESSAGE_WRITE`` (``parts`` a dict or None).
+    Each row has the key and the columns of ``_MESSAGE_WRITE`` but the id, which does
+    not change (``parts`` a dict or None).
     """
     if not rows:
         return
@@ -355,10 +359,11 @@ def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) 
         return
     table = MESSAGE_TABLE
     # executemany: sqlite3 runs the one prepared statement for every row, in C.
-    stmt = (update(table).where(table.c.id == bindparam("b_id"))
+    stmt = (update(table).where(*(table.c[c] == bindparam(f"b_{c}") for c in _MESSAGE_KEY))
             .values({**{c: bindparam(f"b_{c}") for c in _MESSAGE_WRITE_NAMES[1:]},
                      "updated_at": now}))
-    session.execute(stmt, [{f"b_{c}": r[c] for c in _MESSAGE_WRITE_NAMES} for r in rows])
+    session.execute(stmt, [{f"b_{c}": r[c] for c in (*_MESSAGE_KEY, *_MESSAGE_WRITE_NAMES[1:])}
+                           for r in rows])
 
 
 def _message_values(row: dict[str, Any], names: Sequence[str]) -> list[Any]:

@@ -171,7 +171,9 @@ class Receipt(SQLModel, table=True):
     # None only on an ``sms.alert`` of a rule scoped wider than one account.
     account_id: str | None = Field(default=None, foreign_key="provider_account.id",
                                    max_length=40)
-    inbox_id: str = Field(max_length=40, index=True)
+    # No index: nothing looks receipts up by their callback, and every receipt paid for
+    # one (migration 0016).
+    inbox_id: str = Field(max_length=40)
     type: EventType = Field(sa_column=Column(String(20), nullable=False))
     provider: str = Field(max_length=40)
     message_id: str | None = Field(default=None, max_length=200)
@@ -221,15 +223,16 @@ class Message(SQLModel, table=True):
 
     __tablename__ = "message"
     __table_args__ = (
-        # One index for both: the key ingest upserts on (an account belongs to one
-        # tenant) and, by its prefix, the tenant's lookup of a message id. Every index
-        # costs ingest a write per new message, and none is on what ingest updates, so
-        # that its updates stay HOT.
-        UniqueConstraint("tenant_id", "message_id", "account_id", "phone",
-                         name="uq_message_key"),
+        # The one index, and the primary key: the key ingest upserts on and updates by
+        # (an account belongs to one tenant) and, by its prefix, the tenant's lookup of a
+        # message id. Every index costs ingest a write per new message, and none is on
+        # what ingest updates, so that its updates stay HOT (migration 0016).
+        PrimaryKeyConstraint("tenant_id", "message_id", "account_id", "phone",
+                             name="pk_message"),
     )
 
-    id: str = Field(default_factory=lambda: new_id("msg"), primary_key=True, max_length=40)
+    # dlrhub's own id for the row, shown by the API; nothing looks a row up by it.
+    id: str = Field(default_factory=lambda: new_id("msg"), max_length=40)
     tenant_id: str = Field(max_length=40)
     # No foreign key: a message is made with its receipts, whose own key to the account
     # was just checked (migration 0013).

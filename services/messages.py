@@ -106,7 +106,9 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
             state = _state(row)
             before = _facts(row, _row(row["id"], state, summarize(state)), groups[key][0])
             folded, outcome = _fold(row["id"], state, groups[key])
-            updates.append(folded)
+            updates.append({**folded, "tenant_id": row["tenant_id"],
+                            "message_id": row["message_id"],
+                            "account_id": row["account_id"], "phone": row["phone"]})
         after = _facts(row, folded, groups[key][0])
         if after != before:
             changes.append((before, after))
