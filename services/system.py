@@ -85,10 +85,9 @@ def delivery_backlog(conn: Connection) -> DeliveryBacklog:
     """Return how many deliveries are pending and how many are dead, every tenant's."""
     table = DELIVERY_TABLE
     wanted = (DeliveryStatus.pending.value, DeliveryStatus.dead.value)
-    counts: dict[str, int] = {
-        status: int(count) for status, count in conn.execute(
-            select(table.c.status, func.count()).where(table.c.status.in_(wanted))
-            .group_by(table.c.status)).tuples()}
+    rows = conn.execute(select(table.c.status, func.count())
+                        .where(table.c.status.in_(wanted)).group_by(table.c.status))
+    counts: dict[str, int] = {str(status): int(count) for status, count in rows}
     return DeliveryBacklog(counts.get(DeliveryStatus.pending.value, 0),
                            counts.get(DeliveryStatus.dead.value, 0))
 
