@@ -6,13 +6,16 @@ in Chinese and at a phone's width; a screenshot of each.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.conftest import ADMIN_TOKEN, Served
 from tests.browser.test_console import _context, audit, sign_in
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -106,13 +109,29 @@ def test_revoking_a_key_and_deleting_a_tenant_after_confirming(
 
 
 def test_the_system_page(context: Any, served: Served) -> None:
+    # A callback the worker stores: its time is the workers' last recorded work.
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=served.base_url, timeout=20) as api:
+        made = api.post("/v1/tenants", json={"name": "Hooli"}, headers=admin).json()
+        key = api.post(f"/v1/tenants/{made['id']}/keys", json={}, headers=admin).json()["key"]
+        me = {"Authorization": f"Bearer {key}"}
+        account = api.post("/v1/accounts", json={"provider": "tencent", "name": "main"},
+                           headers=me).json()
+        report = [{"user_receive_time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                   "nationcode": "86", "mobile": "13800000001", "report_status": "SUCCESS",
+                   "errmsg": "DELIVRD", "description": "ok", "sid": "system-page-1"}]
+        assert api.post(account["callback_url"], json=report).status_code == 200
+        wait_for(lambda: api.get("/v1/receipts", headers=me).json()["data"] != [], 30,
+                 "the callback, stored by the worker")
     page = context.new_page()
     sign_in(page, ADMIN_TOKEN)
     page.get_by_role("link", name="System").click()
     page.wait_for_url(re.compile("/console/system$"))
     checks = page.get_by_role("region", name="Connections")
     assert checks.get_by_text("reachable").count() == 2  # the database and the broker
-    assert page.get_by_text("record no heartbeat").is_visible()
+    workers = page.get_by_role("region", name="Workers")
+    assert workers.get_by_text("record no heartbeat").is_visible()
+    assert workers.locator("time").count() == 1  # the callback stored; no relay, no alerts
     audit(page, served, "system")
 
 
