@@ -139,7 +139,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         app.add_route(route.path, route.resource)
     # The console, on the same port: its pages call the same services with the same keys.
     console.mount(app, sessions=rt.sessions, keys=keys, box=rt.box, settings=settings,
-                  send=send_tests)
+                  send=send_tests, engine=rt.engine, check_broker=broker_check)
     return app
 
 

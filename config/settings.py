@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=0, ge=0)
     # How long a console sign-in lasts (console/, services/signin.py), in seconds.
     console_session_seconds: int = Field(default=12 * 3600, gt=0)
+    # Wrong keys posted to the console's sign-in form, per client address and window,
+    # before it answers 429 until the window has passed (services/signin_limit.py).
+    console_signin_attempts: int = Field(default=10, gt=0)
+    console_signin_window_seconds: int = Field(default=60, gt=0)
 
     @property
     def effective_database_url(self) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import falcon
 import jinja2
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dlrhub.config import Settings
@@ -20,10 +22,12 @@ from dlrhub.console.pages import (
     message,
     overview,
     receipts,
+    system,
     tenants,
 )
 from dlrhub.console.web import PREFIX, Console, ConsoleError, Ctx, SecurityHeaders
 from dlrhub.console.web import begin_default as _default_ctx
+from dlrhub.models import utcnow
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.relay.jobs import Job, Outcome
@@ -40,9 +44,16 @@ def environment() -> jinja2.Environment:
 
 def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: KeyDirectory,
           box: SecretBox, settings: Settings,
-          send: Callable[[list[Job]], list[Outcome]]) -> None:
-    """Add the console's routes, static files and error page to ``app``."""
-    console = Console(sessions, keys, box, settings, environment())
+          send: Callable[[list[Job]], list[Outcome]], engine: Engine,
+          check_broker: Callable[[], None],
+          clock: Callable[[], datetime] = utcnow) -> None:
+    """Add the console's routes, static files and error page to ``app``.
+
+    ``check_broker`` is /readyz's check of the broker; ``clock`` tells the time to the
+    sign-in limit (the tests give their own).
+    """
+    console = Console(sessions, keys, box, settings, environment(), engine, check_broker,
+                      clock)
     routes = {
         "": home.Home(console),
         "/login": login.Login(console),
@@ -70,6 +81,13 @@ def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: K
         "/deliveries": deliveries.Deliveries(console),
         "/deliveries/{delivery_id}": deliveries.DeliveryPage(console),
         "/deliveries/{delivery_id}/retry": deliveries.DeliveryRetry(console),
+        # --- admin ---
+        "/tenants/{tenant_id}": tenants.TenantPage(console),
+        "/tenants/{tenant_id}/state": tenants.TenantState(console),
+        "/tenants/{tenant_id}/delete": tenants.TenantDelete(console),
+        "/tenants/{tenant_id}/keys": tenants.TenantKeys(console),
+        "/tenants/{tenant_id}/keys/{key_id}/revoke": tenants.KeyRevoke(console),
+        "/system": system.SystemPage(console),
     }
     for path, resource in routes.items():
         app.add_route(PREFIX + path, resource)

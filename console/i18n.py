@@ -162,13 +162,129 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "message.not_retryable": {"en": "Retrying will not help", "zh": "重试无效"},
     # --- tenants (admin) ---
     "tenants.title": {"en": "Tenants", "zh": "租户"},
-    "tenants.intro": {"en": "Every tenant of this hub. Create tenants and their keys with "
-                            "POST /v1/tenants and POST /v1/tenants/{id}/keys.",
-                      "zh": "本系统的所有租户。可用 POST /v1/tenants 和 "
-                            "POST /v1/tenants/{id}/keys 创建租户及其密钥。"},
-    "tenants.none": {"en": "No tenants yet: create one with POST /v1/tenants (admin token).",
-                     "zh": "还没有租户：请用管理员令牌调用 POST /v1/tenants 创建一个。"},
+    "tenants.intro": {"en": "Every tenant of this hub. A tenant signs in to the console and "
+                            "calls the API with its keys, issued on its page.",
+                      "zh": "本系统的所有租户。租户使用其页面上签发的密钥登录控制台并调用 API。"},
+    "tenants.none": {"en": "No tenants yet: create the first one above, then issue it a key.",
+                     "zh": "还没有租户：请在上方创建第一个租户，然后为其签发密钥。"},
     "tenants.caption": {"en": "Tenants, newest first", "zh": "租户（最新在前）"},
+    # --- admin ---
+    "nav.system": {"en": "System", "zh": "系统"},
+    "login.limited": {"en": "Too many wrong keys from your address. Wait {minutes} minute(s), "
+                            "then try again.",
+                      "zh": "您的地址输入错误密钥的次数过多。请等待 {minutes} 分钟后再试。"},
+    "tenants.new": {"en": "New tenant", "zh": "新建租户"},
+    "tenants.name_help": {"en": "How people will know it, e.g. the customer's name; it can "
+                                "be changed later.",
+                          "zh": "便于识别的名称，例如客户名称；之后可以修改。"},
+    "tenants.create": {"en": "Create the tenant", "zh": "创建租户"},
+    "tenants.deleted": {"en": "The tenant was deleted with its keys, receipts and inbox.",
+                        "zh": "租户已删除，其密钥、回执和收件箱也一并删除。"},
+    "tenant.title": {"en": "Tenant", "zh": "租户"},
+    "tenant.back": {"en": "All tenants", "zh": "所有租户"},
+    "tenant.created": {"en": "The tenant was created. Issue it a key below to let it sign in.",
+                       "zh": "租户已创建。请在下方为其签发密钥，以便其登录。"},
+    "tenant.renamed": {"en": "The tenant was renamed.", "zh": "租户已重命名。"},
+    "tenant.suspended": {"en": "The tenant is suspended: its keys are refused and its console "
+                               "sessions have ended. Its callbacks are still stored.",
+                         "zh": "租户已暂停：其密钥被拒绝，控制台会话已结束。其回调仍会被保存。"},
+    "tenant.resumed": {"en": "The tenant is active again: its keys work (its ended sessions "
+                             "need a new sign-in).",
+                       "zh": "租户已恢复：其密钥可以使用（已结束的会话需要重新登录）。"},
+    "tenant.revoked": {"en": "The key was revoked: it stopped at once, with the console "
+                             "sessions opened with it.",
+                       "zh": "密钥已吊销：立即停止使用，用它打开的控制台会话也已结束。"},
+    "tenant.updated_at": {"en": "Last changed", "zh": "最近修改"},
+    "tenant.suspend_help": {"en": "Suspending refuses the tenant's keys and ends its console "
+                                  "sessions at once; its callbacks are still accepted and "
+                                  "stored, so no receipt is lost. Deleting is refused while "
+                                  "it has provider accounts.",
+                            "zh": "暂停会拒绝该租户的密钥并立即结束其控制台会话；其回调仍会被接收"
+                                  "和保存，不会丢失回执。租户还有服务商账号时不能删除。"},
+    "tenant.suspend": {"en": "Suspend", "zh": "暂停"},
+    "tenant.resume": {"en": "Resume", "zh": "恢复"},
+    "tenant.delete": {"en": "Delete…", "zh": "删除…"},
+    "tenant.keys": {"en": "API keys", "zh": "API 密钥"},
+    "tenant.keys_caption": {"en": "The tenant's keys, newest first, revoked ones included",
+                            "zh": "该租户的密钥（最新在前，含已吊销的）"},
+    "tenant.hint": {"en": "Ends with", "zh": "结尾字符"},
+    "tenant.last_used": {"en": "Last used", "zh": "最近使用"},
+    "tenant.revoked_at": {"en": "Revoked", "zh": "已吊销于"},
+    "tenant.revoke": {"en": "Revoke", "zh": "吊销"},
+    "tenant.revoke_named": {"en": "Revoke the key {name}", "zh": "吊销密钥 {name}"},
+    "tenant.no_keys": {"en": "No keys yet: issue one below and give it to the tenant.",
+                       "zh": "还没有密钥：请在下方签发一个并交给租户。"},
+    "tenant.issue": {"en": "Issue a key", "zh": "签发密钥"},
+    "tenant.key_name": {"en": "Key name (optional)", "zh": "密钥名称（可选）"},
+    "tenant.key_name_help": {"en": "Where it will be used, e.g. billing-server; it tells keys "
+                                   "apart in the list.",
+                             "zh": "使用的地方，例如 billing-server；用于在列表中区分密钥。"},
+    "tenant.issue_button": {"en": "Issue the key", "zh": "签发密钥"},
+    "tenant.issued": {"en": "The new key: copy it now", "zh": "新密钥：请立即复制"},
+    "tenant.issued_help": {"en": "This is the only time it is shown: dlrhub keeps only its "
+                                 "hash. Lost, it is revoked and another one issued.",
+                           "zh": "密钥只显示这一次：dlrhub 只保存其哈希值。如果遗失，"
+                                 "请吊销并重新签发。"},
+    "tenant.copy": {"en": "Copy the key", "zh": "复制密钥"},
+    "tenant.copied": {"en": "Copied", "zh": "已复制"},
+    "tenant.rename": {"en": "Rename", "zh": "重命名"},
+    "tdel.title": {"en": "Delete the tenant", "zh": "删除租户"},
+    "tdel.back": {"en": "Back to the tenant", "zh": "返回租户"},
+    "tdel.blocked_title": {"en": "It cannot be deleted yet", "zh": "暂时无法删除"},
+    "tdel.blocked": {"en": "The tenant still has {n} provider account(s); they are where its "
+                           "receipts come from, so they are deleted first.",
+                     "zh": "该租户还有 {n} 个服务商账号；回执来自这些账号，因此需要先删除它们。"},
+    "tdel.blocked_help": {"en": "The tenant deletes them on its Provider accounts page (or "
+                                "DELETE /v1/accounts/{id} with its key); then come back here. "
+                                "To stop it at once meanwhile, suspend it.",
+                          "zh": "租户可在其“服务商账号”页面删除（或用其密钥调用 "
+                                "DELETE /v1/accounts/{id}），然后再回到这里。"
+                                "如需立即停用，可先暂停该租户。"},
+    "tdel.confirm_title": {"en": "Delete it for good?", "zh": "确定永久删除？"},
+    "tdel.confirm": {"en": "This deletes the tenant with its keys, receipts, inbox, endpoints "
+                           "and deliveries. It cannot be undone.",
+                     "zh": "这将删除该租户及其密钥、回执、收件箱、端点和投递记录，且无法撤销。"},
+    "tdel.submit": {"en": "Delete the tenant", "zh": "删除租户"},
+    "tdel.cancel": {"en": "Cancel", "zh": "取消"},
+    "system.title": {"en": "System", "zh": "系统"},
+    "system.intro": {"en": "The hub itself, every tenant's work together. Read at",
+                     "zh": "整个系统的状态（所有租户合计）。读取时间："},
+    "system.checks": {"en": "Connections", "zh": "连接"},
+    "system.database": {"en": "Database", "zh": "数据库"},
+    "system.broker": {"en": "Broker", "zh": "消息代理"},
+    "system.ok": {"en": "reachable", "zh": "可连接"},
+    "system.error": {"en": "not reachable", "zh": "无法连接"},
+    "system.checks_help": {"en": "The same checks as GET /readyz, which answers 503 while "
+                                 "either fails.",
+                           "zh": "与 GET /readyz 相同的检查；任一失败时它返回 503。"},
+    "system.inbox_pending": {"en": "Callbacks waiting for ingest", "zh": "等待入库的回调"},
+    "system.inbox_oldest": {"en": "The oldest has waited", "zh": "最早一条已等待"},
+    "system.deliveries_pending": {"en": "Deliveries pending", "zh": "待投递"},
+    "system.deliveries_dead": {"en": "Deliveries dead (gave up)", "zh": "投递失败（已放弃）"},
+    "system.backlog_help": {"en": "A callback is kept before it is acknowledged; a worker "
+                                  "stores it as receipts within a second or so. A backlog "
+                                  "that grows means the workers are down or too few. Dead "
+                                  "deliveries wait for a retry on the tenant's Deliveries "
+                                  "page.",
+                            "zh": "回调在确认前即被保存；工作进程通常在一秒左右将其存为回执。"
+                                  "积压持续增长说明工作进程已停止或数量不足。失败的投递可在"
+                                  "租户的“投递”页面重试。"},
+    "system.workers": {"en": "Workers", "zh": "工作进程"},
+    "system.workers_gap": {"en": "dlrhub's workers record no heartbeat, so this page cannot "
+                                 "list them. It shows the last work they recorded instead: "
+                                 "an idle worker leaves none, so an old time with an empty "
+                                 "backlog is normal, and an old time with a growing one is "
+                                 "not.",
+                           "zh": "dlrhub 的工作进程不记录心跳，因此本页无法列出它们，只能显示"
+                                 "它们最近记录的工作：空闲的工作进程不会留下记录，所以积压为空时"
+                                 "时间较早是正常的，积压增长时则不正常。"},
+    "system.work_ingest": {"en": "Last callback stored as receipts", "zh": "最近一次回调入库"},
+    "system.work_relay": {"en": "Last delivery attempt", "zh": "最近一次投递尝试"},
+    "system.work_alerts": {"en": "Last alert rule evaluated", "zh": "最近一次告警规则评估"},
+    "system.no_database": {"en": "The database cannot be read, so nothing else can be shown. "
+                                 "Check DLRHUB_DATABASE_URL and that the database is running.",
+                           "zh": "无法读取数据库，因此无法显示其他内容。请检查 "
+                                 "DLRHUB_DATABASE_URL 以及数据库是否在运行。"},
     # --- units ---
     "unit.ms": {"en": "{n} ms", "zh": "{n} 毫秒"},
     "unit.s": {"en": "{n} s", "zh": "{n} 秒"},

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import falcon
 import jinja2
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dlrhub.config import Settings
@@ -28,6 +29,7 @@ from dlrhub.services import signin
 from dlrhub.services.crypto import SecretBox, new_token
 from dlrhub.services.errors import InvalidInput, NotFound, ServiceError
 from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.signin_limit import SignInLimit
 
 PREFIX = "/console"
 SESSION_COOKIE = "dlrhub_session"
@@ -62,6 +64,8 @@ NAV = (
     NavItem(f"{PREFIX}/accounts", "nav.accounts", "tenant"),
     NavItem(f"{PREFIX}/endpoints", "nav.endpoints", "tenant"),
     NavItem(f"{PREFIX}/deliveries", "nav.deliveries", "tenant"),
+    # --- admin ---
+    NavItem(f"{PREFIX}/system", "nav.system", "admin"),
 )
 
 
@@ -105,6 +109,9 @@ class Console:
     box: SecretBox
     settings: Settings
     env: jinja2.Environment
+    engine: Engine
+    check_broker: Callable[[], None]  # connects to the broker or raises, as /readyz does
+    clock: Callable[[], datetime] = utcnow
 
     # --- who is viewing ---
 
@@ -155,6 +162,12 @@ class Console:
     def lifetime(self) -> timedelta:
         """Return how long a sign-in lasts."""
         return timedelta(seconds=self.settings.console_session_seconds)
+
+    @property
+    def signin_limit(self) -> SignInLimit:
+        """Return how many wrong keys an address may post to the sign-in form, and when."""
+        return SignInLimit(self.settings.console_signin_attempts,
+                           timedelta(seconds=self.settings.console_signin_window_seconds))
 
     # --- forms ---
 

@@ -455,6 +455,23 @@ class ConsoleSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class ConsoleSignInFailure(SQLModel, table=True):
+    """A wrong key posted to the console's sign-in form, by the client address it came from.
+
+    Kept only while it counts towards the sign-in limit (services/signin_limit.py), and
+    by the keyed hash of the address, never the address or the key that was tried. In
+    the database, not in a process: every API worker counts the same failures.
+    """
+
+    __tablename__ = "console_signin_failure"
+    __table_args__ = (Index("ix_console_signin_failure_client", "client_hash", "at"),
+                      Index("ix_console_signin_failure_at", "at"))
+
+    id: str = Field(default_factory=lambda: new_id("sif"), primary_key=True, max_length=40)
+    client_hash: str = Field(max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 def _table(model: type[SQLModel]) -> Table:
     """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
     return SQLModel.metadata.tables[str(model.__tablename__)]
@@ -474,6 +491,7 @@ ATTEMPT_TABLE = _table(Attempt)
 EXPECTATION_TABLE = _table(Expectation)
 ALERT_RULE_TABLE = _table(AlertRule)
 CONSOLE_SESSION_TABLE = _table(ConsoleSession)
+CONSOLE_SIGNIN_FAILURE_TABLE = _table(ConsoleSignInFailure)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------

@@ -20,11 +20,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrhub.models import INBOX_TABLE, InboxState, utcnow
+from dlrhub.models import utcnow
+from dlrhub.services import system
 from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
@@ -59,8 +60,6 @@ UNMATCHED = Counter("dlrhub_receipts_unmatched_total",
                     "expectation was registered.", ["provider"])
 ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
                           "Callbacks not handed to the broker (left for the sweeper).")
-
-INBOX = INBOX_TABLE
 
 
 def record_callback(provider: str, outcome: str) -> None:
@@ -127,13 +126,11 @@ class InboxCollector(Collector):
                                    "Age of the oldest callback waiting for ingest.")
         try:
             with self._engine.connect() as conn:
-                count, first = conn.execute(
-                    select(func.count(), func.min(INBOX.c.received_at))
-                    .where(INBOX.c.state == InboxState.pending.value)).one()
+                backlog = system.inbox_backlog(conn, utcnow())
         except SQLAlchemyError:
             return
-        pending.add_metric([], count)
-        oldest.add_metric([], (utcnow() - first).total_seconds() if first else 0.0)
+        pending.add_metric([], backlog.pending)
+        oldest.add_metric([], backlog.oldest_age.total_seconds() if backlog.oldest_age else 0.0)
         yield pending
         yield oldest
 

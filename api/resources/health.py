@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import falcon
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 
 from dlrhub.api.openapi import operation
-from dlrhub.services import metrics
+from dlrhub.services import metrics, system
 
 
 class Health:
@@ -31,19 +30,8 @@ class Ready:
     @operation("Readiness: database and broker", auth="public", tag="meta")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Check the database and the broker."""
-        checks: dict[str, str] = {}
-        try:
-            with self._engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except SQLAlchemyError as ex:
-            checks["database"] = f"error: {type(ex).__name__}"
-        try:
-            self._broker_check()
-            checks["broker"] = "ok"
-        except Exception as ex:  # any failure to connect means not ready
-            checks["broker"] = f"error: {type(ex).__name__}"
-        ready = all(v == "ok" for v in checks.values())
+        checks = system.readiness(self._engine, self._broker_check)
+        ready = all(v == system.OK for v in checks.values())
         resp.status = 200 if ready else 503
         resp.media = {"status": "ready" if ready else "unavailable", "checks": checks}
 

@@ -16,8 +16,7 @@ from dlrhub.console.web import (
     safe_next,
     zone,
 )
-from dlrhub.models import utcnow
-from dlrhub.services import signin
+from dlrhub.services import signin, signin_limit
 
 _YEAR = 365 * 24 * 3600
 
@@ -37,18 +36,37 @@ class Login(Shows, Accepts):
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:
-        """Open a session for a valid key and go in; show the form again otherwise."""
-        with self.console.sessions() as session:
-            session_id = signin.sign_in(session, self.console.keys, key=fields.get("key", ""),
-                                        admin_token=self.console.settings.admin_token,
-                                        lifetime=self.console.lifetime, now=utcnow())
+        """Open a session for a valid key and go in; show the form again otherwise.
+
+        An address that posted too many wrong keys lately gets the form with a 429,
+        whatever it posts now, until the window has passed.
+        """
+        console = self.console
+        limit = console.signin_limit
+        client = signin_limit.client_hash(console.settings.secret_key, req.remote_addr or "")
+        now = console.clock()
+        with console.sessions() as session:
+            if signin_limit.blocked(session, limit, client=client, now=now):
+                resp.set_header("Retry-After", str(int(limit.window.total_seconds())))
+                console.render(resp, ctx, "login.html", status=429, error="login.limited",
+                               notice=None, minutes=_minutes(limit.window.total_seconds()))
+                return
+            session_id = signin.sign_in(session, console.keys, key=fields.get("key", ""),
+                                        admin_token=console.settings.admin_token,
+                                        lifetime=console.lifetime, now=now)
+            if session_id is None:
+                signin_limit.record_failure(session, limit, client=client, now=now)
             session.commit()
         if session_id is None:
-            self.console.render(resp, ctx, "login.html", error="login.wrong",
-                                notice=None)
+            console.render(resp, ctx, "login.html", error="login.wrong", notice=None)
             return
-        self.console.keep_session(resp, ctx, session_id)
+        console.keep_session(resp, ctx, session_id)
         raise falcon.HTTPSeeOther(f"{PREFIX}/")
+
+
+def _minutes(seconds: float) -> int:
+    """Return a window in whole minutes, at least one."""
+    return max(1, round(seconds / 60))
 
 
 class Logout(Accepts):

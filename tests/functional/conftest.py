@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon.testing
 import pytest
 
@@ -10,6 +12,7 @@ from dlrhub.config import Settings
 from dlrhub.services.accounts import NewAccount
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
+from tests.functional.console_fixtures import Browser, tenant_key
 
 
 @pytest.fixture
@@ -31,3 +34,23 @@ def me(runtime: Runtime, tx: NewAccount) -> dict[str, str]:
     from tests.functional.test_receipts_api import key_for
 
     return key_for(runtime, tx.account.tenant_id)
+
+
+# --- the console ---
+
+
+@pytest.fixture
+def console_tenant(runtime: Runtime) -> dict[str, Any]:
+    """A tenant with a Tencent account and a key, for the console's tests."""
+    new = AccountFactory(provider="tencent")
+    key, key_id = tenant_key(runtime, new.account.tenant_id)
+    return {"account": new.account, "token": new.token, "key": key, "key_id": key_id,
+            "tenant_id": new.account.tenant_id}
+
+
+@pytest.fixture
+def signed_in(client: falcon.testing.TestClient, console_tenant: dict[str, Any]) -> Browser:
+    """A browser signed in to the console with ``console_tenant``'s key."""
+    browser = Browser(client)
+    assert browser.sign_in(console_tenant["key"]).status_code == 303
+    return browser

@@ -33,7 +33,7 @@ from dlrhub.services import endpoints
 from dlrhub.services.runtime import Runtime
 from tests.customer import Customer, customer_server
 from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory
-from tests.functional.test_console import XSS, Browser, tenant_key
+from tests.functional.console_fixtures import XSS, Browser, tenant_key
 
 
 def html(text: str) -> str:
@@ -53,21 +53,6 @@ def client(settings: Settings, runtime: Runtime) -> falcon.testing.TestClient:
 def customer() -> Iterator[Customer]:
     with customer_server() as server:
         yield server
-
-
-@pytest.fixture
-def tenant(runtime: Runtime) -> dict[str, Any]:
-    new = AccountFactory(provider="tencent")
-    key, _ = tenant_key(runtime, new.account.tenant_id)
-    return {"account": new.account, "token": new.token, "key": key,
-            "tenant_id": new.account.tenant_id}
-
-
-@pytest.fixture
-def me(client: falcon.testing.TestClient, tenant: dict[str, Any]) -> Browser:
-    browser = Browser(client)
-    assert browser.sign_in(tenant["key"]).status_code == 303
-    return browser
 
 
 @pytest.fixture
@@ -115,28 +100,29 @@ def delivery_of(runtime: Runtime, tenant_id: str, endpoint_id: str,
 # --- provider accounts ---------------------------------------------------------------
 
 
-def test_each_provider_has_a_form_with_its_credentials_and_help(me: Browser) -> None:
-    chooser = me.get("/console/accounts/new")
+def test_each_provider_has_a_form_with_its_credentials_and_help(signed_in: Browser) -> None:
+    chooser = signed_in.get("/console/accounts/new")
     assert chooser.status_code == 200
     assert 'name="provider"' in chooser.text
-    netease = me.get("/console/accounts/new", provider="netease")
+    netease = signed_in.get("/console/accounts/new", provider="netease")
     for name in ("app_key", "app_secret"):
         assert f'name="credential.{name}" type="password"' in netease.text
         assert html(i18n.t("en", f"cred.netease.{name}")) in netease.text
-    huawei = me.get("/console/accounts/new", provider="huawei")
+    huawei = signed_in.get("/console/accounts/new", provider="huawei")
     assert 'name="option.acceptd_status"' in huawei.text
     assert html(i18n.t("en", "acc.credentials_optional")) in huawei.text
-    assert 'name="credential.' not in me.get("/console/accounts/new", provider="tencent").text
+    tencent = signed_in.get("/console/accounts/new", provider="tencent")
+    assert 'name="credential.' not in tencent.text
 
 
 def test_creating_an_account_shows_its_callback_url_to_copy(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    done = submit(me, "/console/accounts/new", "/console/accounts/new?provider=netease",
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    done = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=netease",
                   provider="netease", name="Yunxin <main>", timezone="Asia/Shanghai",
                   default_region="cn", ip_allowlist="203.0.113.0/24\n198.51.100.7",
                   **{"credential.app_key": "ak-1", "credential.app_secret": "s3cr3t-value"})
     assert done.status_code == 303, done.text
-    page = me.get(done.headers["location"])
+    page = signed_in.get(done.headers["location"])
     assert page.status_code == 200
     assert html(i18n.t("en", "acc.created")) in page.text
     url = re.search(r'<code class="url" id="callback-url">([^<]+)</code>', page.text)
@@ -147,110 +133,111 @@ def test_creating_an_account_shows_its_callback_url_to_copy(
     assert "s3cr3t-value" not in page.text  # credentials are write-only
     assert "app_key, app_secret" in page.text
     assert "203.0.113.0/24\n198.51.100.7/32" in page.text
-    listing = me.get("/console/accounts")
+    listing = signed_in.get("/console/accounts")
     assert url.group(1) in listing.text
     # Saved without typing them again, the credentials stay; the form says so.
     assert html(i18n.t("en", "acc.credentials_keep")) in page.text
     path = done.headers["location"].split("?")[0]
-    saved = submit(me, path, name="Yunxin", timezone="Asia/Shanghai")
+    saved = submit(signed_in, path, name="Yunxin", timezone="Asia/Shanghai")
     assert saved.status_code == 303
-    assert "app_key, app_secret" in me.get(path).text
-    half = submit(me, path, name="Yunxin", **{"credential.app_key": "new-key"})
+    assert "app_key, app_secret" in signed_in.get(path).text
+    half = submit(signed_in, path, name="Yunxin", **{"credential.app_key": "new-key"})
     assert half.status_code == 400
     assert "credentials.app_secret" in half.text
 
 
-def test_a_bad_account_form_is_shown_again_with_what_is_wrong(me: Browser) -> None:
-    missing = submit(me, "/console/accounts/new", "/console/accounts/new?provider=netease",
+def test_a_bad_account_form_is_shown_again_with_what_is_wrong(signed_in: Browser) -> None:
+    missing = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=netease",
                      provider="netease", name="n", **{"credential.app_key": "k"})
     assert missing.status_code == 400
     assert "credentials.app_secret: is required for netease" in missing.text
     assert 'name="name" value="n"' in missing.text  # what was typed stays
-    bad_zone = submit(me, "/console/accounts/new", "/console/accounts/new?provider=tencent",
+    bad_zone = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=tencent",
                       provider="tencent", name="t", timezone="Mars/Base")
     assert bad_zone.status_code == 400
     assert "unknown time zone" in bad_zone.text
-    bad_net = submit(me, "/console/accounts/new", "/console/accounts/new?provider=tencent",
+    bad_net = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=tencent",
                      provider="tencent", name="t", ip_allowlist="not-an-ip")
     assert bad_net.status_code == 400
     assert "ip_allowlist[0]" in bad_net.text
-    nobody = submit(me, "/console/accounts/new", provider="nobody", name="x")
+    nobody = submit(signed_in, "/console/accounts/new", provider="nobody", name="x")
     assert nobody.status_code == 400
 
 
 def test_editing_an_account_keeps_its_credentials_unless_new_ones_are_typed(
-        me: Browser, tenant: dict[str, Any]) -> None:
-    path = f"/console/accounts/{tenant['account'].id}"
-    saved = submit(me, path, name="Renamed", timezone="UTC", default_region="",
+        signed_in: Browser, console_tenant: dict[str, Any]) -> None:
+    path = f"/console/accounts/{console_tenant['account'].id}"
+    saved = submit(signed_in, path, name="Renamed", timezone="UTC", default_region="",
                    ip_allowlist="10.0.0.0/8")
     assert saved.status_code == 303
-    page = me.get(saved.headers["location"])
+    page = signed_in.get(saved.headers["location"])
     assert "Renamed" in page.text
     assert 'name="timezone" value="UTC"' in page.text
     assert "10.0.0.0/8" in page.text
-    wrong = submit(me, path, name="Renamed", default_region="XX")
+    wrong = submit(signed_in, path, name="Renamed", default_region="XX")
     assert wrong.status_code == 400
     assert "default_region: unknown region" in wrong.text
 
 
 def test_rotating_the_token_gives_a_new_url_and_shows_the_grace_period(
-        me: Browser, tenant: dict[str, Any]) -> None:
-    path = f"/console/accounts/{tenant['account'].id}"
-    assert tenant["token"] in me.get(path).text
-    done = submit(me, f"{path}/rotate", path, grace_seconds="3600")
+        signed_in: Browser, console_tenant: dict[str, Any]) -> None:
+    path = f"/console/accounts/{console_tenant['account'].id}"
+    assert console_tenant["token"] in signed_in.get(path).text
+    done = submit(signed_in, f"{path}/rotate", path, grace_seconds="3600")
     assert done.status_code == 303
-    page = me.get(done.headers["location"])
-    assert tenant["token"] not in page.text
+    page = signed_in.get(done.headers["location"])
+    assert console_tenant["token"] not in page.text
     assert html(i18n.t("en", "acc.previous_until")) in page.text
     later = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
     assert later in page.text
-    assert submit(me, f"{path}/rotate", path, grace_seconds="999999999").status_code == 400
+    assert submit(signed_in, f"{path}/rotate", path, grace_seconds="999999999").status_code == 400
 
 
 def test_the_rejected_callbacks_of_an_account_are_shown_escaped(
-        me: Browser, tenant: dict[str, Any]) -> None:
-    account: ProviderAccount = tenant["account"]
+        signed_in: Browser, console_tenant: dict[str, Any]) -> None:
+    account: ProviderAccount = console_tenant["account"]
     refused = InboundCallbackFactory(account=account, state=InboxState.rejected,
                                      body=XSS.encode(), reason=f"not JSON: {XSS}")
     InboundCallbackFactory(account=account, state=InboxState.processed)
     path = f"/console/accounts/{account.id}"
-    page = me.get(path)
+    page = signed_in.get(path)
     assert XSS not in page.text
     assert page.text.count("&lt;script&gt;alert") == 2  # the reason and the body
     assert page.text.count(f"{path}/callbacks/") == 1  # the processed one is not listed
-    whole = me.get(f"{path}/callbacks/{refused.id}")
+    whole = signed_in.get(f"{path}/callbacks/{refused.id}")
     assert whole.status_code == 200
     assert XSS not in whole.text
     assert "&lt;script&gt;" in whole.text
     other = InboundCallbackFactory(account=AccountFactory(
         provider="tencent", tenant_id=account.tenant_id).account, state=InboxState.rejected)
-    assert me.get(f"{path}/callbacks/{other.id}").status_code == 404
+    assert signed_in.get(f"{path}/callbacks/{other.id}").status_code == 404
 
 
 # --- endpoints -----------------------------------------------------------------------
 
 
 def test_creating_an_endpoint_with_filters_policy_and_headers(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime, customer: Customer) -> None:
-    form = me.get("/console/endpoints/new")
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime,
+        customer: Customer) -> None:
+    form = signed_in.get("/console/endpoints/new")
     assert form.status_code == 200
     assert "<strong>standard</strong>: 0 s, 5 s, 5 min" in form.text
-    done = submit(me, "/console/endpoints/new", url=customer.url, description="ops",
+    done = submit(signed_in, "/console/endpoints/new", url=customer.url, description="ops",
                   format="normalized", batch_size="10", timeout="5", rate_limit="20",
                   retry_policy="waits", waits="10, 60, 600", headers="X-Team: sms",
                   **{"status.failed": "1", "event.sms.status": "1",
-                     f"account.{tenant['account'].id}": "1"})
+                     f"account.{console_tenant['account'].id}": "1"})
     assert done.status_code == 303, done.text
-    page = me.get(done.headers["location"])
+    page = signed_in.get(done.headers["location"])
     assert html(i18n.t("en", "ep.created")) in page.text
     # The schedule as the relay will run it: after 10 s, then 1 min, then 10 min.
     assert "<td>2</td><td>10 s</td><td>10 s</td>" in page.text
     assert "<td>3</td><td>1 min</td><td>1.17 min</td>" in page.text
     assert "<td>4</td><td>10 min</td><td>11.2 min</td>" in page.text
     with runtime.sessions() as session:
-        (endpoint,), _ = endpoints.list_endpoints(session, tenant_id=tenant["tenant_id"])
+        (endpoint,), _ = endpoints.list_endpoints(session, tenant_id=console_tenant["tenant_id"])
     assert (endpoint.statuses, endpoint.event_types, endpoint.account_ids) == (
-        ["failed"], ["sms.status"], [tenant["account"].id])
+        ["failed"], ["sms.status"], [console_tenant["account"].id])
     assert (endpoint.batch_size, endpoint.timeout, endpoint.rate_limit) == (10, 5.0, 20.0)
     assert endpoint.retry_policy == {"waits": [10.0, 60.0, 600.0]}
     assert endpoint.headers == {"X-Team": "sms"}
@@ -271,131 +258,131 @@ def test_creating_an_endpoint_with_filters_policy_and_headers(
     ({"url": "https://example.com/", "headers": "no colon"}, "headers[0]"),
 ])
 def test_a_bad_endpoint_form_is_shown_again_with_what_is_wrong(
-        me: Browser, fields: dict[str, str], says: str) -> None:
-    shown = submit(me, "/console/endpoints/new", **fields)
+        signed_in: Browser, fields: dict[str, str], says: str) -> None:
+    shown = submit(signed_in, "/console/endpoints/new", **fields)
     assert shown.status_code == 400
     assert says in shown.text
     assert 'action="/console/endpoints/new"' in shown.text
 
 
 def test_editing_an_endpoint_and_its_state(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a",
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a",
                               rate_limit=5)
     path = f"/console/endpoints/{endpoint_id}"
-    saved = submit(me, path, url="https://example.com/b", retry_policy="aliyun",
+    saved = submit(signed_in, path, url="https://example.com/b", retry_policy="aliyun",
                    batch_size="1", timeout="10", format="normalized")
     assert saved.status_code == 303
-    page = me.get(saved.headers["location"])
+    page = signed_in.get(saved.headers["location"])
     assert "https://example.com/b" in page.text
     assert "<td>2</td><td>1 min</td><td>1 min</td>" in page.text
     with runtime.sessions() as session:
-        endpoint = endpoints.get_endpoint(session, tenant_id=tenant["tenant_id"],
+        endpoint = endpoints.get_endpoint(session, tenant_id=console_tenant["tenant_id"],
                                           endpoint_id=endpoint_id)
         assert endpoint.rate_limit is None  # a blank rate limit is none
         endpoint.enabled = False
         endpoint.disabled_reason = "failing for 5 days"
         session.add(endpoint)
         session.commit()
-    disabled = me.get(path)
+    disabled = signed_in.get(path)
     assert 'class="badge h-disabled"' in disabled.text
     assert "failing for 5 days" in disabled.text
-    enabled = submit(me, f"{path}/state", path, enabled="1")
+    enabled = submit(signed_in, f"{path}/state", path, enabled="1")
     assert enabled.status_code == 303
-    again = me.get(enabled.headers["location"])
+    again = signed_in.get(enabled.headers["location"])
     assert 'class="badge h-healthy"' in again.text
     assert "failing for 5 days" not in again.text
-    bad = submit(me, path, url="https://example.com/b", timeout="99")
+    bad = submit(signed_in, path, url="https://example.com/b", timeout="99")
     assert bad.status_code == 400
     assert "timeout" in bad.text
 
 
 def test_the_secret_is_revealed_and_rotated_by_post_only(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
     path = f"/console/endpoints/{endpoint_id}"
-    page = me.get(path)
+    page = signed_in.get(path)
     assert "whsec_" not in page.text
-    assert me.get(f"{path}/secret").status_code in (404, 405)
-    shown = submit(me, f"{path}/secret", path)
+    assert signed_in.get(f"{path}/secret").status_code in (404, 405)
+    shown = submit(signed_in, f"{path}/secret", path)
     first = re.search(r'id="secret">(whsec_[^<]+)<', shown.text)
     assert shown.status_code == 200
     assert first
-    rotated = submit(me, f"{path}/secret/rotate", path)
+    rotated = submit(signed_in, f"{path}/secret/rotate", path)
     second = re.search(r'id="secret">(whsec_[^<]+)<', rotated.text)
     assert second
     assert second.group(1) != first.group(1)
     assert html(i18n.t("en", "ep.previous_secret")) in rotated.text
-    assert "whsec_" not in me.get(path).text
+    assert "whsec_" not in signed_in.get(path).text
 
 
 def test_replaying_a_range_plans_deliveries(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
     for n in range(3):
-        ReceiptFactory(account=tenant["account"], message_id=f"r{n}")
+        ReceiptFactory(account=console_tenant["account"], message_id=f"r{n}")
     path = f"/console/endpoints/{endpoint_id}"
     since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    done = submit(me, f"{path}/replay", path, since=since)
+    done = submit(signed_in, f"{path}/replay", path, since=since)
     assert done.status_code == 200
     assert html(i18n.t("en", "ep.replayed", n=3)) in done.text
-    narrowed = submit(me, f"{path}/replay", path, since=since, **{"replay.failed": "1"})
+    narrowed = submit(signed_in, f"{path}/replay", path, since=since, **{"replay.failed": "1"})
     assert html(i18n.t("en", "ep.replayed", n=0)) in narrowed.text
-    unknown = submit(me, f"{path}/replay", path, since=since, **{"replay.lost": "1"})
+    unknown = submit(signed_in, f"{path}/replay", path, since=since, **{"replay.lost": "1"})
     assert unknown.status_code == 400
     assert "statuses[0]: not a known status" in unknown.text
-    backwards = submit(me, f"{path}/replay", path, since=since, until="2020-01-01T00:00")
+    backwards = submit(signed_in, f"{path}/replay", path, since=since, until="2020-01-01T00:00")
     assert backwards.status_code == 400
     assert "until: must be after since" in backwards.text
-    assert submit(me, f"{path}/replay", path).status_code == 400
+    assert submit(signed_in, f"{path}/replay", path).status_code == 400
 
 
 # --- deliveries ----------------------------------------------------------------------
 
 
 def test_deliveries_by_endpoint_and_status_with_their_attempts_and_a_retry(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    first = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/one")
-    second = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/two")
-    dead = delivery_of(runtime, tenant["tenant_id"], first)
-    done = delivery_of(runtime, tenant["tenant_id"], second, DeliveryStatus.succeeded)
-    listing = me.get("/console/deliveries")
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    first = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/one")
+    second = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/two")
+    dead = delivery_of(runtime, console_tenant["tenant_id"], first)
+    done = delivery_of(runtime, console_tenant["tenant_id"], second, DeliveryStatus.succeeded)
+    listing = signed_in.get("/console/deliveries")
     assert f"/console/deliveries/{dead}" in listing.text
     assert f"/console/deliveries/{done}" in listing.text
-    by_endpoint = me.get("/console/deliveries", endpoint_id=second)
+    by_endpoint = signed_in.get("/console/deliveries", endpoint_id=second)
     assert f"/console/deliveries/{dead}" not in by_endpoint.text
-    by_status = me.get("/console/deliveries", status="dead")
+    by_status = signed_in.get("/console/deliveries", status="dead")
     assert f"/console/deliveries/{done}" not in by_status.text
-    assert me.get("/console/deliveries", status="lost").status_code == 400
-    page = me.get(f"/console/deliveries/{dead}")
+    assert signed_in.get("/console/deliveries", status="lost").status_code == 400
+    page = signed_in.get(f"/console/deliveries/{dead}")
     assert page.text.count("<td>120 ms</td>") == 2
     assert XSS not in page.text
     assert "&lt;script&gt;" in page.text
     assert "busy" in page.text
-    retried = submit(me, f"/console/deliveries/{dead}/retry", f"/console/deliveries/{dead}")
+    retried = submit(signed_in, f"/console/deliveries/{dead}/retry", f"/console/deliveries/{dead}")
     assert retried.status_code == 303
-    after = me.get(retried.headers["location"])
+    after = signed_in.get(retried.headers["location"])
     assert html(i18n.t("en", "dlv.retried")) in after.text
     assert 'class="badge d-pending"' in after.text
     assert f'action="/console/deliveries/{dead}/retry"' not in after.text
     # A pending or succeeded delivery cannot be retried by hand: a 409, said in words.
-    again = submit(me, f"/console/deliveries/{done}/retry", f"/console/deliveries/{done}")
+    again = submit(signed_in, f"/console/deliveries/{done}/retry", f"/console/deliveries/{done}")
     assert again.status_code == 409
 
 
-def test_the_empty_pages_say_what_to_do(me: Browser) -> None:
-    assert html(i18n.t("en", "ep.none")) in me.get("/console/endpoints").text
-    assert html(i18n.t("en", "dlv.none")) in me.get("/console/deliveries").text
+def test_the_empty_pages_say_what_to_do(signed_in: Browser) -> None:
+    assert html(i18n.t("en", "ep.none")) in signed_in.get("/console/endpoints").text
+    assert html(i18n.t("en", "dlv.none")) in signed_in.get("/console/deliveries").text
 
 
 # --- CSRF, isolation, languages ------------------------------------------------------
 
 
 def test_every_form_of_these_pages_refuses_a_post_without_the_csrf_token(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
-    delivery_id = delivery_of(runtime, tenant["tenant_id"], endpoint_id)
-    account_id = tenant["account"].id
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
+    delivery_id = delivery_of(runtime, console_tenant["tenant_id"], endpoint_id)
+    account_id = console_tenant["account"].id
     for path in ("/console/accounts/new", f"/console/accounts/{account_id}",
                  f"/console/accounts/{account_id}/rotate", "/console/endpoints/new",
                  f"/console/endpoints/{endpoint_id}",
@@ -405,22 +392,23 @@ def test_every_form_of_these_pages_refuses_a_post_without_the_csrf_token(
                  f"/console/endpoints/{endpoint_id}/test",
                  f"/console/endpoints/{endpoint_id}/replay",
                  f"/console/deliveries/{delivery_id}/retry"):
-        refused = me.post(path, "provider=tencent&name=x&csrf_token=" + "0" * 64)
+        refused = signed_in.post(path, "provider=tencent&name=x&csrf_token=" + "0" * 64)
         assert refused.status_code == 403, path
         assert "whsec_" not in refused.text
     with runtime.sessions() as session:
-        assert endpoints.get_endpoint(session, tenant_id=tenant["tenant_id"],
+        assert endpoints.get_endpoint(session, tenant_id=console_tenant["tenant_id"],
                                       endpoint_id=endpoint_id).enabled
 
 
 def test_another_tenants_accounts_endpoints_and_deliveries_are_404(
-        me: Browser, stranger: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
-    delivery_id = delivery_of(runtime, tenant["tenant_id"], endpoint_id)
-    account_id = tenant["account"].id
+        signed_in: Browser, stranger: Browser, console_tenant: dict[str, Any],
+        runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
+    delivery_id = delivery_of(runtime, console_tenant["tenant_id"], endpoint_id)
+    account_id = console_tenant["account"].id
     for path in (f"/console/accounts/{account_id}", f"/console/endpoints/{endpoint_id}",
                  f"/console/deliveries/{delivery_id}"):
-        assert me.get(path).status_code == 200, path
+        assert signed_in.get(path).status_code == 200, path
         assert stranger.get(path).status_code == 404, path
     for path, form in ((f"/console/accounts/{account_id}", {"name": "mine"}),
                        (f"/console/accounts/{account_id}/rotate", {}),
@@ -434,19 +422,20 @@ def test_another_tenants_accounts_endpoints_and_deliveries_are_404(
         taken = submit(stranger, path, "/console/overview", **form)
         assert taken.status_code == 404, path
         assert "whsec_" not in taken.text
-    assert tenant["token"] not in stranger.get("/console/accounts").text
+    assert console_tenant["token"] not in stranger.get("/console/accounts").text
     assert f"/console/deliveries/{delivery_id}" not in stranger.get(
         "/console/deliveries", endpoint_id=endpoint_id).text
     assert stranger.get("/console/deliveries", endpoint_id=quote(endpoint_id)).status_code == 200
 
 
 def test_the_pages_speak_chinese(
-        client: falcon.testing.TestClient, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
+        client: falcon.testing.TestClient, console_tenant: dict[str, Any],
+        runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
     browser = Browser(client, **{"Accept-Language": "zh-CN"})
-    assert browser.sign_in(tenant["key"]).status_code == 303
+    assert browser.sign_in(console_tenant["key"]).status_code == 303
     pages = {"/console/accounts": "acc.title", "/console/accounts/new": "acc.choose_help",
-             f"/console/accounts/{tenant['account'].id}": "acc.rotate",
+             f"/console/accounts/{console_tenant['account'].id}": "acc.rotate",
              "/console/endpoints": "ep.intro", "/console/endpoints/new": "ep.create",
              f"/console/endpoints/{endpoint_id}": "ep.schedule",
              "/console/deliveries": "dlv.none"}
@@ -458,14 +447,14 @@ def test_the_pages_speak_chinese(
 
 
 def test_these_pages_run_no_inline_script(
-        me: Browser, tenant: dict[str, Any], runtime: Runtime) -> None:
-    endpoint_id = endpoint_of(runtime, tenant["tenant_id"], "https://example.com/a")
-    delivery_id = delivery_of(runtime, tenant["tenant_id"], endpoint_id)
+        signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a")
+    delivery_id = delivery_of(runtime, console_tenant["tenant_id"], endpoint_id)
     for path in ("/console/accounts", "/console/accounts/new?provider=netease",
-                 f"/console/accounts/{tenant['account'].id}", "/console/endpoints",
+                 f"/console/accounts/{console_tenant['account'].id}", "/console/endpoints",
                  "/console/endpoints/new", f"/console/endpoints/{endpoint_id}",
                  "/console/deliveries", f"/console/deliveries/{delivery_id}"):
-        page = me.get(path)
+        page = signed_in.get(path)
         assert page.status_code == 200, path
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert "<script>" not in page.text, path  # scripts are the console's own files
