@@ -1,7 +1,7 @@
 """console sign-in failures
 
-Revision ID: 0016_console_signin_failures
-Revises: 0015_console_sessions
+Revision ID: 0017_console_signin_failures
+Revises: 0016_lighter_keys
 Create Date: 2026-12-02 15:50:00
 
 Adds ``console_signin_failure``: each wrong key posted to the console's sign-in form in
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_console_signin_failures"
-down_revision = "0015_console_sessions"
+revision = "0017_console_signin_failures"
+down_revision = "0016_lighter_keys"
 branch_labels = None
 depends_on = None
 
