@@ -16,10 +16,7 @@ import math
 import os
 import platform
 import random
-import shutil
-import signal
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,12 +27,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ingest_bench import (
-    BENCH,
     HOST,
     PROTECTED_DATABASES,
     Processes,
-    _signals_raise,
-    _venv_python,
     add_stack_options,
     dlrhub_json,
     free_port,
@@ -44,6 +38,7 @@ from ingest_bench import (
     wait_http,
     wait_quiet,
 )
+from runs import BENCH, in_venv, run_bench, write_report
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 TARGET_MS = 300.0
@@ -427,6 +422,10 @@ class Bench:
         self.start_api()
         self.measure()
 
+    def stop(self) -> None:
+        """Stop the API server."""
+        self.procs.stop_all()
+
 
 def report(bench: Bench, started: datetime) -> str:
     """Return the run as Markdown."""
@@ -468,36 +467,12 @@ def report(bench: Bench, started: datetime) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status."""
     args = parse_args(argv)
-    venv = _venv_python()
-    if venv is not None:  # the server and the data set need dlrhub's own environment
-        os.execv(venv, [str(venv), str(BENCH / "analytics"),  # noqa: S606 - our own script
-                         *(sys.argv[1:] if argv is None else argv)])
+    in_venv("analytics", argv)
     started = datetime.now().astimezone()
-    work = Path(tempfile.mkdtemp(prefix="dlrhub-bench-analytics-"))
-    bench = Bench(args, work)
-    ok = False
-    try:
-        with _signals_raise():
-            bench.run()
-        ok = True
-    except KeyboardInterrupt:
-        print("bench/analytics: interrupted; stopping the server", file=sys.stderr)
-        return 130
-    except RuntimeError as ex:
-        print(f"bench/analytics: {ex}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        bench.procs.stop_all()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if ok and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"bench/analytics: server logs kept in {work}", file=sys.stderr)
-    text = report(bench, started)
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"analytics-{started:%Y%m%d-%H%M%S}.md"
-    out.write_text(text)
-    print(text)
-    print(f"(written to {out})", file=sys.stderr)
+    bench, failed = run_bench("analytics", "dlrhub-bench-analytics-",
+                              lambda work: Bench(args, work), keep=args.keep)
+    if failed is not None:
+        return failed
+    assert isinstance(bench, Bench)
+    write_report(args.results, "analytics", started, report(bench, started))
     return 0

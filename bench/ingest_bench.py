@@ -23,12 +23,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib import metadata
@@ -37,11 +36,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import procstat
+from runs import BENCH, ROOT, in_venv, run_bench, write_report
 from wrkload import WrkResult, lua_script, run_wrk
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-VENV = ROOT / ".venv"
 HOST = "127.0.0.1"
 SHANGHAI = timezone(timedelta(hours=8))  # Tencent reports times in its accounts' zone
 PROTECTED_DATABASES = frozenset({"postgres", "template0", "template1", "test", "dlrhub_test"})
@@ -854,6 +851,13 @@ class Bench:
         self.procs.stop_all()
         self.code_end = product_code()
 
+    def stop(self) -> None:
+        """Stop every server this run started; close the counting connection."""
+        self.procs.stop_all()
+        if self.counts is not None:
+            with contextlib.suppress(Exception):
+                self.counts.close()
+
 
 # --- report ----------------------------------------------------------------------------
 
@@ -1000,26 +1004,6 @@ def report(bench: Bench, started: datetime) -> str:
 
 # --- main ------------------------------------------------------------------------------
 
-def _venv_python() -> Path | None:
-    python = VENV / "bin" / "python"
-    if python.exists() and Path(sys.prefix).resolve() != VENV.resolve():
-        return python
-    return None
-
-
-@contextlib.contextmanager
-def _signals_raise() -> Iterator[None]:
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status."""
     args = parse_args(argv)
@@ -1028,40 +1012,13 @@ def main(argv: list[str] | None = None) -> int:
               "    sudo apt-get install wrk\n\n(or build it from https://github.com/wg/wrk)",
               file=sys.stderr)
         return 2
-    venv = _venv_python()
-    if venv is not None:  # the servers and the counting need dlrhub's own environment
-        script = BENCH / "ingest"
-        os.execv(venv, [str(venv), str(script),  # noqa: S606 - our own script, no shell
-                         *(sys.argv[1:] if argv is None else argv)])
+    in_venv("ingest", argv)
     started = datetime.now().astimezone()
-    work = Path(tempfile.mkdtemp(prefix=f"dlrhub-bench-{args.stack}-"))
-    bench = Bench(args, work)
-    ok = False
-    try:
-        with _signals_raise():
-            bench.run()
-        ok = True
-    except KeyboardInterrupt:
-        print("bench/ingest: interrupted; stopping the servers", file=sys.stderr)
-        return 130
-    except RuntimeError as ex:
-        print(f"bench/ingest: {ex}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        bench.procs.stop_all()
-        if bench.counts is not None:
-            with contextlib.suppress(Exception):
-                bench.counts.close()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        if ok and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"bench/ingest: logs, wrk output and data kept in {work}", file=sys.stderr)
-    text = report(bench, started)
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"ingest-{args.stack}-{started:%Y%m%d-%H%M%S}.md"
-    out.write_text(text)
-    print(text)
-    print(f"(written to {out})", file=sys.stderr)
+    bench, failed = run_bench("ingest", f"dlrhub-bench-{args.stack}-",
+                              lambda work: Bench(args, work), keep=args.keep,
+                              kept="logs, wrk output and data")
+    if failed is not None:
+        return failed
+    assert isinstance(bench, Bench)
+    write_report(args.results, f"ingest-{args.stack}", started, report(bench, started))
     return 0

@@ -47,7 +47,6 @@ from urllib.parse import urlencode, urlsplit
 
 import procstat
 from ingest_bench import (
-    BENCH,
     HOST,
     PROTECTED_DATABASES,
     SHANGHAI,
@@ -56,8 +55,6 @@ from ingest_bench import (
     Processes,
     SqliteCounts,
     _n,
-    _signals_raise,
-    _venv_python,
     _versions,
     add_stack_options,
     free_port,
@@ -68,6 +65,7 @@ from ingest_bench import (
     wait_http,
     wait_quiet,
 )
+from runs import BENCH, in_venv, signals_raise
 
 T = TypeVar("T")
 
@@ -1286,17 +1284,14 @@ def _finish(bench: Bench, args: argparse.Namespace, ok: bool, work: Path) -> Non
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status."""
     args = parse_args(argv)
-    venv = _venv_python()
-    if venv is not None:  # the servers and the counting need dlrhub's own environment
-        os.execv(venv, [str(venv), str(BENCH / "relay"),  # noqa: S606 - our own script
-                        *(sys.argv[1:] if argv is None else argv)])
+    in_venv("relay", argv)
     started = datetime.now().astimezone()
     work = Path(tempfile.mkdtemp(prefix=f"dlrhub-relay-{args.stack}-"))
     bench = Bench(args, work)
     ok = False
     status = 0
     try:
-        with _signals_raise():
+        with signals_raise():
             bench.run()
         ok = True
     except KeyboardInterrupt:

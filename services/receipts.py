@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, and_, func, or_, select
+from sqlalchemy import Row, Select, Table, func, select, tuple_
 from sqlmodel import Session
 
 from dlrhub.core.times import iso_z
@@ -100,8 +100,10 @@ def newest_first(session: Session, query: Select[Any], table: Table, *, limit: i
     check_limit(limit)
     if after:
         stamp, last_id = _decode(after)
-        query = query.where(or_(table.c.received_at < stamp,
-                                and_(table.c.received_at == stamp, table.c.id < last_id)))
+        # A row value, not "received_at < stamp OR (= AND id <)": PostgreSQL starts the
+        # index scan at the cursor with it, where the OR read every newer row first
+        # (half a million rows, 0.7 s, half-way down a tenant's million receipts).
+        query = query.where(tuple_(table.c.received_at, table.c.id) < tuple_(stamp, last_id))
     result = session.execute(
         query.order_by(table.c.received_at.desc(), table.c.id.desc()).limit(limit + 1))
     rows = list(result.scalars() if scalars else result.all())

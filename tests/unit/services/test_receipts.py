@@ -54,6 +54,33 @@ def test_pages_return_every_receipt_once_while_new_ones_arrive(runtime: Runtime)
     session.close()
 
 
+@pytest.mark.dialects
+def test_a_cursor_between_receipts_of_the_same_moment_skips_none_and_repeats_none(
+        runtime: Runtime) -> None:
+    # The cursor is a (received_at, id) position: receipts that share a received_at are
+    # told apart by id, on both sides of a page boundary, with or without a filter.
+    new = AccountFactory(provider="tencent")
+    moment = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
+    made = [ReceiptFactory(account=new.account, received_at=moment + timedelta(seconds=s),
+                           status="failed" if i % 2 else "delivered")
+            for s in range(3) for i in range(5)]
+    session = runtime.sessions()
+    tenant_id = new.account.tenant_id
+    for status, expected in ((None, made), ("failed", [r for r in made if r.status == "failed"])):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = list_receipts(session, tenant_id=tenant_id, limit=4, after=cursor,
+                                 status=status)
+            seen += [e["id"] for e in page.data]
+            if page.next is None:
+                break
+            cursor = page.next
+        newest_first = sorted(expected, key=lambda r: (r.received_at, r.id), reverse=True)
+        assert seen == [r.id for r in newest_first]
+    session.close()
+
+
 def test_another_tenants_receipts_are_not_listed(runtime: Runtime) -> None:
     mine, theirs = AccountFactory(provider="tencent"), AccountFactory(provider="tencent")
     session = runtime.sessions()
