@@ -1,7 +1,7 @@
 """receipt filter indexes
 
-Revision ID: 0016_receipt_filter_indexes
-Revises: 0015_console_sessions
+Revision ID: 0018_receipt_filter_indexes
+Revises: 0017_console_signin_failures
 Create Date: 2026-12-02 15:50:00
 
 Adds two partial indexes on ``receipt`` for the receipts list's ``type`` and ``status``
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_receipt_filter_indexes"
-down_revision = "0015_console_sessions"
+revision = "0018_receipt_filter_indexes"
+down_revision = "0017_console_signin_failures"
 branch_labels = None
 depends_on = None
 
