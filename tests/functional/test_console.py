@@ -443,6 +443,10 @@ def test_every_console_route_with_an_id_is_404_for_another_tenant(
                delivery_id=delivery_of(runtime, tenant["tenant_id"], endpoint_id),
                inbox_id=InboundCallbackFactory(account=tenant["account"],
                                                state="rejected").id)
+    # --- insight ---
+    from tests.functional.test_console_insight import rule_of
+
+    ids.update(rule_id=rule_of(runtime, tenant["tenant_id"]))
     other = AccountFactory(provider="tencent")
     key, _ = tenant_key(runtime, other.account.tenant_id)
     me = Browser(client)
