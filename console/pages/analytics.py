@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import falcon
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from dlrhub.console import i18n
 from dlrhub.console.formats import Formats
 from dlrhub.console.forms import local_time, refusal
 from dlrhub.console.web import Ctx, Shows
+from dlrhub.core.times import iso_z
 from dlrhub.core.vocabulary import ReasonClass
 from dlrhub.services import accounts, analytics
 from dlrhub.services.analytics.plan import GROUP_KEYS
@@ -58,16 +60,38 @@ def read_form(req: falcon.Request, ctx: Ctx) -> tuple[dict[str, Any], dict[str, 
     return given, raw
 
 
+def buckets(report: analytics.DeliveryReport, key: str) -> list[str]:
+    """Return every bucket of the report's range: its UTC hours, or its days in its zone."""
+    if key == "hour":
+        hours, at = [], report.since
+        while at < report.until:
+            hours.append(iso_z(at))
+            at += timedelta(hours=1)
+        return hours
+    zone = ZoneInfo(report.tz)
+    day, last = report.since.astimezone(zone).date(), \
+        (report.until - timedelta(seconds=1)).astimezone(zone).date()
+    days = []
+    while day <= last:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
 def chart(report: analytics.DeliveryReport, key: str, fmt: Formats) -> dict[str, Any]:
-    """Return the chart's series: delivery rate (%) and handset latency (s) per bucket."""
-    labels = [fmt.local(g["hour"], "%m-%d %H:00") if key == "hour" else g["day"]
-              for g in report.data]
-    rate = [None if g["delivery_rate"] is None else round(g["delivery_rate"] * 100, 2)
-            for g in report.data]
+    """Return the chart's series over every bucket of the range (null where no message
+    was final): delivery rate (%) and handset latency (s)."""
+    groups = {g[key]: g for g in report.data}
+    keys = buckets(report, key)
+    found = [groups.get(k) for k in keys]
+    labels = [fmt.local(k, "%m-%d %H:00") if key == "hour" else k for k in keys]
+    rate = [None if g is None or g["delivery_rate"] is None
+            else round(g["delivery_rate"] * 100, 2) for g in found]
     return {"labels": labels,
             "rate": {"label": fmt.t("analytics.delivery_rate_pct"), "data": rate},
             "latency": [{"label": fmt.t(f"analytics.handset_{p}"),
-                         "data": [g["handset_latency"][p] for g in report.data]}
+                         "data": [None if g is None else g["handset_latency"][p]
+                                  for g in found]}
                         for p in ("p50", "p90")],
             "rate_axis": fmt.t("analytics.rate_axis"),
             "latency_axis": fmt.t("analytics.latency_axis")}

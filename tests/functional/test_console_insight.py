@@ -104,11 +104,19 @@ def test_analytics_shows_each_groups_figures_and_the_chart(
                                             "1 / 2"]
     assert "invalid number (1)" in by_provider["tencent"][10]
     assert "rate limited (1)" in by_provider["tencent"][10]
-    # The chart: by hour over two days, the hours that had messages.
+    # The chart: every hour of the two days, a rate where messages were final.
     chart = chart_of(page.text)
-    assert chart["labels"] == ["01-01 10:00", "01-01 11:00", "01-01 20:00", "01-01 23:00",
-                               "01-02 03:00", "01-02 09:00"]
-    assert chart["rate"]["data"] == [50.0, None, 100.0, 0.0, 0.0, 100.0]
+    assert len(chart["labels"]) == 48
+    assert chart["labels"][0] == "01-01 00:00"
+    rates = {label: rate for label, rate in zip(chart["labels"], chart["rate"]["data"],
+                                                strict=True) if rate is not None}
+    assert rates == {"01-01 10:00": 50.0, "01-01 20:00": 100.0, "01-01 23:00": 0.0,
+                     "01-02 03:00": 0.0, "01-02 09:00": 100.0}
+    # Days in the chosen zone: a point a day, whichever grouping the table has.
+    days = chart_of(me.get("/console/analytics", since="2023-12-01T00:00",
+                           until="2024-01-03T00:00", tz="Asia/Shanghai").text)
+    assert days["labels"][-3:] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert days["rate"]["data"][-3:] == [50.0, 50.0, None]  # m1 m2 | m3 m5 m6 m7
 
 
 @pytest.mark.dialects
