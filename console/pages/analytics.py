@@ -14,9 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import falcon
-from pydantic import ValidationError
 
-from dlrhub.api.schemas.analytics import DeliveryQuery
 from dlrhub.console import i18n
 from dlrhub.console.formats import Formats
 from dlrhub.console.forms import local_time, refusal
@@ -27,24 +25,31 @@ from dlrhub.services import accounts, analytics
 from dlrhub.services.analytics.plan import GROUP_KEYS
 from dlrhub.services.errors import InvalidInput
 
-FILTERS = ("provider", "account_id", "country", "carrier", "template", "reason_class")
+# The filters and the longest value of each, as the API takes them.
+FILTERS = {"provider": 40, "account_id": 40, "country": 2, "carrier": 40, "template": 200,
+           "reason_class": 40}
+REASONS = [r.value for r in ReasonClass]
 MAX_ROWS = 500  # groups shown in the table; the rest: narrow the query
 HOURLY_UP_TO = timedelta(days=3)  # the chart's buckets: hours up to this range, then days
 MAX_FIELD = 200
 
 
 def read_form(req: falcon.Request, ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the form as given (to show it again) and the API's query of it.
+    """Return the form as given (to show it again) and the service's query of it.
 
-    Raises ``InvalidInput`` or ``ValidationError`` with the API's words for what is wrong.
+    Raises ``InvalidInput`` naming the field; the service checks the range, the keys and
+    the zone as it does for the API.
     """
     given: dict[str, Any] = {"group_by": [], "tz": ctx.tz.key}
     raw: dict[str, Any] = {}
     fields: dict[str, str] = {}
     for name in ("since", "until", "tz", *FILTERS):
         value = (req.get_param(name) or "").strip()
-        if len(value) > MAX_FIELD:
-            raise InvalidInput(name, f"at most {MAX_FIELD} characters")
+        longest = FILTERS.get(name, MAX_FIELD)
+        if len(value) > longest:
+            raise InvalidInput(name, f"at most {longest} characters")
+        if name == "reason_class" and value and value not in REASONS:
+            raise InvalidInput(name, "not a known reason class")
         if value:
             fields[name] = given[name] = value
     keys = [k.strip() for k in req.get_param_as_list("group_by") or [] if k.strip()]
@@ -56,7 +61,7 @@ def read_form(req: falcon.Request, ctx: Ctx) -> tuple[dict[str, Any], dict[str, 
         if moment is not None:
             raw[name] = moment
     raw["tz"] = given["tz"]
-    raw.update({k: fields[k] for k in FILTERS if k in fields})
+    raw["filters"] = {k: fields.get(k) for k in FILTERS}
     return given, raw
 
 
@@ -129,20 +134,18 @@ class Analytics(Shows):
                    "providers": sorted({a.provider for a in listed})}
         given: dict[str, Any] = {"group_by": [], "tz": ctx.tz.key}
         try:
-            given, raw = read_form(req, ctx)
-            q = DeliveryQuery.model_validate(raw)
-            filters = {"provider": q.provider, "account_id": q.account_id,
-                       "country": q.country, "carrier": q.carrier, "template": q.template,
-                       "reason_class": q.reason_class.value if q.reason_class else None}
+            given, q = read_form(req, ctx)
+            filters = q["filters"]
             with self.console.sessions() as session:
-                report = analytics.delivery(session, tenant_id=ctx.tenant_id, since=q.since,
-                                            until=q.until, group_by=q.group_by, tz=q.tz,
+                report = analytics.delivery(session, tenant_id=ctx.tenant_id,
+                                            since=q.get("since"), until=q.get("until"),
+                                            group_by=q.get("group_by"), tz=q["tz"],
                                             filters=filters)
                 key = "hour" if report.until - report.since <= HOURLY_UP_TO else "day"
                 series = (report if report.group_by == [key] else analytics.delivery(
                     session, tenant_id=ctx.tenant_id, since=report.since,
-                    until=report.until, group_by=key, tz=q.tz, filters=filters))
-        except (ValidationError, InvalidInput) as ex:
+                    until=report.until, group_by=key, tz=q["tz"], filters=filters))
+        except InvalidInput as ex:
             self.console.render(resp, ctx, "analytics.html", status=400, error=refusal(ex),
                                 given=given, choices=choices, report=None, chart=None,
                                 rows=[], shown_keys=[], has_expected=False,

@@ -7,20 +7,49 @@ from typing import Any
 from urllib.parse import urlencode
 
 import falcon
-from pydantic import ValidationError
 
-from dlrhub.api.schemas.expectations import ExpectationCreate
 from dlrhub.console.forms import local_time, number, refusal
 from dlrhub.console.web import PREFIX, Accepts, ConsoleError, Ctx, Shows
 from dlrhub.models import ExpectationState, utcnow
 from dlrhub.services import accounts
 from dlrhub.services.errors import InvalidInput, NotFound
-from dlrhub.services.expectations import intake, register
+from dlrhub.services.expectations import intake, register, rules
 from dlrhub.services.expectations.register import NewExpectation
 
 PAGE = 50
 COUNT_CAP = 10_000  # counts above this read "more than 10,000"
 STATES = [s.value for s in ExpectationState]
+
+
+# The longest value of each field, as the API takes them.
+LONGEST = {"account_id": 40, "message_id": 200, "phone": 64, "template": 200,
+           "reference": 200}
+
+
+def new_expectation(fields: dict[str, str], ctx: Ctx) -> NewExpectation:
+    """Return the expectation of the form; raise ``InvalidInput`` naming what is wrong.
+
+    The service checks the rest as it does for the API (the account, the deadline's
+    range, the send time, the phone number).
+    """
+    given = {k: fields.get(k, "").strip() for k in LONGEST}
+    for name, longest in LONGEST.items():
+        if len(given[name]) > longest:
+            raise InvalidInput(name, f"at most {longest} characters")
+    for name in ("account_id", "message_id"):
+        if not given[name]:
+            raise InvalidInput(name, "is required")
+    deadline = number(fields, "deadline_seconds")
+    seconds = None
+    if deadline is not None:
+        if deadline != int(deadline):
+            raise InvalidInput("deadline_seconds", "must be a whole number")
+        seconds = rules.check_seconds("deadline_seconds", int(deadline))
+    return NewExpectation(account_id=given["account_id"], message_id=given["message_id"],
+                          phone=given["phone"] or None,
+                          sent_at=local_time(fields, "sent_at", ctx.tz),
+                          deadline_seconds=seconds, template=given["template"] or None,
+                          reference=given["reference"] or None)
 
 
 class Expectations(Shows, Accepts):
@@ -39,25 +68,12 @@ class Expectations(Shows, Accepts):
                fields: dict[str, str], **params: str) -> None:
         """Register one expectation; show the form again with what is wrong (400)."""
         try:
-            body: dict[str, Any] = {k: fields[k].strip() for k in
-                                    ("account_id", "message_id", "phone", "template",
-                                     "reference") if fields.get(k, "").strip()}
-            sent_at = local_time(fields, "sent_at", ctx.tz)
-            if sent_at is not None:
-                body["sent_at"] = sent_at
-            deadline = number(fields, "deadline_seconds")
-            if deadline is not None:
-                if deadline != int(deadline):
-                    raise InvalidInput("deadline_seconds", "must be a whole number")
-                body["deadline_seconds"] = int(deadline)
-            item = ExpectationCreate.model_validate(body)
+            item = new_expectation(fields, ctx)
             with self.console.sessions() as session:
-                intake.register_items(session, tenant_id=ctx.tenant_id, items=[NewExpectation(
-                    account_id=item.account_id, message_id=item.message_id, phone=item.phone,
-                    sent_at=item.sent_at, deadline_seconds=item.deadline_seconds,
-                    template=item.template, reference=item.reference)], now=utcnow())
+                intake.register_items(session, tenant_id=ctx.tenant_id, items=[item],
+                                      now=utcnow())
                 session.commit()
-        except (ValidationError, InvalidInput) as ex:
+        except InvalidInput as ex:
             self._page(resp, ctx, None, None, status=400, error=refusal(ex), given=fields)
             return
         except NotFound:  # another tenant's account, or a revoked one: the form's fault

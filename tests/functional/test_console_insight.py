@@ -212,7 +212,7 @@ def test_expectations_list_by_state_with_counts_and_pages(
     second = me.get("/console/expectations?" + more.group(1).replace("&amp;", "&"))
     assert len(cells(second.text)) == 3
     missing = me.get("/console/expectations", state="missing")
-    assert [r[0] for r in cells(missing.text)] == ["m002", "m001"]
+    assert sorted(r[0] for r in cells(missing.text)) == ["m001", "m002"]
     assert 'href="/console/messages/m002"' in missing.text
     assert len(cells(me.get("/console/expectations", state="pending").text)) == 50
     assert me.get("/console/expectations", state="late").status_code == 400
