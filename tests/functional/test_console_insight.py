@@ -419,3 +419,23 @@ def test_the_insight_pages_are_in_the_navigation_in_both_languages(me: Browser) 
         zh = me.get(path)
         assert zh.status_code == 200, path
         assert 'lang="zh-Hans"' in zh.text
+
+
+def test_the_api_reads_the_same_firing_history(
+        client: falcon.testing.TestClient, runtime: Runtime, tenant: dict[str, Any]) -> None:
+    rule_id = rule_of(runtime, tenant["tenant_id"])
+    fire(runtime, tenant["tenant_id"], rule_id)
+    mine = {"Authorization": f"Bearer {tenant['key']}"}
+    answer = client.simulate_get(f"/v1/alert-rules/{rule_id}/events", headers=mine,
+                                 params={"limit": "2"})
+    assert answer.status_code == 200, answer.text
+    assert [(e["state"], e["value"], e["at"]) for e in answer.json["data"]] == [
+        ("firing", 0.4, "2024-05-01T10:00:00Z"), ("resolved", 0.95, "2024-05-01T09:00:00Z")]
+    assert answer.json["data"][1]["firing_since"] == "2024-05-01T08:00:00Z"
+    other = AccountFactory(provider="tencent")
+    key, _ = tenant_key(runtime, other.account.tenant_id)
+    theirs = client.simulate_get(f"/v1/alert-rules/{rule_id}/events",
+                                 headers={"Authorization": f"Bearer {key}"})
+    assert theirs.status_code == 404
+    assert client.simulate_get(f"/v1/alert-rules/{rule_id}/events", headers=mine,
+                               params={"limit": "0"}).status_code == 422
