@@ -14,7 +14,7 @@ from dlrhub.api.auth import Authentication
 from dlrhub.api.middleware import RequestId
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
-from dlrhub.api.resources.alerts import AlertRuleItem, AlertRules
+from dlrhub.api.resources.alerts import AlertRuleEvents, AlertRuleItem, AlertRules
 from dlrhub.api.resources.analytics import Delivery
 from dlrhub.api.resources.callbacks import CallbackResource
 from dlrhub.api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
@@ -118,6 +118,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/analytics/delivery", Delivery(rt.sessions)),
         Route("/v1/alert-rules", AlertRules(rt.sessions, body)),
         Route("/v1/alert-rules/{rule_id}", AlertRuleItem(rt.sessions, body)),
+        Route("/v1/alert-rules/{rule_id}/events", AlertRuleEvents(rt.sessions, body)),
         # --- tenant routes: endpoints ---
         Route("/v1/endpoints", Endpoints(*relay_args)),
         Route("/v1/endpoints/{endpoint_id}", EndpointItem(*relay_args)),

@@ -15,8 +15,11 @@ from sqlmodel import Session
 from dlrhub.config import Settings
 from dlrhub.console.pages import (
     accounts,
+    alerts,
+    analytics,
     deliveries,
     endpoints,
+    expectations,
     home,
     login,
     message,
@@ -81,6 +84,13 @@ def mount(app: falcon.App[Any, Any], *, sessions: Callable[[], Session], keys: K
         "/deliveries": deliveries.Deliveries(console),
         "/deliveries/{delivery_id}": deliveries.DeliveryPage(console),
         "/deliveries/{delivery_id}/retry": deliveries.DeliveryRetry(console),
+        # --- insight: analytics, expectations, alert rules ---
+        "/analytics": analytics.Analytics(console),
+        "/expectations": expectations.Expectations(console),
+        "/alerts": alerts.Alerts(console),
+        "/alerts/new": alerts.NewAlert(console),
+        "/alerts/{rule_id}": alerts.AlertPage(console),
+        "/alerts/{rule_id}/delete": alerts.AlertDelete(console),
         # --- admin ---
         "/tenants/{tenant_id}": tenants.TenantPage(console),
         "/tenants/{tenant_id}/state": tenants.TenantState(console),

@@ -536,6 +536,193 @@ CATALOGUE: dict[str, dict[str, str]] = {
                           "policy.",
                     "zh": "已重新排队：中继将立即发送，并重新按重试策略执行。"},
     "dlv.back": {"en": "Back to the deliveries", "zh": "返回投递列表"},
+    # --- insight: analytics, expectations, alert rules ---
+    "nav.analytics": {"en": "Analytics", "zh": "分析"},
+    "nav.expectations": {"en": "Expectations", "zh": "预期短信"},
+    "nav.alerts": {"en": "Alert rules", "zh": "告警规则"},
+    "analytics.title": {"en": "Delivery analytics", "zh": "送达分析"},
+    "analytics.intro": {"en": "Messages by status, delivery rate, missing receipts, reasons and "
+                              "latency, grouped as you choose: the figures of GET "
+                              "/v1/analytics/delivery.",
+                        "zh": "按您选择的维度分组，查看各状态短信数、送达率、缺失回执、失败原因"
+                              "和时延：与 GET /v1/analytics/delivery 的数据一致。"},
+    "analytics.query": {"en": "Query", "zh": "查询条件"},
+    "analytics.since": {"en": "From", "zh": "开始时间"},
+    "analytics.until": {"en": "Until", "zh": "结束时间"},
+    "analytics.range_help": {"en": "Blank: the last 24 hours. Taken out to whole UTC hours; at "
+                                   "most 93 days.",
+                             "zh": "留空表示最近 24 小时。按整点（UTC）取整；最长 93 天。"},
+    "analytics.tz": {"en": "Time zone of days", "zh": "按天分组的时区"},
+    "analytics.tz_help": {"en": "Where a day starts when grouping by day.",
+                          "zh": "按天分组时，一天从哪个时区的零点开始。"},
+    "analytics.group_by": {"en": "Group by", "zh": "分组维度"},
+    "analytics.group_help": {"en": "Tick any number of keys; none: one row of everything.",
+                             "zh": "可勾选任意多个维度；不勾选则汇总为一行。"},
+    "analytics.key_provider": {"en": "Provider", "zh": "服务商"},
+    "analytics.key_account_id": {"en": "Account", "zh": "账户"},
+    "analytics.key_country": {"en": "Country", "zh": "国家/地区"},
+    "analytics.key_carrier": {"en": "Carrier", "zh": "运营商"},
+    "analytics.key_template": {"en": "Template", "zh": "模板"},
+    "analytics.key_reason_class": {"en": "Reason class", "zh": "原因类别"},
+    "analytics.key_hour": {"en": "Hour", "zh": "小时"},
+    "analytics.key_day": {"en": "Day", "zh": "日期"},
+    "analytics.filters": {"en": "Only messages of", "zh": "仅统计"},
+    "analytics.country_help": {"en": "Two letters (ISO 3166), e.g. CN.",
+                               "zh": "两个字母（ISO 3166），例如 CN。"},
+    "analytics.carrier_help": {"en": "A carrier slug, e.g. china_mobile.",
+                               "zh": "运营商标识，例如 china_mobile。"},
+    "analytics.empty": {"en": "No messages in this range. Widen it, clear the filters, or send "
+                              "some: run the simulator against an account's callback URL, or "
+                              "point your provider at it.",
+                        "zh": "此时间范围内没有短信。请扩大时间范围、清除筛选，或产生一些数据："
+                              "用模拟器向账户的回调 URL 发送回执，或将服务商的回调地址设置为它。"},
+    "analytics.see_callbacks": {"en": "Your accounts' callback URLs are on the Overview",
+                                "zh": "账户的回调 URL 见概览页"},
+    "analytics.chart": {"en": "Delivery rate and handset latency over time",
+                        "zh": "送达率与手机端时延趋势"},
+    "analytics.chart_help": {"en": "By hour up to three days, by day beyond; the table below "
+                                   "holds every figure.",
+                             "zh": "三天以内按小时，超过三天按天；所有数字见下表。"},
+    "analytics.delivery_rate_pct": {"en": "Delivery rate (%)", "zh": "送达率（%）"},
+    "analytics.handset_p50": {"en": "Handset latency p50 (s)", "zh": "手机端时延 p50（秒）"},
+    "analytics.handset_p90": {"en": "Handset latency p90 (s)", "zh": "手机端时延 p90（秒）"},
+    "analytics.rate_axis": {"en": "%", "zh": "%"},
+    "analytics.latency_axis": {"en": "seconds", "zh": "秒"},
+    "analytics.groups": {"en": "Figures by group", "zh": "分组数据"},
+    "analytics.caption": {"en": "One row per group", "zh": "每组一行"},
+    "analytics.truncated": {"en": "Showing the first {shown} of {total} groups: narrow the range, "
+                                  "filter, or group by fewer keys.",
+                            "zh": "仅显示 {total} 组中的前 {shown} 组：请缩小时间范围、"
+                                  "增加筛选或减少分组维度。"},
+    "analytics.group": {"en": "Group", "zh": "分组"},
+    "analytics.all": {"en": "All messages", "zh": "全部短信"},
+    "analytics.unknown_key": {"en": "unknown", "zh": "未知"},
+    "analytics.missing_expected": {"en": "Missing / expected", "zh": "缺失 / 预期"},
+    "analytics.handset": {"en": "Handset latency p50 / p90 / p99",
+                          "zh": "手机端时延 p50 / p90 / p99"},
+    "analytics.lag": {"en": "Receipt lag p50 / p99", "zh": "回执延迟 p50 / p99"},
+    "analytics.percentiles_help": {"en": "Handset latency: from submission to the handset's "
+                                         "report. Receipt lag: from that report to its arrival "
+                                         "here. Percentiles are close estimates.",
+                                   "zh": "手机端时延：从提交到手机回报的时间。回执延迟：从回报到"
+                                         "回执到达本系统的时间。百分位数为近似估计。"},
+    "exp.title": {"en": "Expected messages", "zh": "预期短信"},
+    "exp.intro": {"en": "Messages you told dlrhub you sent: each is met by its final receipt, or "
+                        "reported missing past its deadline.",
+                  "zh": "您告知 dlrhub 已发送的短信：收到最终回执即为已满足，"
+                        "超过截止时间仍未收到则报告为缺失。"},
+    "exp.registered": {"en": "Registered: dlrhub now watches for its final receipt.",
+                       "zh": "已登记：dlrhub 会等待它的最终回执。"},
+    "exp.counts": {"en": "Expectations by state", "zh": "各状态的预期短信数"},
+    "exp.count_pending": {"en": "Waiting for a receipt", "zh": "等待回执"},
+    "exp.count_missing": {"en": "Missing their receipt", "zh": "缺失回执"},
+    "exp.more_than": {"en": "more than {n}", "zh": "超过 {n}"},
+    "exp.all": {"en": "All", "zh": "全部"},
+    "exp.state_pending": {"en": "pending", "zh": "等待中"},
+    "exp.state_met": {"en": "met", "zh": "已满足"},
+    "exp.state_missing": {"en": "missing", "zh": "缺失"},
+    "exp.late": {"en": "(late)", "zh": "（迟到）"},
+    "exp.caption": {"en": "Expected messages, newest first", "zh": "预期短信（最新在前）"},
+    "exp.sent_at": {"en": "Sent", "zh": "发送时间"},
+    "exp.met_at": {"en": "Receipt came", "zh": "回执到达"},
+    "exp.none_in_state": {"en": "No expectation is in this state.",
+                          "zh": "没有处于此状态的预期短信。"},
+    "exp.none": {"en": "No expectations yet. Register each message you send, and dlrhub tells "
+                       "you which never got a receipt:",
+                 "zh": "还没有预期短信。登记您发送的每条短信，dlrhub 会告诉您哪些始终没有回执："},
+    "exp.none_help": {"en": "Up to 1,000 at once as {\"data\": [...]}; streams of any length to "
+                            "POST /v1/expectations/bulk. Or register one with the form below.",
+                      "zh": "一次最多 1,000 条（{\"data\": [...]}）；任意长度的数据流请发送到 "
+                            "POST /v1/expectations/bulk。也可以用下面的表单登记一条。"},
+    "exp.register": {"en": "Register one expected message", "zh": "登记一条预期短信"},
+    "exp.register_submit": {"en": "Register", "zh": "登记"},
+    "exp.message_help": {"en": "The provider's message id, as its receipts carry it.",
+                         "zh": "服务商的短信 ID，与其回执中的一致。"},
+    "exp.phone_help": {"en": "The recipient, when several share the message id. Optional.",
+                       "zh": "接收方号码；多个接收方共用同一短信 ID 时填写。可选。"},
+    "exp.deadline_seconds": {"en": "Deadline (seconds)", "zh": "截止时间（秒）"},
+    "exp.deadline_help": {"en": "How long a final receipt may take. Blank: the account's default.",
+                          "zh": "最终回执最多可等待多久。留空则使用账户的默认值。"},
+    "exp.no_accounts": {"en": "Expectations belong to a provider account: create one first.",
+                        "zh": "预期短信属于某个服务商账户：请先创建一个。"},
+    "alert.title": {"en": "Alert rules", "zh": "告警规则"},
+    "alert.one": {"en": "Alert rule", "zh": "告警规则"},
+    "alert.intro": {"en": "Thresholds on how delivery is going, checked every minute. Each time "
+                          "a rule starts firing and each time it clears, an sms.alert event goes "
+                          "to your endpoints.",
+                    "zh": "对送达情况设置阈值，每分钟检查一次。规则每次开始告警或恢复时，"
+                          "都会向您的端点发送一条 sms.alert 事件。"},
+    "alert.new": {"en": "New alert rule", "zh": "新建告警规则"},
+    "alert.create": {"en": "Create the rule", "zh": "创建规则"},
+    "alert.back": {"en": "All alert rules", "zh": "全部告警规则"},
+    "alert.caption": {"en": "Alert rules, newest first", "zh": "告警规则（最新在前）"},
+    "alert.none": {"en": "No alert rule yet: create one to hear when delivery drops.",
+                   "zh": "还没有告警规则：创建一个，在送达率下降时收到通知。"},
+    "alert.created": {"en": "Rule created: it is evaluated within a minute.",
+                      "zh": "规则已创建：一分钟内开始评估。"},
+    "alert.saved": {"en": "Saved: the next evaluation uses the new settings.",
+                    "zh": "已保存：下次评估将使用新设置。"},
+    "alert.deleted": {"en": "Rule deleted. The events it emitted stay with your receipts.",
+                      "zh": "规则已删除。它发出的事件仍保留在回执中。"},
+    "alert.kind": {"en": "Kind", "zh": "类型"},
+    "alert.kind_delivery_rate_below": {"en": "Delivery rate below", "zh": "送达率低于"},
+    "alert.kind_reason_share_above": {"en": "Reason class share above", "zh": "某类失败占比高于"},
+    "alert.kind_missing_share_above": {"en": "Missing receipts above", "zh": "缺失回执占比高于"},
+    "alert.kind_no_receipts_for": {"en": "No receipts for an account", "zh": "账户无回执"},
+    "alert.help_delivery_rate_below": {"en": "Fires when delivered ÷ final messages in the window "
+                                             "falls below the threshold (0 to 1, e.g. 0.9).",
+                                       "zh": "窗口内已送达 ÷ 最终状态短信数低于阈值时告警"
+                                             "（0 到 1，例如 0.9）。"},
+    "alert.help_reason_share_above": {"en": "Fires when one reason class's share of the failures "
+                                            "rises above the threshold (0 to 1); choose the class.",
+                                      "zh": "某一原因类别在失败中的占比高于阈值时告警"
+                                            "（0 到 1）；需选择原因类别。"},
+    "alert.help_missing_share_above": {"en": "Fires when the share of expectations due in the "
+                                             "window that got no receipt rises above the "
+                                             "threshold (0 to 1). Scope by account or provider "
+                                             "only.",
+                                       "zh": "窗口内到期的预期短信中没有回执的占比高于阈值时告警"
+                                             "（0 到 1）。只能按账户或服务商限定范围。"},
+    "alert.help_no_receipts_for": {"en": "Fires when an account with expectations pending for "
+                                         "the whole window sent no receipt at all: its provider's "
+                                         "receipts have stopped. Needs the account; no threshold.",
+                                   "zh": "账户有整个窗口内都在等待的预期短信，却没有收到任何回执时"
+                                         "告警：说明服务商的回执推送已中断。需指定账户；无需阈值。"},
+    "alert.threshold": {"en": "Threshold", "zh": "阈值"},
+    "alert.threshold_help": {"en": "A share from 0 to 1 (0.9 is 90%). Not used by “No receipts "
+                                   "for an account”.",
+                             "zh": "0 到 1 之间的比例（0.9 即 90%）。“账户无回执”不使用此项。"},
+    "alert.window_seconds": {"en": "Window (seconds)", "zh": "时间窗口（秒）"},
+    "alert.window_help": {"en": "How far back each evaluation looks: 60 s to 7 days (604800).",
+                          "zh": "每次评估回看多久：60 秒到 7 天（604800）。"},
+    "alert.min_messages": {"en": "Minimum messages", "zh": "最少短信数"},
+    "alert.min_help": {"en": "The rule says nothing until this many messages (failures, "
+                             "expectations) are in its window.",
+                       "zh": "窗口内短信（失败、预期短信）达到此数量前，规则不作判断。"},
+    "alert.reason_help": {"en": "Only for “Reason class share above”.",
+                          "zh": "仅用于“某类失败占比高于”。"},
+    "alert.scope": {"en": "Which messages", "zh": "统计范围"},
+    "alert.scope_help": {"en": "Blank fields mean all of yours.",
+                         "zh": "留空表示全部。"},
+    "alert.enabled": {"en": "Enabled", "zh": "启用"},
+    "alert.firing": {"en": "firing", "zh": "告警中"},
+    "alert.quiet": {"en": "not firing", "zh": "正常"},
+    "alert.disabled": {"en": "disabled", "zh": "已停用"},
+    "alert.firing_since": {"en": "Firing since", "zh": "告警开始时间"},
+    "alert.last_value": {"en": "Last measure", "zh": "最近测量值"},
+    "alert.last_evaluated": {"en": "Last evaluated", "zh": "最近评估时间"},
+    "alert.too_few": {"en": "too few messages to say", "zh": "短信太少，无法判断"},
+    "alert.history": {"en": "Firing history", "zh": "告警历史"},
+    "alert.history_caption": {"en": "The rule's sms.alert events, newest first",
+                               "zh": "该规则的 sms.alert 事件（最新在前）"},
+    "alert.measured": {"en": "Measured", "zh": "测量值"},
+    "alert.event_firing": {"en": "started firing", "zh": "开始告警"},
+    "alert.event_resolved": {"en": "resolved", "zh": "已恢复"},
+    "alert.no_history": {"en": "It has not fired yet.", "zh": "尚未告警过。"},
+    "alert.delete": {"en": "Delete the rule", "zh": "删除规则"},
+    "alert.delete_help": {"en": "The events it emitted stay with your receipts.",
+                          "zh": "它发出的事件仍保留在回执中。"},
+    "alert.delete_confirm": {"en": "Yes, delete this rule", "zh": "是的，删除此规则"},
 }
 
 # The vocabularies' values as people read them (statuses, reason classes, event types).

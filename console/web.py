@@ -64,6 +64,10 @@ NAV = (
     NavItem(f"{PREFIX}/accounts", "nav.accounts", "tenant"),
     NavItem(f"{PREFIX}/endpoints", "nav.endpoints", "tenant"),
     NavItem(f"{PREFIX}/deliveries", "nav.deliveries", "tenant"),
+    # --- insight ---
+    NavItem(f"{PREFIX}/analytics", "nav.analytics", "tenant"),
+    NavItem(f"{PREFIX}/expectations", "nav.expectations", "tenant"),
+    NavItem(f"{PREFIX}/alerts", "nav.alerts", "tenant"),
     # --- admin ---
     NavItem(f"{PREFIX}/system", "nav.system", "admin"),
 )

@@ -10,13 +10,15 @@ from sqlmodel import Session
 from dlrhub.api.io import read_json, read_query, write
 from dlrhub.api.openapi import operation
 from dlrhub.api.schemas.alerts import (
+    AlertEventList,
+    AlertEventQuery,
     AlertRuleCreate,
     AlertRulePage,
     AlertRulePublic,
     AlertRuleUpdate,
 )
 from dlrhub.api.schemas.common import PageQuery
-from dlrhub.services.alerts import rules
+from dlrhub.services.alerts import history, rules
 
 Sessions = Callable[[], Session]
 
@@ -85,3 +87,19 @@ class AlertRuleItem(_Base):
             rules.delete_rule(session, tenant_id=req.context.tenant_id, rule_id=rule_id)
             session.commit()
         resp.status = 204
+
+
+class AlertRuleEvents(_Base):
+    """``/v1/alert-rules/{rule_id}/events``."""
+
+    @operation("A rule's firing history", auth="tenant", query=AlertEventQuery,
+               response=AlertEventList, tag="alerts",
+               description="The `sms.alert` events the rule emitted, newest first: each "
+               "time it started firing and each time it cleared.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
+        """Return the rule's latest events."""
+        query = read_query(req, AlertEventQuery)
+        with self._sessions() as session:
+            events = history.rule_history(session, tenant_id=req.context.tenant_id,
+                                          rule_id=rule_id, limit=query.limit)
+        write(resp, AlertEventList.model_validate({"data": [vars(e) for e in events]}))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from dlrhub.models import (
@@ -237,6 +237,15 @@ def list_expectations(session: Session, *, tenant_id: str, state: str | None = N
         if value is not None:
             query = query.where(EXPECTATIONS.c[column] == value)
     return newest_by_id(session, query, EXPECTATIONS.c.id, limit=limit, after=after)
+
+
+def count_in_state(session: Session, *, tenant_id: str, state: str, cap: int = 10_000) -> int:
+    """Return how many of the tenant's expectations are in ``state``, counting at most
+    ``cap`` + 1 (a caller shows "more than ``cap``"): an index range, never the table."""
+    capped = (select(EXPECTATIONS.c.id)
+              .where(EXPECTATIONS.c.tenant_id == tenant_id, EXPECTATIONS.c.state == state)
+              .limit(cap + 1).subquery())
+    return int(session.execute(select(func.count()).select_from(capped)).scalar_one())
 
 
 def document(exp: Expectation) -> dict[str, Any]:

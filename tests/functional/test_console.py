@@ -383,8 +383,10 @@ def test_every_console_route_with_an_id_is_404_for_another_tenant(
                delivery_id=delivery_of(runtime, console_tenant["tenant_id"], endpoint_id),
                inbox_id=InboundCallbackFactory(account=console_tenant["account"],
                                                state="rejected").id)
-    # --- admin: a tenant is refused the admin's pages (403), its own tenant's included ---
-    ids.update(tenant_id=console_tenant["tenant_id"], key_id=console_tenant["key_id"])
+    # --- insight ---
+    from tests.functional.test_console_insight import rule_of
+
+    ids.update(rule_id=rule_of(runtime, console_tenant["tenant_id"]))
     # --- admin: a tenant is refused the admin's pages (403), its own tenant's included ---
     ids.update(tenant_id=console_tenant["tenant_id"], key_id=console_tenant["key_id"])
     other = AccountFactory(provider="tencent")
