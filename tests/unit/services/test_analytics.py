@@ -68,13 +68,14 @@ def test_a_new_message_counts_once_in_each_grain() -> None:
     assert (total["account_id"], total["carrier"], total["reason_class"]) == ("*", "*", "*")
     # Only the grains that group by a reason class keep it (a pending message has none).
     kept = {r["grain"] for r in rows if r["reason_class"] != "*"}
-    assert kept == {"hour:reasons", "day:reasons", "hour:all", "day:all"}
+    assert kept == {f"{span}:{grain}" for span in ("hour", "day")
+                    for grain in ("reasons", "netreasons", "sendreasons", "all")}
 
 
 def test_every_row_counts_its_failures_by_reason_class() -> None:
     rows = stat_rows([(None, FAILED)])
     assert {r["reason_invalid_number"] for r in rows} == {1}
-    assert {r["reason_class"] for r in rows if r["grain"].endswith((":reasons", ":all"))} == {
+    assert {r["reason_class"] for r in rows if r["grain"].endswith(("reasons", ":all"))} == {
         "invalid_number"}
     assert sum(r[c] for r in rows for c in r if c.startswith("reason_") and c != "reason_class"
                ) == GRAINS
@@ -235,7 +236,10 @@ def test_the_coarsest_grain_that_keeps_the_query_is_read() -> None:
     assert plan_of(group_by="hour,reason_class").dimensions.name == "reasons"
     assert plan_of(group_by="carrier").dimensions.name == "network"
     assert plan_of(filters={"template": "otp"}).dimensions.name == "sending"
-    assert plan_of(group_by="template,reason_class").dimensions.name == "all"
+    assert plan_of(group_by="template,reason_class").dimensions.name == "sendreasons"
+    assert plan_of(group_by="carrier,reason_class").dimensions.name == "netreasons"
+    assert plan_of(group_by="day", filters={"provider": "x", "reason_class": "expired"}
+                   ).dimensions.name == "netreasons"
     assert plan_of(group_by="template", filters={"carrier": "x"}).dimensions.name == "all"
 
 
