@@ -44,7 +44,8 @@ def percentiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None
     quantile is found by bisecting the running sums (an answer may hold 20,000
     histograms).
     """
-    counts = [n if n > 0 else 0 for n in counts]
+    if min(counts, default=0) < 0:
+        counts = [n if n > 0 else 0 for n in counts]
     running = list(accumulate(counts))
     total = running[-1] if running else 0
     if total <= 0:
