@@ -83,7 +83,18 @@ PAGES = (
     Page("deliveries, one endpoint", "tenant", "/console/deliveries?endpoint_id={endpoint_id}"),
     Page("deliveries, status=dead", "tenant", "/console/deliveries?status=dead"),
     Page("delivery", "tenant", "/console/deliveries/{delivery_id}"),
+    Page("analytics, 24 h", "tenant", "/console/analytics"),
+    Page("analytics, 7 days by carrier", "tenant",
+         "/console/analytics?since={week_since}&until={day_until}&group_by=carrier"),
+    Page("analytics, 30 days by day and reason class", "tenant",
+         "/console/analytics?since={month_since}&until={day_until}&group_by=day,reason_class"),
+    Page("expectations", "tenant", "/console/expectations"),
+    Page("expectations, missing", "tenant", "/console/expectations?state=missing"),
+    Page("alert rules", "tenant", "/console/alerts"),
+    Page("alert rule", "tenant", "/console/alerts/{rule_id}"),
     Page("tenants (admin)", "admin", "/console/tenants"),
+    Page("tenant (admin)", "admin", "/console/tenants/{tenant_id}"),
+    Page("system (admin)", "admin", "/console/system"),
 )
 
 
@@ -627,6 +638,11 @@ class Bench:
             day = stamp.replace(hour=0, minute=0, second=0, microsecond=0)
             self.refs["day_since"] = f"{day:%Y-%m-%dT%H:%M}"
             self.refs["day_until"] = f"{day + timedelta(days=1):%Y-%m-%dT%H:%M}"
+            self.refs["week_since"] = f"{day - timedelta(days=6):%Y-%m-%dT%H:%M}"
+            self.refs["month_since"] = f"{day - timedelta(days=29):%Y-%m-%dT%H:%M}"
+            self.refs["tenant_id"] = tenant_id
+            self.refs["rule_id"] = one("SELECT id FROM alert_rule WHERE tenant_id = %s "
+                                       "ORDER BY id LIMIT 1", tenant_id)[0]
             account_id, inbox_id = one(
                 "SELECT i.account_id, i.id FROM inbound_callback i JOIN provider_account a "
                 "ON a.id = i.account_id WHERE i.tenant_id = %s AND i.state = 'rejected' "
