@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.processes import Process, free_port, wait_healthy
+from tests.processes import DLRHUB, Process, free_port, wait_healthy
 
 ADMIN_TOKEN = "browser-admin-token"
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -93,3 +94,28 @@ def browser(chromium: str) -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+def simulated_tenant(api: Any, name: str, *, messages: int, seed: int
+                     ) -> tuple[str, str, dict[str, str], dict[str, Any]]:
+    """Make a tenant and its key through the admin API, a Tencent account, and post the
+    simulator's demo scenario to it; return the tenant's id, the key, its headers and
+    the account.
+
+    ``api`` is an httpx client on the served instance.
+    """
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    made = api.post("/v1/tenants", json={"name": name}, headers=admin).json()
+    key: str = api.post(f"/v1/tenants/{made['id']}/keys", json={"name": "console"},
+                        headers=admin).json()["key"]
+    me = {"Authorization": f"Bearer {key}"}
+    account: dict[str, Any] = api.post(
+        "/v1/accounts", json={"provider": "tencent", "name": "Tencent CN"}, headers=me).json()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")}
+    env["DLRHUB_API_KEY"] = key
+    done = subprocess.run(
+        [DLRHUB, "simulate", "tencent", "--url", account["callback_url"], "--messages",
+         str(messages), "--seed", str(seed), "--scenario", "demo", "--late-share", "0",
+         "--batch", "20", "--quiet"], env=env, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    return made["id"], key, me, account

@@ -5,9 +5,7 @@ the keyboard; the XSS and CSRF cases; axe-core on every page; a screenshot of ea
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import ADMIN_TOKEN, AXE, Served
-from tests.processes import DLRHUB, wait_for
+from tests.browser.conftest import ADMIN_TOKEN, AXE, Served, simulated_tenant
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -29,22 +27,8 @@ BLOCKING = ("serious", "critical")
 @pytest.fixture(scope="module")
 def tenant(served: Served) -> dict[str, Any]:
     """A tenant made by the admin API, a Tencent account, the simulator's receipts."""
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=served.base_url, timeout=20) as api:
-        made = api.post("/v1/tenants", json={"name": "Acme SMS"}, headers=admin).json()
-        key = api.post(f"/v1/tenants/{made['id']}/keys", json={"name": "console"},
-                       headers=admin).json()["key"]
-        me = {"Authorization": f"Bearer {key}"}
-        account = api.post("/v1/accounts", json={"provider": "tencent", "name": "Tencent CN"},
-                           headers=me).json()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")}
-        env["DLRHUB_API_KEY"] = key
-        done = subprocess.run(
-            [DLRHUB, "simulate", "tencent", "--url", account["callback_url"], "--messages",
-             "120", "--seed", "11", "--scenario", "demo", "--late-share", "0",
-             "--batch", "20", "--quiet"],
-            env=env, capture_output=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+        tenant_id, key, me, account = simulated_tenant(api, "Acme SMS", messages=120, seed=11)
         # A reply whose text, and a report whose message id, are markup.
         reply = {"extend": "", "mobile": "13900000001", "nationcode": "86", "sign": "x",
                  "text": XSS_TEXT, "time": int(time.time())}
@@ -64,7 +48,7 @@ def tenant(served: Served) -> dict[str, Any]:
                  30, "the markup receipts, ingested")
         first = api.get("/v1/receipts", headers=me,
                         params={"type": "sms.status", "status": "failed"}).json()["data"]
-    return {"id": made["id"], "key": key, "callback_url": account["callback_url"],
+    return {"id": tenant_id, "key": key, "callback_url": account["callback_url"],
             "failed_message": first[-1]["message_id"]}
 
 

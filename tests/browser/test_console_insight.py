@@ -6,18 +6,16 @@ in both languages and at a phone's width.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.conftest import ADMIN_TOKEN, Served
+from tests.browser.conftest import Served, simulated_tenant
 from tests.browser.test_console import _context, audit, sign_in
-from tests.processes import DLRHUB, wait_for
+from tests.processes import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -26,21 +24,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 def tenant(served: Served) -> dict[str, Any]:
     """A tenant with a Tencent account, the simulator's messages, three expectations and
     an alert rule made by the API."""
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=served.base_url, timeout=20) as api:
-        made = api.post("/v1/tenants", json={"name": "Insight Co"}, headers=admin).json()
-        key = api.post(f"/v1/tenants/{made['id']}/keys", json={"name": "console"},
-                       headers=admin).json()["key"]
-        me = {"Authorization": f"Bearer {key}"}
-        account = api.post("/v1/accounts", json={"provider": "tencent", "name": "Tencent CN"},
-                           headers=me).json()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DLRHUB_")}
-        env["DLRHUB_API_KEY"] = key
-        done = subprocess.run(
-            [DLRHUB, "simulate", "tencent", "--url", account["callback_url"], "--messages",
-             "80", "--seed", "7", "--scenario", "demo", "--late-share", "0", "--batch", "20",
-             "--quiet"], env=env, capture_output=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+        _, key, me, account = simulated_tenant(api, "Insight Co", messages=80, seed=7)
         registered = api.post("/v1/expectations", headers=me, json={"data": [
             {"account_id": account["id"], "message_id": f"expected-{n}",
              "deadline_seconds": 3600} for n in range(3)]})

@@ -54,3 +54,13 @@ def signed_in(client: falcon.testing.TestClient, console_tenant: dict[str, Any])
     browser = Browser(client)
     assert browser.sign_in(console_tenant["key"]).status_code == 303
     return browser
+
+
+@pytest.fixture
+def stranger(client: falcon.testing.TestClient, runtime: Runtime) -> Browser:
+    """Another tenant, signed in to the console."""
+    other = AccountFactory(provider="tencent")
+    key, _ = tenant_key(runtime, other.account.tenant_id)
+    browser = Browser(client)
+    assert browser.sign_in(key).status_code == 303
+    return browser

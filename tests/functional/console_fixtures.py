@@ -8,6 +8,7 @@ conftest.py, so that every console test module has them without a module's own
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import falcon.testing
 
@@ -55,6 +56,11 @@ class Browser:
         found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
         assert found, page.text
         return found.group(1)
+
+    def submit(self, path: str, page: str | None = None,
+               **fields: str) -> falcon.testing.Result:
+        """Post a form of ``page`` (default: ``path``) with its CSRF token."""
+        return self.post(path, urlencode({**fields, "csrf_token": self.csrf(page or path)}))
 
     def sign_in(self, key: str) -> falcon.testing.Result:
         return self.post("/console/login", f"key={key}&csrf_token={self.csrf()}")

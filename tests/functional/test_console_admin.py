@@ -42,12 +42,6 @@ def admin(client: falcon.testing.TestClient) -> Browser:
     return browser
 
 
-def submit(browser: Browser, path: str, page: str | None = None,
-           **fields: str) -> falcon.testing.Result:
-    """Post a form of ``page`` (default: ``path``) with its CSRF token, like a browser."""
-    token = browser.csrf(page or path)
-    return browser.post(path, urlencode({**fields, "csrf_token": token}))
-
 
 def tenant_named(runtime: Runtime, tenant_id: str) -> Any:
     with runtime.sessions() as session:
@@ -60,7 +54,7 @@ def tenant_named(runtime: Runtime, tenant_id: str) -> Any:
 def test_the_admin_creates_a_tenant_and_opens_its_page(admin: Browser) -> None:
     empty = admin.get("/console/tenants")
     assert html(i18n.t("en", "tenants.none")) in empty.text
-    made = submit(admin, "/console/tenants", name=f"acme {XSS}")
+    made = admin.submit("/console/tenants", name=f"acme {XSS}")
     assert made.status_code == 303
     page = admin.get(made.headers["location"])
     assert page.status_code == 200
@@ -76,7 +70,7 @@ def test_the_admin_creates_a_tenant_and_opens_its_page(admin: Browser) -> None:
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201])
 def test_a_bad_tenant_name_is_the_form_again_with_what_is_wrong(
         admin: Browser, runtime: Runtime, name: str) -> None:
-    refused = submit(admin, "/console/tenants", name=name)
+    refused = admin.submit("/console/tenants", name=name)
     assert refused.status_code == 400
     assert 'role="alert"' in refused.text
     assert 'aria-invalid="true"' in refused.text
@@ -88,11 +82,11 @@ def test_a_bad_tenant_name_is_the_form_again_with_what_is_wrong(
 def test_renaming_a_tenant_and_refusing_a_blank_name(
         admin: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
     path = f"/console/tenants/{console_tenant['tenant_id']}"
-    done = submit(admin, path, name="renamed")
+    done = admin.submit(path, name="renamed")
     assert done.status_code == 303
     assert html(i18n.t("en", "tenant.renamed")) in admin.get(done.headers["location"]).text
     assert tenant_named(runtime, console_tenant["tenant_id"]).name == "renamed"
-    refused = submit(admin, path, name=" ")
+    refused = admin.submit(path, name=" ")
     assert refused.status_code == 400
     assert tenant_named(runtime, console_tenant["tenant_id"]).name == "renamed"
 
@@ -102,7 +96,7 @@ def test_suspending_a_tenant_ends_its_console_sessions_at_once_and_resuming_lets
         runtime: Runtime) -> None:
     assert signed_in.get("/console/overview").status_code == 200
     path = f"/console/tenants/{console_tenant['tenant_id']}"
-    done = submit(admin, f"{path}/state", page=path, status="suspended")
+    done = admin.submit(f"{path}/state", page=path, status="suspended")
     assert done.status_code == 303
     page = admin.get(done.headers["location"])
     assert html(i18n.t("en", "tenant.suspended")) in page.text
@@ -112,7 +106,7 @@ def test_suspending_a_tenant_ends_its_console_sessions_at_once_and_resuming_lets
     assert ended.status_code == 303
     assert ended.headers["location"] == "/console/login?ended=1"
     assert Browser(signed_in.client).sign_in(console_tenant["key"]).status_code == 200
-    resumed = submit(admin, f"{path}/state", page=path, status="active")
+    resumed = admin.submit(f"{path}/state", page=path, status="active")
     assert resumed.status_code == 303
     assert tenant_named(runtime, console_tenant["tenant_id"]).status == TenantStatus.active
     # The ended session stays ended; the key signs in again.
@@ -123,7 +117,7 @@ def test_suspending_a_tenant_ends_its_console_sessions_at_once_and_resuming_lets
 def test_an_unknown_state_is_a_400_and_changes_nothing(
         admin: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
     path = f"/console/tenants/{console_tenant['tenant_id']}"
-    refused = submit(admin, f"{path}/state", page=path, status="deleted")
+    refused = admin.submit(f"{path}/state", page=path, status="deleted")
     assert refused.status_code == 400
     assert tenant_named(runtime, console_tenant["tenant_id"]).status == TenantStatus.active
 
@@ -164,7 +158,7 @@ def test_a_key_is_shown_once_with_a_copy_button_and_signs_in(
         admin: Browser, client: falcon.testing.TestClient, console_tenant: dict[str, Any],
         runtime: Runtime) -> None:
     path = f"/console/tenants/{console_tenant['tenant_id']}"
-    issued = submit(admin, f"{path}/keys", page=path, name="billing <server>")
+    issued = admin.submit(f"{path}/keys", page=path, name="billing <server>")
     assert issued.status_code == 200
     found = re.search(r'<code class="url" id="new-key">(dlrhub_sk_[\w-]+)</code>', issued.text)
     assert found, issued.text
@@ -191,7 +185,7 @@ def test_revoking_a_key_ends_its_console_sessions_at_once(
         runtime: Runtime) -> None:
     assert signed_in.get("/console/receipts").status_code == 200
     path = f"/console/tenants/{console_tenant['tenant_id']}"
-    done = submit(admin, f"{path}/keys/{console_tenant['key_id']}/revoke", page=path)
+    done = admin.submit(f"{path}/keys/{console_tenant['key_id']}/revoke", page=path)
     assert done.status_code == 303
     page = admin.get(done.headers["location"])
     assert html(i18n.t("en", "tenant.revoked")) in page.text
@@ -206,17 +200,17 @@ def test_another_tenants_key_or_an_unknown_tenant_is_a_404(
         admin: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
     other = AccountFactory(provider="tencent").account.tenant_id
     path = f"/console/tenants/{other}"
-    wrong = submit(admin, f"{path}/keys/{console_tenant['key_id']}/revoke", page=path)
+    wrong = admin.submit(f"{path}/keys/{console_tenant['key_id']}/revoke", page=path)
     assert wrong.status_code == 404
     with runtime.sessions() as session:
         listed, _ = keys.list_keys(session, tenant_id=console_tenant["tenant_id"])
     assert listed[0].revoked_at is None
     assert admin.get("/console/tenants/ten_nope").status_code == 404
     assert admin.get("/console/tenants/ten_nope/delete").status_code == 404
-    gone = submit(admin, "/console/tenants/ten_nope/keys", page="/console/tenants",
+    gone = admin.submit("/console/tenants/ten_nope/keys", page="/console/tenants",
                   name="x")
     assert gone.status_code == 404
-    long_name = submit(admin, f"{path}/keys", page=path, name="k" * 201)
+    long_name = admin.submit(f"{path}/keys", page=path, name="k" * 201)
     assert long_name.status_code == 400
 
 

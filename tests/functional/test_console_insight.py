@@ -42,19 +42,6 @@ from tests.functional.test_analytics_api import load
 RANGE = {"since": "2024-01-01T00:00", "until": "2024-01-03T00:00"}  # the viewer's zone: UTC
 
 
-@pytest.fixture
-def stranger(client: falcon.testing.TestClient, runtime: Runtime) -> Browser:
-    other = AccountFactory(provider="tencent")
-    key, _ = tenant_key(runtime, other.account.tenant_id)
-    browser = Browser(client)
-    assert browser.sign_in(key).status_code == 303
-    return browser
-
-
-def submit(browser: Browser, path: str, page: str | None = None, **fields: str) -> Any:
-    """POST a form with the CSRF token of ``page`` (the page the form is on)."""
-    token = browser.csrf(page or path)
-    return browser.post(path, urlencode({**fields, "csrf_token": token}))
 
 
 def cells(text: str) -> list[list[str]]:
@@ -215,18 +202,18 @@ def test_expectations_empty_state_shows_how_to_register(
 
 def test_registering_one_expectation_by_the_form(
         signed_in: Browser, stranger: Browser, console_tenant: dict[str, Any]) -> None:
-    done = submit(signed_in, "/console/expectations", account_id=console_tenant["account"].id,
+    done = signed_in.submit("/console/expectations", account_id=console_tenant["account"].id,
                   message_id="form-1", phone="+8613800000001", deadline_seconds="600")
     assert done.status_code == 303, done.text
     page = signed_in.get(done.headers["location"])
     assert i18n.t("en", "exp.registered") in page.text
     assert [r[0] for r in cells(page.text)] == ["form-1"]
-    bad = submit(signed_in, "/console/expectations", account_id=console_tenant["account"].id,
+    bad = signed_in.submit("/console/expectations", account_id=console_tenant["account"].id,
                  message_id="form-2", deadline_seconds="0")
     assert bad.status_code == 400
     assert "deadline_seconds" in bad.text
     assert 'value="form-2"' in bad.text  # the form keeps what was typed
-    theirs = submit(stranger, "/console/expectations", account_id=console_tenant["account"].id,
+    theirs = stranger.submit("/console/expectations", account_id=console_tenant["account"].id,
                     message_id="form-3")
     assert theirs.status_code == 400
     assert "no such account" in theirs.text
@@ -304,7 +291,7 @@ def test_creating_a_rule_through_the_form(
     form = signed_in.get("/console/alerts/new")
     for kind in AlertKind:
         assert str(escape(i18n.t("en", f"alert.help_{kind.value}"))) in form.text
-    done = submit(signed_in, "/console/alerts/new", kind="reason_share_above", threshold="0.3",
+    done = signed_in.submit("/console/alerts/new", kind="reason_share_above", threshold="0.3",
                   window_seconds="1800", min_messages="5", reason_class="rate_limited",
                   **{"scope.account_id": console_tenant["account"].id, "scope.country": "cn",
                      "description": "throttling", "enabled": "1"})
@@ -319,7 +306,7 @@ def test_creating_a_rule_through_the_form(
     page = signed_in.get(done.headers["location"])
     assert i18n.t("en", "alert.created") in page.text
     # no_receipts_for takes no threshold, and needs the account.
-    quiet = submit(signed_in, "/console/alerts/new", "/console/alerts/new", kind="no_receipts_for",
+    quiet = signed_in.submit("/console/alerts/new", "/console/alerts/new", kind="no_receipts_for",
                    window_seconds="600", min_messages="1",
                    **{"scope.account_id": console_tenant["account"].id, "enabled": "1"})
     assert quiet.status_code == 303, quiet.text
@@ -339,7 +326,7 @@ def test_creating_a_rule_through_the_form(
 ])
 def test_a_bad_rule_is_the_form_again_with_a_400(
         signed_in: Browser, fields: dict[str, str], said: str) -> None:
-    page = submit(signed_in, "/console/alerts/new", **fields)
+    page = signed_in.submit("/console/alerts/new", **fields)
     assert page.status_code == 400
     assert said in page.text
     assert 'role="alert"' in page.text
@@ -352,20 +339,20 @@ def test_editing_and_deleting_a_rule(
     page = signed_in.get(path)
     assert 'value="0.9"' in page.text
     assert 'value="3600"' in page.text
-    saved = submit(signed_in, path, threshold="0.8", window_seconds="7200", min_messages="3",
+    saved = signed_in.submit(path, threshold="0.8", window_seconds="7200", min_messages="3",
                    description="after the edit")
     assert saved.status_code == 303, saved.text
     with runtime.sessions() as session:
         rule = rules.get_rule(session, tenant_id=console_tenant["tenant_id"], rule_id=rule_id)
         assert (rule.threshold, rule.window_seconds, rule.min_messages, rule.enabled) == (
             0.8, 7200, 3, False)  # the box left unticked disables it
-    bad = submit(signed_in, path, threshold="1.5", window_seconds="7200")
+    bad = signed_in.submit(path, threshold="1.5", window_seconds="7200")
     assert bad.status_code == 400
     assert "between 0 and 1" in bad.text
-    unconfirmed = submit(signed_in, f"{path}/delete", path)
+    unconfirmed = signed_in.submit(f"{path}/delete", path)
     assert unconfirmed.status_code == 400
     assert signed_in.get(path).status_code == 200
-    gone = submit(signed_in, f"{path}/delete", path, confirm="1")
+    gone = signed_in.submit(f"{path}/delete", path, confirm="1")
     assert gone.status_code == 303
     assert i18n.t("en", "alert.deleted") in signed_in.get(gone.headers["location"]).text
     assert signed_in.get(path).status_code == 404

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import falcon.testing
 import pytest
@@ -33,7 +33,7 @@ from dlrhub.services import endpoints
 from dlrhub.services.runtime import Runtime
 from tests.customer import Customer, customer_server
 from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory
-from tests.functional.console_fixtures import XSS, Browser, tenant_key
+from tests.functional.console_fixtures import XSS, Browser
 
 
 def html(text: str) -> str:
@@ -55,20 +55,6 @@ def customer() -> Iterator[Customer]:
         yield server
 
 
-@pytest.fixture
-def stranger(client: falcon.testing.TestClient, runtime: Runtime) -> Browser:
-    """Another tenant, signed in."""
-    other = AccountFactory(provider="tencent")
-    key, _ = tenant_key(runtime, other.account.tenant_id)
-    browser = Browser(client)
-    assert browser.sign_in(key).status_code == 303
-    return browser
-
-
-def submit(browser: Browser, path: str, page: str | None = None, **fields: str) -> Any:
-    """POST a form with the CSRF token of ``page`` (the page the form is on)."""
-    token = browser.csrf(page or path)
-    return browser.post(path, urlencode({**fields, "csrf_token": token}))
 
 
 def endpoint_of(runtime: Runtime, tenant_id: str, url: str, **spec: Any) -> str:
@@ -117,7 +103,7 @@ def test_each_provider_has_a_form_with_its_credentials_and_help(signed_in: Brows
 
 def test_creating_an_account_shows_its_callback_url_to_copy(
         signed_in: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
-    done = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=netease",
+    done = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=netease",
                   provider="netease", name="Yunxin <main>", timezone="Asia/Shanghai",
                   default_region="cn", ip_allowlist="203.0.113.0/24\n198.51.100.7",
                   **{"credential.app_key": "ak-1", "credential.app_secret": "s3cr3t-value"})
@@ -138,43 +124,43 @@ def test_creating_an_account_shows_its_callback_url_to_copy(
     # Saved without typing them again, the credentials stay; the form says so.
     assert html(i18n.t("en", "acc.credentials_keep")) in page.text
     path = done.headers["location"].split("?")[0]
-    saved = submit(signed_in, path, name="Yunxin", timezone="Asia/Shanghai")
+    saved = signed_in.submit(path, name="Yunxin", timezone="Asia/Shanghai")
     assert saved.status_code == 303
     assert "app_key, app_secret" in signed_in.get(path).text
-    half = submit(signed_in, path, name="Yunxin", **{"credential.app_key": "new-key"})
+    half = signed_in.submit(path, name="Yunxin", **{"credential.app_key": "new-key"})
     assert half.status_code == 400
     assert "credentials.app_secret" in half.text
 
 
 def test_a_bad_account_form_is_shown_again_with_what_is_wrong(signed_in: Browser) -> None:
-    missing = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=netease",
+    missing = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=netease",
                      provider="netease", name="n", **{"credential.app_key": "k"})
     assert missing.status_code == 400
     assert "credentials.app_secret: is required for netease" in missing.text
     assert 'name="name" value="n"' in missing.text  # what was typed stays
-    bad_zone = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=tencent",
+    bad_zone = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=tencent",
                       provider="tencent", name="t", timezone="Mars/Base")
     assert bad_zone.status_code == 400
     assert "unknown time zone" in bad_zone.text
-    bad_net = submit(signed_in, "/console/accounts/new", "/console/accounts/new?provider=tencent",
+    bad_net = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=tencent",
                      provider="tencent", name="t", ip_allowlist="not-an-ip")
     assert bad_net.status_code == 400
     assert "ip_allowlist[0]" in bad_net.text
-    nobody = submit(signed_in, "/console/accounts/new", provider="nobody", name="x")
+    nobody = signed_in.submit("/console/accounts/new", provider="nobody", name="x")
     assert nobody.status_code == 400
 
 
 def test_editing_an_account_keeps_its_credentials_unless_new_ones_are_typed(
         signed_in: Browser, console_tenant: dict[str, Any]) -> None:
     path = f"/console/accounts/{console_tenant['account'].id}"
-    saved = submit(signed_in, path, name="Renamed", timezone="UTC", default_region="",
+    saved = signed_in.submit(path, name="Renamed", timezone="UTC", default_region="",
                    ip_allowlist="10.0.0.0/8")
     assert saved.status_code == 303
     page = signed_in.get(saved.headers["location"])
     assert "Renamed" in page.text
     assert 'name="timezone" value="UTC"' in page.text
     assert "10.0.0.0/8" in page.text
-    wrong = submit(signed_in, path, name="Renamed", default_region="XX")
+    wrong = signed_in.submit(path, name="Renamed", default_region="XX")
     assert wrong.status_code == 400
     assert "default_region: unknown region" in wrong.text
 
@@ -183,14 +169,14 @@ def test_rotating_the_token_gives_a_new_url_and_shows_the_grace_period(
         signed_in: Browser, console_tenant: dict[str, Any]) -> None:
     path = f"/console/accounts/{console_tenant['account'].id}"
     assert console_tenant["token"] in signed_in.get(path).text
-    done = submit(signed_in, f"{path}/rotate", path, grace_seconds="3600")
+    done = signed_in.submit(f"{path}/rotate", path, grace_seconds="3600")
     assert done.status_code == 303
     page = signed_in.get(done.headers["location"])
     assert console_tenant["token"] not in page.text
     assert html(i18n.t("en", "acc.previous_until")) in page.text
     later = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
     assert later in page.text
-    assert submit(signed_in, f"{path}/rotate", path, grace_seconds="999999999").status_code == 400
+    assert signed_in.submit(f"{path}/rotate", path, grace_seconds="999999999").status_code == 400
 
 
 def test_the_rejected_callbacks_of_an_account_are_shown_escaped(
@@ -222,7 +208,7 @@ def test_creating_an_endpoint_with_filters_policy_and_headers(
     form = signed_in.get("/console/endpoints/new")
     assert form.status_code == 200
     assert "<strong>standard</strong>: 0 s, 5 s, 5 min" in form.text
-    done = submit(signed_in, "/console/endpoints/new", url=customer.url, description="ops",
+    done = signed_in.submit("/console/endpoints/new", url=customer.url, description="ops",
                   format="normalized", batch_size="10", timeout="5", rate_limit="20",
                   retry_policy="waits", waits="10, 60, 600", headers="X-Team: sms",
                   **{"status.failed": "1", "event.sms.status": "1",
@@ -259,7 +245,7 @@ def test_creating_an_endpoint_with_filters_policy_and_headers(
 ])
 def test_a_bad_endpoint_form_is_shown_again_with_what_is_wrong(
         signed_in: Browser, fields: dict[str, str], says: str) -> None:
-    shown = submit(signed_in, "/console/endpoints/new", **fields)
+    shown = signed_in.submit("/console/endpoints/new", **fields)
     assert shown.status_code == 400
     assert says in shown.text
     assert 'action="/console/endpoints/new"' in shown.text
@@ -270,7 +256,7 @@ def test_editing_an_endpoint_and_its_state(
     endpoint_id = endpoint_of(runtime, console_tenant["tenant_id"], "https://example.com/a",
                               rate_limit=5)
     path = f"/console/endpoints/{endpoint_id}"
-    saved = submit(signed_in, path, url="https://example.com/b", retry_policy="aliyun",
+    saved = signed_in.submit(path, url="https://example.com/b", retry_policy="aliyun",
                    batch_size="1", timeout="10", format="normalized")
     assert saved.status_code == 303
     page = signed_in.get(saved.headers["location"])
@@ -287,12 +273,12 @@ def test_editing_an_endpoint_and_its_state(
     disabled = signed_in.get(path)
     assert 'class="badge h-disabled"' in disabled.text
     assert "failing for 5 days" in disabled.text
-    enabled = submit(signed_in, f"{path}/state", path, enabled="1")
+    enabled = signed_in.submit(f"{path}/state", path, enabled="1")
     assert enabled.status_code == 303
     again = signed_in.get(enabled.headers["location"])
     assert 'class="badge h-healthy"' in again.text
     assert "failing for 5 days" not in again.text
-    bad = submit(signed_in, path, url="https://example.com/b", timeout="99")
+    bad = signed_in.submit(path, url="https://example.com/b", timeout="99")
     assert bad.status_code == 400
     assert "timeout" in bad.text
 
@@ -304,11 +290,11 @@ def test_the_secret_is_revealed_and_rotated_by_post_only(
     page = signed_in.get(path)
     assert "whsec_" not in page.text
     assert signed_in.get(f"{path}/secret").status_code in (404, 405)
-    shown = submit(signed_in, f"{path}/secret", path)
+    shown = signed_in.submit(f"{path}/secret", path)
     first = re.search(r'id="secret">(whsec_[^<]+)<', shown.text)
     assert shown.status_code == 200
     assert first
-    rotated = submit(signed_in, f"{path}/secret/rotate", path)
+    rotated = signed_in.submit(f"{path}/secret/rotate", path)
     second = re.search(r'id="secret">(whsec_[^<]+)<', rotated.text)
     assert second
     assert second.group(1) != first.group(1)
@@ -323,18 +309,18 @@ def test_replaying_a_range_plans_deliveries(
         ReceiptFactory(account=console_tenant["account"], message_id=f"r{n}")
     path = f"/console/endpoints/{endpoint_id}"
     since = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    done = submit(signed_in, f"{path}/replay", path, since=since)
+    done = signed_in.submit(f"{path}/replay", path, since=since)
     assert done.status_code == 200
     assert html(i18n.t("en", "ep.replayed", n=3)) in done.text
-    narrowed = submit(signed_in, f"{path}/replay", path, since=since, **{"replay.failed": "1"})
+    narrowed = signed_in.submit(f"{path}/replay", path, since=since, **{"replay.failed": "1"})
     assert html(i18n.t("en", "ep.replayed", n=0)) in narrowed.text
-    unknown = submit(signed_in, f"{path}/replay", path, since=since, **{"replay.lost": "1"})
+    unknown = signed_in.submit(f"{path}/replay", path, since=since, **{"replay.lost": "1"})
     assert unknown.status_code == 400
     assert "statuses[0]: not a known status" in unknown.text
-    backwards = submit(signed_in, f"{path}/replay", path, since=since, until="2020-01-01T00:00")
+    backwards = signed_in.submit(f"{path}/replay", path, since=since, until="2020-01-01T00:00")
     assert backwards.status_code == 400
     assert "until: must be after since" in backwards.text
-    assert submit(signed_in, f"{path}/replay", path).status_code == 400
+    assert signed_in.submit(f"{path}/replay", path).status_code == 400
 
 
 # --- deliveries ----------------------------------------------------------------------
@@ -359,14 +345,14 @@ def test_deliveries_by_endpoint_and_status_with_their_attempts_and_a_retry(
     assert XSS not in page.text
     assert "&lt;script&gt;" in page.text
     assert "busy" in page.text
-    retried = submit(signed_in, f"/console/deliveries/{dead}/retry", f"/console/deliveries/{dead}")
+    retried = signed_in.submit(f"/console/deliveries/{dead}/retry", f"/console/deliveries/{dead}")
     assert retried.status_code == 303
     after = signed_in.get(retried.headers["location"])
     assert html(i18n.t("en", "dlv.retried")) in after.text
     assert 'class="badge d-pending"' in after.text
     assert f'action="/console/deliveries/{dead}/retry"' not in after.text
     # A pending or succeeded delivery cannot be retried by hand: a 409, said in words.
-    again = submit(signed_in, f"/console/deliveries/{done}/retry", f"/console/deliveries/{done}")
+    again = signed_in.submit(f"/console/deliveries/{done}/retry", f"/console/deliveries/{done}")
     assert again.status_code == 409
 
 
@@ -419,7 +405,7 @@ def test_another_tenants_accounts_endpoints_and_deliveries_are_404(
                        (f"/console/endpoints/{endpoint_id}/test", {}),
                        (f"/console/endpoints/{endpoint_id}/replay", {"since": "2020-01-01T00:00"}),
                        (f"/console/deliveries/{delivery_id}/retry", {})):
-        taken = submit(stranger, path, "/console/overview", **form)
+        taken = stranger.submit(path, "/console/overview", **form)
         assert taken.status_code == 404, path
         assert "whsec_" not in taken.text
     assert console_tenant["token"] not in stranger.get("/console/accounts").text
