@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # longer than a normal ingest takes, short enough that a lost message costs little.
     sweep_interval: float = Field(default=30.0, gt=0)
     sweep_grace: float = Field(default=60.0, ge=0)
+    # How often each worker process records that it is alive (the system page's list).
+    heartbeat_seconds: float = Field(default=30.0, gt=0)
     # An endpoint's circuit opens after this many failed attempts in a row, for a
     # cool-down of circuit_cooldown seconds that doubles each time, up to the maximum.
     circuit_threshold: int = Field(default=5, ge=1)

@@ -270,14 +270,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                   "积压持续增长说明工作进程已停止或数量不足。失败的投递可在"
                                   "租户的“投递”页面重试。"},
     "system.workers": {"en": "Workers", "zh": "工作进程"},
-    "system.workers_gap": {"en": "dlrhub's workers record no heartbeat, so this page cannot "
-                                 "list them. It shows the last work they recorded instead: "
-                                 "an idle worker leaves none, so an old time with an empty "
-                                 "backlog is normal, and an old time with a growing one is "
-                                 "not.",
-                           "zh": "dlrhub 的工作进程不记录心跳，因此本页无法列出它们，只能显示"
-                                 "它们最近记录的工作：空闲的工作进程不会留下记录，所以积压为空时"
-                                 "时间较早是正常的，积压增长时则不正常。"},
+    "system.workers_help": {"en": "Each worker process records a heartbeat every "
+                                  "DLRHUB_HEARTBEAT_SECONDS (30 by default). Listed: the "
+                                  "processes seen in the last 2 minutes.",
+                            "zh": "每个工作进程每隔 DLRHUB_HEARTBEAT_SECONDS（默认 30 秒）记录"
+                                  "一次心跳。这里列出最近 2 分钟内出现过的进程。"},
+    "system.workers_none": {"en": "No worker has been seen in the last 2 minutes: callbacks "
+                                  "are kept but not stored as receipts, and nothing is "
+                                  "relayed. Start one (dlrhub worker, or dlrhub serve).",
+                            "zh": "最近 2 分钟内没有工作进程出现：回调会被保留，但不会入库为回执，"
+                                  "也不会投递。请启动一个（dlrhub worker 或 dlrhub serve）。"},
+    "system.worker": {"en": "Process (host:pid)", "zh": "进程（主机:pid）"},
+    "system.worker_started": {"en": "Started", "zh": "启动时间"},
+    "system.worker_seen": {"en": "Last seen", "zh": "最近出现"},
+    "system.work": {"en": "Last work recorded", "zh": "最近记录的工作"},
     "system.work_ingest": {"en": "Last callback stored as receipts", "zh": "最近一次回调入库"},
     "system.work_relay": {"en": "Last delivery attempt", "zh": "最近一次投递尝试"},
     "system.work_alerts": {"en": "Last alert rule evaluated", "zh": "最近一次告警规则评估"},

@@ -481,6 +481,21 @@ class ConsoleSignInFailure(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class WorkerSeen(SQLModel, table=True):
+    """A worker process's heartbeat: when it started and when it was last seen.
+
+    Each pool process writes its own row every ``DLRHUB_HEARTBEAT_SECONDS``
+    (tasks/heartbeat.py), so that an idle worker is seen too (services/heartbeats.py).
+    """
+
+    __tablename__ = "worker_seen"
+
+    # "<host>:<pid>": one row per process; a restarted process is a new row.
+    name: str = Field(primary_key=True, max_length=200)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 def _table(model: type[SQLModel]) -> Table:
     """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
     return SQLModel.metadata.tables[str(model.__tablename__)]
@@ -501,6 +516,7 @@ EXPECTATION_TABLE = _table(Expectation)
 ALERT_RULE_TABLE = _table(AlertRule)
 CONSOLE_SESSION_TABLE = _table(ConsoleSession)
 CONSOLE_SIGNIN_FAILURE_TABLE = _table(ConsoleSignInFailure)
+WORKER_SEEN_TABLE = _table(WorkerSeen)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------

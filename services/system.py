@@ -3,11 +3,10 @@
 ``/readyz`` asks ``readiness``, ``/metrics`` asks ``inbox_backlog``, and the admin's
 console page asks ``system_status``, which is all of them: one reading of each figure.
 
-The workers record no heartbeat of their own. What the database does record is the
-work they did: the last callback a worker stored, the last delivery attempt it made
-and the last alert evaluation of the beat. ``WorkSeen`` gives those times; a worker
-that is up but idle leaves none, so they tell "working" apart from "nothing seen",
-not "up" from "down".
+Each worker process records a heartbeat (services/heartbeats.py): the workers seen in
+the last ``SEEN_WITHIN`` are the ones up. The database also records the work they did:
+the last callback a worker stored, the last delivery attempt it made and the last alert
+evaluation of the beat (``WorkSeen``).
 """
 
 from __future__ import annotations
@@ -28,8 +27,12 @@ from dlrhub.models import (
     DeliveryStatus,
     InboxState,
 )
+from dlrhub.services.heartbeats import Worker, seen_since
 
 OK = "ok"
+# A worker whose heartbeat is older than this is not listed as up: a few missed beats
+# at the default DLRHUB_HEARTBEAT_SECONDS (30).
+SEEN_WITHIN = timedelta(minutes=2)
 
 
 def database_check(engine: Engine) -> str:
@@ -126,6 +129,7 @@ class SystemStatus:
     inbox: InboxBacklog | None  # None: the database could not be read
     deliveries: DeliveryBacklog | None
     work: WorkSeen | None
+    workers: list[Worker] | None  # the worker processes seen within SEEN_WITHIN
 
     @property
     def ready(self) -> bool:
@@ -138,11 +142,11 @@ def system_status(engine: Engine, check_broker: Callable[[], None], now: datetim
     """Return the checks of ``/readyz``, the backlogs and the workers' last work."""
     checks = readiness(engine, check_broker)
     if checks["database"] != OK:
-        return SystemStatus(now, checks, None, None, None)
+        return SystemStatus(now, checks, None, None, None, None)
     try:
         with engine.connect() as conn:
             return SystemStatus(now, checks, inbox_backlog(conn, now), delivery_backlog(conn),
-                                work_seen(conn))
+                                work_seen(conn), seen_since(conn, now - SEEN_WITHIN))
     except SQLAlchemyError as ex:
         checks["database"] = f"error: {type(ex).__name__}"
-        return SystemStatus(now, checks, None, None, None)
+        return SystemStatus(now, checks, None, None, None, None)

@@ -1,7 +1,7 @@
 """What a worker process runs its tasks with, built once per process after the pool forks.
 
-Connections, the HTTP client's event loop and the late recorder's thread do not
-survive a fork, so they are built in the pool process itself: at its start
+Connections, the HTTP client's event loop, the late recorder's thread and the
+heartbeat's thread do not survive a fork, so they are built in the pool process itself: at its start
 (``worker_process_init``), or at its first task where the pool does not fork.
 """
 
@@ -12,25 +12,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlrhub.config import Settings
+from dlrhub.models import utcnow
 from dlrhub.services.relay.run import Relay
 from dlrhub.services.runtime import Runtime
+from dlrhub.tasks.heartbeat import Heartbeat
 from dlrhub.tasks.wakeups import CeleryWakeups
 
 
 @dataclass
 class Process:
-    """A worker process's runtime (sessions wake through ``wakeups``) and relay."""
+    """A worker process's runtime (sessions wake through ``wakeups``), relay and heartbeat."""
 
     rt: Runtime
     wakeups: CeleryWakeups
     relay: Relay
+    heartbeat: Heartbeat
 
     @classmethod
     def build(cls, settings: Settings, celery: Any) -> Process:
-        """Build the engine, sessions, secret box, breaker, sender and wake-ups."""
+        """Build the engine, sessions, secret box, breaker, sender and wake-ups; start
+        the heartbeat."""
         wakeups = CeleryWakeups(celery)
         rt = Runtime.build(settings).waking(wakeups)
-        return cls(rt, wakeups, Relay.build(rt))
+        heartbeat = Heartbeat(rt.sessions, settings.heartbeat_seconds, utcnow)
+        heartbeat.start()
+        return cls(rt, wakeups, Relay.build(rt), heartbeat)
 
 
 class ProcessSlot:
@@ -49,5 +55,8 @@ class ProcessSlot:
             return self._process
 
     def stop(self, timeout: float) -> bool:
-        """Let sends still under way be recorded; return False on time-out."""
-        return self._process is None or self._process.relay.drain(timeout)
+        """Stop the heartbeat, let sends still under way be recorded; False on time-out."""
+        if self._process is None:
+            return True
+        self._process.heartbeat.stop()
+        return self._process.relay.drain(timeout)

@@ -130,8 +130,11 @@ def test_the_system_page(context: Any, served: Served) -> None:
     checks = page.get_by_role("region", name="Connections")
     assert checks.get_by_text("reachable").count() == 2  # the database and the broker
     workers = page.get_by_role("region", name="Workers")
-    assert workers.get_by_text("record no heartbeat").is_visible()
-    assert workers.locator("time").count() == 1  # the callback stored; no relay, no alerts
+    # dlrhub serve's worker processes, each seen by its heartbeat ("host:pid").
+    processes = workers.get_by_role("region", name="Process (host:pid)").get_by_role("row")
+    assert processes.count() >= 2  # the header and at least one process
+    assert re.search(r":\d+$", processes.nth(1).locator("code").inner_text())
+    assert workers.locator("dl time").count() == 1  # the callback stored; no relay, no alerts
     audit(page, served, "system")
 
 

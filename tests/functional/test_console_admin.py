@@ -18,13 +18,13 @@ from urllib.parse import urlencode
 import falcon
 import falcon.testing
 import pytest
-from sqlalchemy import text
+from sqlalchemy import delete, text
 
 from dlrhub.config import Settings
 from dlrhub.console import app as console_app
 from dlrhub.console import i18n
-from dlrhub.models import DeliveryStatus, InboxState, TenantStatus, utcnow
-from dlrhub.services import accounts, keys, system, tenancy
+from dlrhub.models import WORKER_SEEN_TABLE, DeliveryStatus, InboxState, TenantStatus, utcnow
+from dlrhub.services import accounts, heartbeats, keys, system, tenancy
 from dlrhub.services.errors import NotFound
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.runtime import Runtime
@@ -259,7 +259,7 @@ def test_the_admin_pages_speak_chinese(
     base = f"/console/tenants/{console_tenant['tenant_id']}"
     for path, key in (("/console/tenants", "tenants.new"), (base, "tenant.issue"),
                       (f"{base}/delete", "tdel.blocked_title"),
-                      ("/console/system", "system.workers_gap")):
+                      ("/console/system", "system.workers_help")):
         page = admin.get(path)
         assert page.status_code == 200, path
         assert html(i18n.t("zh", key)) in page.text, path
@@ -271,10 +271,13 @@ def test_the_admin_pages_speak_chinese(
 
 def test_the_system_page_shows_the_checks_backlogs_and_the_workers_last_work(
         admin: Browser, console_tenant: dict[str, Any], runtime: Runtime) -> None:
+    with runtime.sessions() as session:  # no worker of another test still beating
+        session.execute(delete(WORKER_SEEN_TABLE))
+        session.commit()
     page = admin.get("/console/system")
     assert page.status_code == 200
     assert page.text.count(html(i18n.t("en", "system.ok"))) == 2  # database, broker
-    assert html(i18n.t("en", "system.workers_gap")) in page.text
+    assert html(i18n.t("en", "system.workers_none")) in page.text  # no heartbeat yet
     assert 'href="/console/system" aria-current="page"' in page.text
     now = utcnow()
     for minutes in (5, 1):
@@ -382,3 +385,33 @@ def test_the_limit_speaks_chinese_and_counts_the_admin_tokens_guesses_too(
     refused = guesser.sign_in(ADMIN_TOKEN)
     assert refused.status_code == 429
     assert html(i18n.t("zh", "login.limited", minutes=1)) in refused.text
+
+
+def test_the_system_page_lists_the_workers_seen_in_the_last_two_minutes(
+        admin: Browser, runtime: Runtime) -> None:
+    now = utcnow()
+    with runtime.sessions() as session:
+        heartbeats.beat(session, name="box-a:101", started_at=now - timedelta(hours=3),
+                        now=now - timedelta(seconds=20))
+        heartbeats.beat(session, name="box-b:202", started_at=now - timedelta(hours=5),
+                        now=now - timedelta(minutes=10))  # stopped: not listed
+        session.commit()
+    page = admin.get("/console/system")
+    assert "box-a:101" in page.text
+    assert "box-b:202" not in page.text
+    assert html(i18n.t("en", "system.workers_none")) not in page.text
+
+
+def test_a_heartbeat_updates_its_row_and_forgets_processes_gone_for_a_day(
+        runtime: Runtime) -> None:
+    now = utcnow()
+    with runtime.sessions() as session:
+        heartbeats.beat(session, name="gone:1", started_at=now - timedelta(days=3),
+                        now=now - timedelta(days=2))
+        heartbeats.beat(session, name="up:2", started_at=now - timedelta(hours=1),
+                        now=now - timedelta(minutes=1))
+        heartbeats.beat(session, name="up:2", started_at=now - timedelta(hours=1), now=now)
+        session.commit()
+        seen = heartbeats.seen_since(session.connection(), now - timedelta(days=30))
+    mine = [(w.name, w.seen_at) for w in seen if w.name in ("gone:1", "up:2")]
+    assert mine == [("up:2", now)]
