@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -51,3 +51,8 @@ def seen_since(conn: Connection, since: datetime) -> list[Worker]:
                         .where(SEEN.c.seen_at >= since)
                         .order_by(SEEN.c.seen_at.desc(), SEEN.c.name).limit(MAX_LISTED))
     return [Worker(r.name, r.started_at, r.seen_at) for r in rows]
+
+
+def last_seen(conn: Connection) -> datetime | None:
+    """Return the newest heartbeat of any worker process (None: none ever recorded)."""
+    return conn.execute(select(func.max(SEEN.c.seen_at))).scalar()

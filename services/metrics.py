@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 
 from dlrhub.models import utcnow
-from dlrhub.services import system
+from dlrhub.services import heartbeats, system
 from dlrhub.services.ingest import IngestReport
 
 CALLBACKS = Counter("dlrhub_callbacks_total", "Provider callbacks received, by outcome.",
@@ -135,6 +135,28 @@ class InboxCollector(Collector):
         yield oldest
 
 
+class WorkerCollector(Collector):
+    """Read the workers' newest heartbeat from the database at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the seconds since any worker process last recorded its heartbeat."""
+        try:
+            with self._engine.connect() as conn:
+                newest = heartbeats.last_seen(conn)
+        except SQLAlchemyError:
+            return
+        if newest is None:  # no worker ever: no sample, rather than a made-up age
+            return
+        family = GaugeMetricFamily(
+            "dlrhub_worker_last_seen_seconds",
+            "Seconds since a worker process last recorded its heartbeat.")
+        family.add_metric([], max((utcnow() - newest).total_seconds(), 0.0))
+        yield family
+
+
 class ExpectationCollector(Collector):
     """Read the expected messages still waiting from the database at scrape time."""
 
@@ -181,6 +203,7 @@ def render(engine: Engine) -> bytes:
             registry.register(collector)
     registry.register(InboxCollector(engine))
     registry.register(ExpectationCollector(engine))
+    registry.register(WorkerCollector(engine))
     return generate_latest(registry)
 
 

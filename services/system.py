@@ -27,6 +27,7 @@ from dlrhub.models import (
     DeliveryStatus,
     InboxState,
 )
+from dlrhub.services import heartbeats
 from dlrhub.services.heartbeats import Worker, seen_since
 
 OK = "ok"
@@ -118,6 +119,27 @@ def work_seen(conn: Connection) -> WorkSeen:
         select(attempt.c.at).order_by(attempt.c.id.desc()).limit(1)).scalar()
     alerts = conn.execute(select(func.max(rules.c.last_evaluated_at))).scalar()
     return WorkSeen(ingest, relay, alerts)
+
+
+def workers_check(engine: Engine, now: datetime) -> dict[str, object]:
+    """Return what ``/readyz`` says of the workers: seen recently or not, and when last.
+
+    Reported beside the checks, never failing readiness: the API stores every callback
+    durably whether or not a worker is up, so taking it out of a load balancer for a
+    stopped worker would refuse the callbacks it can keep, and a provider may not send
+    them again. ``status`` is ``ok``, ``not seen`` (no heartbeat within ``SEEN_WITHIN``)
+    or ``unknown`` (the database cannot be read).
+    """
+    try:
+        with engine.connect() as conn:
+            newest = heartbeats.last_seen(conn)
+    except SQLAlchemyError:
+        return {"status": "unknown", "last_seen_seconds": None}
+    if newest is None:
+        return {"status": "not seen", "last_seen_seconds": None}
+    age = max((now - newest).total_seconds(), 0.0)
+    return {"status": OK if age <= SEEN_WITHIN.total_seconds() else "not seen",
+            "last_seen_seconds": round(age, 1)}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import falcon
 from sqlalchemy import Engine
 
 from dlrhub.api.openapi import operation
+from dlrhub.models import utcnow
 from dlrhub.services import metrics, system
 
 
@@ -27,13 +28,19 @@ class Ready:
         self._engine = engine
         self._broker_check = broker_check
 
-    @operation("Readiness: database and broker", auth="public", tag="meta")
+    @operation("Readiness: database and broker", auth="public", tag="meta",
+               description="200 when the database and the broker answer, else 503. "
+                           "`workers` says whether a worker process recorded a heartbeat "
+                           "in the last 2 minutes; it never fails readiness, since the API "
+                           "keeps every callback whether or not a worker is up.")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Check the database and the broker."""
         checks = system.readiness(self._engine, self._broker_check)
         ready = all(v == system.OK for v in checks.values())
         resp.status = 200 if ready else 503
-        resp.media = {"status": "ready" if ready else "unavailable", "checks": checks}
+        # The workers are reported, not checked: see system.workers_check.
+        resp.media = {"status": "ready" if ready else "unavailable", "checks": checks,
+                      "workers": system.workers_check(self._engine, utcnow())}
 
 
 class Metrics:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -10,12 +11,13 @@ import falcon.testing
 import orjson
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from dlrhub.api.app import create_app
 from dlrhub.config import Settings
-from dlrhub.models import InboundCallback, Receipt, utcnow
+from dlrhub.models import WORKER_SEEN_TABLE, InboundCallback, Receipt, utcnow
+from dlrhub.services import heartbeats
 from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks.app import create_celery
@@ -266,6 +268,34 @@ def test_health_and_readiness(client: falcon.testing.TestClient) -> None:
     ready = client.simulate_get("/readyz")
     assert (ready.status_code, ready.json["checks"]) == (200, {"database": "ok",
                                                               "broker": "ok"})
+
+
+def test_readiness_reports_the_workers_heartbeat_without_failing_on_it(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    with runtime.sessions() as session:  # no worker of another test still beating
+        session.execute(delete(WORKER_SEEN_TABLE))
+        session.commit()
+    ready = client.simulate_get("/readyz")
+    assert ready.status_code == 200  # the API keeps callbacks with no worker up
+    assert ready.json["workers"] == {"status": "not seen", "last_seen_seconds": None}
+    now = utcnow()
+    with runtime.sessions() as session:
+        heartbeats.beat(session, name="box:1", started_at=now - timedelta(hours=1),
+                        now=now - timedelta(minutes=10))
+        session.commit()
+    ready = client.simulate_get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json["workers"]["status"] == "not seen"
+    assert 600 <= ready.json["workers"]["last_seen_seconds"] < 660
+    page = client.simulate_get("/metrics").text
+    seconds = float(re.search(r"^dlrhub_worker_last_seen_seconds (\S+)$", page, re.M)[1])
+    assert 600 <= seconds < 660
+    with runtime.sessions() as session:
+        heartbeats.beat(session, name="box:2", started_at=now, now=utcnow())
+        session.commit()
+    ready = client.simulate_get("/readyz")
+    assert ready.json["workers"]["status"] == "ok"
+    assert ready.json["workers"]["last_seen_seconds"] < 60
 
 
 def test_readiness_fails_when_the_broker_is_down(settings: Settings, runtime: Runtime) -> None:
