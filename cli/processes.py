@@ -80,17 +80,26 @@ def _migrate(settings: Any) -> None:
     upgrade(settings.effective_database_url)
 
 
-def _admin_token(settings: Any) -> str:
-    """Return the admin token, making one in the data folder on the first start."""
+def _admin_token(settings: Any) -> tuple[str, str]:
+    """Return the admin token, making one in the data folder on the first start, and
+    the line that tells the terminal about it.
+
+    The token itself is shown once, when it is made: later starts say where it is
+    kept, so that a terminal captured into a log file holds it at most once.
+    """
     if settings.admin_token:
-        return str(settings.admin_token)
+        return str(settings.admin_token), "admin token: the one DLRHUB_ADMIN_TOKEN sets"
     path = settings.data_dir / "admin-token"
-    if not path.exists():
+    made = not path.exists()
+    if made:
         path.write_text(secrets.token_urlsafe(24) + "\n")
         path.chmod(0o600)
     token: str = path.read_text().strip()
     os.environ["DLRHUB_ADMIN_TOKEN"] = token
-    return token
+    if made:
+        return token, (f"admin token: {token} (made now, shown only this once; "
+                       f"kept in {path})")
+    return token, f"admin token: kept in {path} (cat it)"
 
 
 @click.command()
@@ -154,7 +163,7 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     _migrate(settings)
     # A one-command start must give a usable admin API: the embedded default makes a
     # token once and keeps it in the data folder (the full stack sets its own).
-    token = _admin_token(settings)
+    _token, token_line = _admin_token(settings)  # the token reaches the children by env
     serve_pid = os.getpid()
 
     def start(cmd: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
@@ -187,9 +196,7 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
           f"(database {settings.effective_database_url.split('@')[-1]}, "
           f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
           f"console: {settings.effective_public_url}/console/ (sign in with the admin token)\n"
-          f"admin token: {token}"
-          + ("" if settings.admin_token else
-             f" (kept in {settings.data_dir / 'admin-token'})"),
+          f"{token_line}",
           file=sys.stderr, flush=True)
     stopping = False
 
