@@ -91,7 +91,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     routes = [
         Route("/v1/callbacks/{provider}/{token}", CallbackResource(
             rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,
-            CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow)),
+            CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow,
+            settings.effective_public_url)),
         Route("/v1/tenants", Tenants(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys", TenantKeys(rt.sessions, body)),

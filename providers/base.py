@@ -45,6 +45,10 @@ class CallbackRequest:
     path: str = "/"
     query: str = ""
     remote_addr: str = ""
+    # The URL the provider called, as it sees it: DLRHUB_PUBLIC_URL + path + query.
+    # Behind a proxy the socket's host and scheme are the proxy's, so providers that
+    # sign the full URL (Twilio, Plivo, Bird) are checked against this reconstruction.
+    url: str = ""
 
     def header(self, name: str) -> str | None:
         """Return one header's value by its case-insensitive name."""
@@ -153,6 +157,8 @@ class Adapter:
     """
 
     content_types: frozenset[str] = frozenset({"application/json"})
+    # HTTP methods the provider calls with; a GET carries its record in the query.
+    methods: frozenset[str] = frozenset({"POST"})
     required_credentials: tuple[str, ...] = ()
     optional_credentials: tuple[str, ...] = ()
     default_timezone = "Asia/Shanghai"
@@ -188,6 +194,7 @@ class Provider(Protocol):
     title: str
     # Media types (lower-case, without parameters) the provider posts.
     content_types: frozenset[str]
+    methods: frozenset[str]
     required_credentials: tuple[str, ...]
     optional_credentials: tuple[str, ...]
     default_timezone: str

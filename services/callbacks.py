@@ -97,6 +97,11 @@ class _Forbidden(CallbackError):
     kind = "forbidden"
 
 
+class _WrongMethod(CallbackError):
+    http_status = 405
+    kind = "method_not_allowed"
+
+
 class _UnsupportedType(CallbackError):
     http_status = 415
     kind = "unsupported_media_type"
@@ -109,6 +114,9 @@ def _check(adapter: Provider, target: CallbackTarget, request: CallbackRequest,
         raise _TooLarge(f"the body is larger than {limits.max_body_bytes} bytes")
     if not target.allows(request.remote_addr):
         raise _Forbidden(f"{request.remote_addr} is not in the account's IP allow-list")
+    if request.method not in adapter.methods:
+        raise _WrongMethod(f"{adapter.name} callbacks are sent by "
+                           f"{' or '.join(sorted(adapter.methods))}, not {request.method}")
     # A missing Content-Type is let through (several providers' samples send none);
     # a wrong one is refused.
     if request.content_type and request.content_type not in adapter.content_types:

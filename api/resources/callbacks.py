@@ -1,4 +1,4 @@
-"""``POST /v1/callbacks/{provider}/{token}``: where providers deliver."""
+"""``POST|GET /v1/callbacks/{provider}/{token}``: where providers deliver."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ class CallbackResource:
     """Authenticate, keep and acknowledge provider callbacks."""
 
     def __init__(self, engine: Engine, directory: TokenDirectory, wakeups: Wakeups,
-                 limits: CallbackLimits, clock: Callable[[], datetime]) -> None:
+                 limits: CallbackLimits, clock: Callable[[], datetime],
+                 public_url: str = "") -> None:
+        self._public_url = public_url.rstrip("/")
         self._engine = engine
         self._directory = directory
         self._wakeups = wakeups
@@ -56,6 +58,7 @@ class CallbackResource:
             path=req.path,
             query=req.query_string,
             remote_addr=req.remote_addr or "",
+            url=public_callback_url(self._public_url, req.path, req.query_string),
         )
         try:
             result = receive_callback(
@@ -76,3 +79,16 @@ class CallbackResource:
         resp.data = result.answer.body
         if result.answer.status == 413:
             resp.set_header("Connection", "close")
+
+    @operation("Receive a provider callback by GET", auth="public", tag="callbacks",
+               description="The same callback for providers that report by GET, with "
+               "the record in the query string (Kannel, ChuangLan, legacy MessageBird).")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, provider: str,
+               token: str) -> None:
+        """Receive one callback sent as a GET: the adapter reads its query string."""
+        self.on_post(req, resp, provider, token)
+
+
+def public_callback_url(public_url: str, path: str, query: str) -> str:
+    """Return the URL a provider called, rebuilt on the deployment's public base URL."""
+    return f"{public_url}{path}" + (f"?{query}" if query else "")

@@ -319,11 +319,23 @@ def test_metrics_count_callbacks_by_outcome(client: falcon.testing.TestClient) -
 def test_unknown_routes_and_methods_are_problem_documents(
         client: falcon.testing.TestClient) -> None:
     missing = client.simulate_get("/nowhere")
-    wrong = client.simulate_get("/v1/callbacks/tencent/abc")
+    wrong = client.simulate_put("/v1/callbacks/tencent/abc")
     assert (missing.status_code, missing.headers["content-type"]) == (
         404, "application/problem+json")
     assert (wrong.status_code, wrong.headers["content-type"]) == (405, "application/problem+json")
-    assert "POST" in wrong.headers["allow"]
+    assert {"GET", "POST"} <= set(wrong.headers["allow"].replace(" ", "").split(","))
+
+
+def test_a_get_to_a_provider_that_posts_is_405_in_its_form_and_kept_as_rejected(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    new = AccountFactory(provider="tencent")
+    unknown = client.simulate_get(path_of("not-a-token", "tencent"), query_string="sid=1")
+    wrong = client.simulate_get(path_of(new.token, "tencent"), query_string="sid=1")
+    assert_tencent_failure(unknown, 404)
+    assert "by POST, not GET" in assert_tencent_failure(wrong, 405)
+    with runtime.sessions() as session:
+        (row,) = inbox(session)
+        assert (row.state, row.method, row.query) == ("rejected", "GET", "sid=1")
 
 
 @pytest.mark.parametrize("encoding", ["x-unknown", "hex", "rot13"])
