@@ -65,6 +65,9 @@ class Account:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     default_region: str | None = "CN"
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The account's callback URL without a query; what a simulated callback is sent to
+    # and, for providers that sign the URL they call, what it is signed over.
+    callback_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,9 @@ class SimulatedCallback:
     headers: Mapping[str, str]
     content_type: str
     records: int
+    # A provider that reports by GET sends an empty body and its record in the query.
+    method: str = "POST"
+    query: str = ""
 
 
 @dataclass(frozen=True, slots=True)

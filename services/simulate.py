@@ -60,7 +60,7 @@ def build_callback(provider: str, url: str, *, seq: int, batch: int, kind: str,
     adapter = PROVIDERS[provider]
     account = Account(id="acc_sim", provider=provider, credentials=dict(credentials),
                       timezone=ZoneInfo(timezone or adapter.default_timezone),
-                      default_region=adapter.default_region)
+                      default_region=adapter.default_region, callback_url=url)
     extra: dict[str, Any] = {}
     if provider == "huawei":
         parts = urlsplit(url)
@@ -177,10 +177,13 @@ class _Poster:
 
     def _one(self, build: Callable[[], SimulatedCallback]) -> None:
         callback = build()
-        headers = {"Content-Type": callback.content_type, **callback.headers}
+        headers = {**({"Content-Type": callback.content_type} if callback.content_type
+                      else {}), **callback.headers}
+        url = f"{self._url}?{callback.query}" if callback.query else self._url
         t0 = time.perf_counter()
         try:
-            resp = self._client.post(self._url, content=callback.body, headers=headers)
+            resp = self._client.request(callback.method, url, content=callback.body,
+                                        headers=headers)
             status = resp.status_code
             # Only a refusal's answer is read: an accepted one says nothing new.
             reason = "" if 200 <= status < 300 else answer_reason(resp.content)

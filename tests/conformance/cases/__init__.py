@@ -1,0 +1,1 @@
+"""One module per provider slug, each defining ``KIT``: a ``ProviderKit``."""
