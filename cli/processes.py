@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -160,6 +161,12 @@ def _reset_metrics() -> None:
 
 
 def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
+    address = _connect_address(settings.host, settings.port)
+    if port_answers(*address):
+        # Before anything is touched: another program's port is not ours to fight for.
+        print(f"dlrhub: port {settings.port} on {settings.host} is in use by another "
+              f"program; stop it, or start with --port (DLRHUB_PORT)", file=sys.stderr)
+        return 1
     _migrate(settings)
     # A one-command start must give a usable admin API: the embedded default makes a
     # token once and keeps it in the data folder (the full stack sets its own).
@@ -192,6 +199,13 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
 
     api = start(_api_cmd(settings))
     worker = start_worker()
+    # Said once the API has bound its port, not when it was started: a user who reads
+    # it and opens the URL at once must find it answering.
+    if not wait_until_bound(api, *address, timeout=_BIND_TIMEOUT):
+        print(f"dlrhub: the api did not bind {settings.host}:{settings.port} "
+              f"(exit {api.poll()}); stopping", file=sys.stderr)
+        _stop(api, worker)
+        return 1
     print(f"dlrhub serving on {settings.effective_public_url} "
           f"(database {settings.effective_database_url.split('@')[-1]}, "
           f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
@@ -232,6 +246,11 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
                 print(f"dlrhub: the worker exited with {died}; stopping", file=sys.stderr)
                 stopping, code = True, died
         time.sleep(0.2)
+    _stop(api, worker)
+    return code
+
+
+def _stop(api: subprocess.Popen[bytes], worker: subprocess.Popen[bytes]) -> None:
     api.terminate()
     # The worker's main process stops its pool and beat itself (a warm shutdown);
     # signalled too, they die under it and it waits for them until it is killed.
@@ -242,7 +261,39 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             proc.kill()
-    return code
+
+
+# How long the API may take to bind its port: imports and the app's build, on a slow
+# machine under load, take a few seconds.
+_BIND_TIMEOUT = 60.0
+
+
+def _connect_address(host: str, port: int) -> tuple[str, int]:
+    """Return where to connect to reach a server listening on ``host:port``."""
+    wildcard = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+    return wildcard.get(host, host), port
+
+
+def port_answers(host: str, port: int) -> bool:
+    """Return whether something accepts TCP connections on ``host:port``."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until_bound(proc: subprocess.Popen[bytes], host: str, port: int, *,
+                     timeout: float) -> bool:
+    """Wait until ``proc`` accepts connections on ``host:port``; False if it died first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        if port_answers(host, port):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _signal_group(pgid: int, sig: int) -> None:

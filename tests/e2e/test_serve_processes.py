@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,3 +181,37 @@ def test_a_stopped_serve_leaves_nothing(served: Served, sig: signal.Signals) -> 
     assert server.proc.wait(60) == 0
     wait_for(served.nothing_left, 30, _left(served))
     served.start()
+
+
+def test_a_port_another_program_holds_is_refused_before_anything_is_touched(
+        served: Served) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", served.port))
+        other.listen()
+        refused = subprocess.run([DLRHUB, "serve"], env=served.env, capture_output=True,
+                                 timeout=120, check=False)
+    assert refused.returncode != 0
+    assert f"port {served.port} on 127.0.0.1 is in use by another program" in \
+        refused.stderr.decode()
+    assert "serving on" not in refused.stderr.decode()
+    assert served.nothing_left()
+    assert not list(served.data.glob("*.sqlite3"))  # not even migrated
+
+
+def test_serving_on_is_said_only_once_the_port_answers(served: Served) -> None:
+    server = subprocess.Popen([DLRHUB, "serve"], env=served.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if b"serving on" in line:
+                break
+        else:
+            pytest.fail("serve ended without saying it serves")
+        # At once, as a user who reads the line and opens the URL: it must answer.
+        with socket.create_connection(("127.0.0.1", served.port), timeout=1):
+            pass
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
+        server.stderr.close()
