@@ -49,7 +49,13 @@ bench: $(STAMP) ## run the ingest benchmark (needs PostgreSQL and Redis; see ben
 vendor: $(STAMP) ## refresh the console's vendored browser files and their MANIFEST (needs npm)
 	$(BIN)/python tools/vendor.py
 
-clean: ## remove the virtualenv, caches and the embedded data folder
+clean: ## remove the virtualenv, caches and the embedded data folder (asks first; FORCE=1 does not)
+	@if [ -d data ] && [ "$(FORCE)" != 1 ]; then \
+	  echo "make clean deletes data/: the embedded database (every tenant, account, receipt"; \
+	  echo "and delivery in it) and the admin token. Copy it first with: dlrhub backup FILE"; \
+	  printf "Delete data/? [y/N] "; read answer || answer=; \
+	  case "$$answer" in y|Y|yes) ;; *) echo "nothing deleted (FORCE=1 skips this question)"; exit 1;; esac; \
+	fi
 	rm -rf $(VENV) .venv-3.* data .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 .PHONY: help install lock run test lint ci bench vendor clean

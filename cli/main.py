@@ -7,6 +7,7 @@ import click
 from dlrhub import __version__
 from dlrhub.cli.accounts import account
 from dlrhub.cli.admin import key, tenant
+from dlrhub.cli.backup import backup
 from dlrhub.cli.messages import messages
 from dlrhub.cli.processes import api, beat_command, db, serve, worker
 from dlrhub.cli.receipts import receipt
@@ -33,7 +34,7 @@ def cli() -> None:
 
 
 for command in (serve, api, worker, beat_command, db, tenant, key, account, endpoint,
-                receipt, messages, delivery, simulate):
+                receipt, messages, delivery, simulate, backup):
     cli.add_command(command)
 
 
