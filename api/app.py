@@ -35,6 +35,7 @@ from dlrhub.api.resources.receipts import (
     InboxItem,
     Message,
     Receipt,
+    ReceiptExport,
     Receipts,
     Stats,
 )
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             rt.sessions, rt.box, settings.effective_public_url, body)),
         # --- tenant routes: receipts, messages, stats, inbox ---
         Route("/v1/receipts", Receipts(rt.sessions, body)),
+        Route("/v1/receipts/export", ReceiptExport(rt.sessions, body)),
         Route("/v1/receipts/{receipt_id}", Receipt(rt.sessions, body)),
         Route("/v1/messages/{message_id}", Message(rt.sessions, body)),
         Route("/v1/stats", Stats(rt.sessions, body)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, BinaryIO
 
 import click
 
@@ -29,41 +30,65 @@ def receipt() -> None:
     """Read a tenant's stored receipts (as the tenant API does)."""
 
 
+def _filters(command: Any) -> Any:
+    """Add the receipt list's filters, as the API has them, to a command."""
+    options = [
+        click.option("--message-id", help="Only this message's."),
+        click.option("--reference", help="Only this reference's."),
+        click.option("--phone", help="Only this phone's, as stored (E.164 where known)."),
+        click.option("--status", type=click.Choice(STATUSES), help="Only this status."),
+        click.option("--type", "type", type=click.Choice(EVENT_TYPES),
+                     help="Only this event type."),
+        click.option("--provider", help="Only this provider's."),
+        click.option("--account", "account_id", metavar="ID", help="Only this account's."),
+        click.option("--reason-class", type=click.Choice(REASON_CLASSES),
+                     help="Only failures of this class."),
+        click.option("--since", metavar="TIME", callback=instant,
+                     help="Received at or after, e.g. 2026-01-31T00:00Z."),
+        click.option("--until", metavar="TIME", callback=instant, help="Received before."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @receipt.command("list")
 @tenant_option
-@click.option("--message-id", help="Only this message's.")
-@click.option("--reference", help="Only this reference's.")
-@click.option("--phone", help="Only this phone's, as stored (E.164 where known).")
-@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
-@click.option("--type", "event_type", type=click.Choice(EVENT_TYPES),
-              help="Only this event type.")
-@click.option("--provider", help="Only this provider's.")
-@click.option("--account", "account_id", metavar="ID", help="Only this account's.")
-@click.option("--reason-class", type=click.Choice(REASON_CLASSES),
-              help="Only failures of this class.")
-@click.option("--since", metavar="TIME", callback=instant,
-              help="Received at or after, e.g. 2026-01-31T00:00Z.")
-@click.option("--until", metavar="TIME", callback=instant,
-              help="Received before.")
+@_filters
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True,
               help="Page size.")
 @after_option
 @json_option
-def receipt_list(tenant_id: str, message_id: str | None, reference: str | None,
-                 phone: str | None, status: str | None, event_type: str | None,
-                 provider: str | None, account_id: str | None, reason_class: str | None,
-                 since: datetime | None, until: datetime | None, limit: int,
-                 after: str | None, as_json: bool) -> None:
+def receipt_list(tenant_id: str, limit: int, after: str | None, as_json: bool,
+                 **filters: Any) -> None:
     """List a tenant's receipts as events, newest first."""
     from dlrhub.services.receipts import list_receipts
 
     with tenant_session(tenant_id) as (_rt, session):
         page = list_receipts(session, tenant_id=tenant_id, limit=limit, after=after,
-                             message_id=message_id, reference=reference, phone=phone,
-                             status=status, type=event_type, provider=provider,
-                             account_id=account_id, reason_class=reason_class,
-                             since=since, until=until)
+                             **filters)
     emit_page(page.data, page.next, COLUMNS, as_json)
+
+
+@receipt.command("export")
+@tenant_option
+@_filters
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv"]), default="ndjson",
+              show_default=True, help="One event per line, or CSV with a header.")
+@click.option("--output", "-o", type=click.File("wb"), default="-",
+              help="Write to this file (default: standard output).")
+def receipt_export(tenant_id: str, fmt: str, output: BinaryIO, **filters: Any) -> None:
+    """Write every receipt the filters match, newest first, in constant memory."""
+    from dlrhub.services import export
+    from dlrhub.services.tenancy import get_tenant
+
+    with runtime() as rt:
+        with rt.sessions() as session:
+            get_tenant(session, tenant_id)
+            export.check(session, tenant_id=tenant_id, **filters)
+        for chunk in export.lines(fmt, export.documents(rt.sessions, tenant_id, filters)):
+            output.write(chunk)
+        output.flush()
 
 
 @receipt.command("get")

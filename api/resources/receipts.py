@@ -14,7 +14,7 @@ from sqlmodel import Session
 from dlrhub.api.io import read_query, write
 from dlrhub.api.openapi import operation
 from dlrhub.api.schemas import receipts as schemas
-from dlrhub.services import inbox, receipts
+from dlrhub.services import export, inbox, receipts
 
 Sessions = Callable[[], Session]
 
@@ -43,6 +43,28 @@ class Receipts(_Base):
                 reason_class=q.reason_class, since=q.since, until=q.until)
             write(resp, schemas.EventPage.model_validate({"data": page.data,
                                                           "next": page.next}))
+
+
+class ReceiptExport(_Base):
+    """``/v1/receipts/export``."""
+
+    @operation("Export receipts", auth="tenant", query=schemas.ExportQuery, tag="receipts",
+               raw_response=True,
+               description="Every receipt the filters match (the receipt list's filters), "
+                           "newest first, streamed as NDJSON or CSV in constant memory: "
+                           "millions in one request. A bad filter is a 400 before the "
+                           "stream starts.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Stream the tenant's receipts that match the filters."""
+        q = read_query(req, schemas.ExportQuery)
+        filters = q.model_dump(exclude={"format"})
+        tenant_id = req.context.tenant_id
+        with self._sessions() as session:
+            export.check(session, tenant_id=tenant_id, **filters)
+        resp.content_type = export.MEDIA_TYPES[q.format]
+        resp.downloadable_as = f"receipts.{q.format}"
+        resp.stream = export.lines(q.format, export.documents(self._sessions, tenant_id,
+                                                              filters))
 
 
 class Receipt(_Base):

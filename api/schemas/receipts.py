@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -14,7 +14,7 @@ _SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T
 _UNTIL = "received before this time (ISO 8601 with a zone)"
 
 
-class ReceiptQuery(PageQuery):
+class ReceiptFilters(Input):
     """Filters of the receipt list; every one given must match."""
 
     message_id: str | None = Field(default=None, max_length=200,
@@ -41,6 +41,19 @@ class ReceiptQuery(PageQuery):
         if isinstance(value, str) and value.startswith(" ") and value.strip().isdigit():
             return "+" + value.strip()
         return value
+
+
+class ReceiptQuery(ReceiptFilters, PageQuery):
+    """A page of the receipt list: its filters, ``limit`` and ``after``."""
+
+
+class ExportQuery(ReceiptFilters):
+    """Every receipt the filters match, in one stream."""
+
+    format: Literal["ndjson", "csv"] = Field(
+        default="ndjson", description="`ndjson`: one event per line, as the receipt list "
+        "shows it; `csv`: a header, then one line per receipt (a cell that would start a "
+        "spreadsheet formula is prefixed with `'`)")
 
 
 class Event(Output):

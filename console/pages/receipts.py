@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import falcon
-import orjson
-from sqlmodel import Session
 
 from dlrhub.console.web import ConsoleError, Ctx, Shows
 from dlrhub.core.vocabulary import EventType, ReasonClass, ReceiptStatus
-from dlrhub.services import accounts, receipts
+from dlrhub.services import accounts, export, receipts
 
 PAGE = 50
 MAX_FILTER = 200
-EXPORT_PAGE = 500  # the services' largest page
 TEXT_FILTERS = ("message_id", "reference", "phone", "provider", "account_id")
 CHOICE_FILTERS = {
     "status": [s.value for s in ReceiptStatus],
@@ -28,10 +22,6 @@ CHOICE_FILTERS = {
     "reason_class": [r.value for r in ReasonClass],
 }
 TIME_FILTERS = ("since", "until")
-EXPORT_COLUMNS = ("received_at", "id", "type", "message_id", "reference", "phone", "status",
-                  "provider", "account_id", "provider_status", "error_code", "error_message",
-                  "reason_class", "retryable", "country", "carrier", "part", "segments",
-                  "submitted_at", "reported_at", "text")
 
 
 def read_filters(req: falcon.Request, tz: ZoneInfo) -> tuple[dict[str, str], dict[str, Any]]:
@@ -95,47 +85,10 @@ class Export(Shows):
             raise ConsoleError(400, "error.bad_input", detail="format: csv or ndjson")
         _, query = read_filters(req, ctx.tz)
         with self.console.sessions() as session:  # a bad filter fails here, as a page
-            receipts.list_receipts(session, tenant_id=ctx.tenant_id, limit=1, **query)
-        documents = _all(self.console.sessions, ctx.tenant_id, query)
-        resp.content_type = "text/csv; charset=utf-8" if fmt == "csv" else \
-            "application/x-ndjson"
+            export.check(session, tenant_id=ctx.tenant_id, **query)
+        resp.content_type = export.MEDIA_TYPES[fmt]
         resp.downloadable_as = f"receipts.{fmt}"
-        resp.stream = csv_lines(documents) if fmt == "csv" else ndjson_lines(documents)
+        resp.stream = export.lines(fmt, export.documents(self.console.sessions,
+                                                         ctx.tenant_id, query))
 
 
-def _all(sessions: Callable[[], Session], tenant_id: str,
-         query: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    after = None
-    while True:
-        with sessions() as session:
-            page = receipts.list_receipts(session, tenant_id=tenant_id, limit=EXPORT_PAGE,
-                                          after=after, **query)
-        yield from page.data
-        if page.next is None:
-            return
-        after = page.next
-
-
-def csv_lines(documents: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    """Return CSV, a header then a line per receipt; no cell starts a spreadsheet formula."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for doc in documents:
-        writer.writerow([_cell(doc.get(c)) for c in EXPORT_COLUMNS])
-        if out.tell() > 64 * 1024:
-            yield out.getvalue().encode()
-            out.seek(0)
-            out.truncate()
-    yield out.getvalue().encode()
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def ndjson_lines(documents: Iterator[dict[str, Any]]) -> Iterator[bytes]:
-    """Return one JSON document per line, as the API's receipts."""
-    for doc in documents:
-        yield orjson.dumps(doc) + b"\n"
