@@ -10,7 +10,7 @@ import falcon
 
 from dlrhub import __version__
 from dlrhub.api import errors
-from dlrhub.api.auth import Authentication
+from dlrhub.api.auth import Authentication, RateLimits
 from dlrhub.api.middleware import RequestId
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
@@ -47,6 +47,7 @@ from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
 from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.ratelimit import limiter_for
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks.app import create_celery
@@ -75,7 +76,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     keys = KeyDirectory(rt.engine)
     middleware: list[Any] = [
         RequestId(),
-        Authentication(settings.admin_token, keys),
+        Authentication(settings.admin_token, keys, RateLimits(
+            limiter_for(settings.broker_url), settings.api_rate_limit,
+            settings.api_rate_burst_seconds)),
         *console.middleware(),
     ]
     app = falcon.App(middleware=middleware)

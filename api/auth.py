@@ -3,21 +3,46 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
 
 from dlrhub.api.openapi import operation_of
-from dlrhub.services.errors import Forbidden, Unauthorized
+from dlrhub.services.errors import Forbidden, TooManyRequests, Unauthorized
 from dlrhub.services.keys import KeyDirectory
+from dlrhub.services.ratelimit import Limit, Limiter
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Each tenant key's request limit: the system's, or its tenant's own."""
+
+    limiter: Limiter
+    # Requests a second (0: none) and the seconds' worth a key may make at once.
+    rate: float
+    burst_seconds: float
+
+    def check(self, key_id: str, tenant_rate: float | None) -> None:
+        """Raise ``TooManyRequests`` if the key is over its limit."""
+        rate = tenant_rate if tenant_rate is not None else self.rate
+        if rate <= 0:
+            return
+        wait = self.limiter.take(key_id, Limit.of(rate, self.burst_seconds))
+        if wait > 0:
+            raise TooManyRequests(
+                f"this API key is over its limit of {rate:g} requests a second",
+                retry_after=wait)
 
 
 class Authentication:
     """Admit a request as the admin or as a tenant, as its responder declares."""
 
-    def __init__(self, admin_token: str | None, keys: KeyDirectory) -> None:
+    def __init__(self, admin_token: str | None, keys: KeyDirectory,
+                 limits: RateLimits | None = None) -> None:
         self._admin_token = admin_token
         self._keys = keys
+        self._limits = limits
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
                          params: dict[str, Any]) -> None:
@@ -43,6 +68,8 @@ class Authentication:
             raise Unauthorized("the API key is unknown or revoked")
         if principal.suspended:
             raise Forbidden("the tenant is suspended")
+        if self._limits is not None:
+            self._limits.check(principal.key_id, principal.rate_limit)
         req.context.role = "tenant"
         req.context.tenant_id = principal.tenant_id
 

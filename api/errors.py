@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import falcon
@@ -15,6 +16,7 @@ from dlrhub.services.errors import (
     InvalidInput,
     NotFound,
     ServiceError,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -30,11 +32,12 @@ _STATUS_OF: dict[type[ServiceError], int] = {
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
+    TooManyRequests: 429,
 }
 
 
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
-           422: "Invalid field", 503: "Service Unavailable"}
+           422: "Invalid field", 429: "Too Many Requests", 503: "Service Unavailable"}
 
 
 def problem(resp: falcon.Response, status: int, kind: str, title: str, detail: str = "",
@@ -75,6 +78,9 @@ def handle_service_error(req: falcon.Request, resp: falcon.Response, ex: Service
     problem(resp, status, ex.kind, _TITLES.get(status, type(ex).__name__), ex.detail, **extra)
     if status == 401:
         resp.set_header("WWW-Authenticate", 'Bearer realm="dlrhub"')
+    if isinstance(ex, TooManyRequests):
+        # Whole seconds (RFC 9110), rounded up: a client that waits that long passes.
+        resp.set_header("Retry-After", str(max(1, math.ceil(ex.retry_after))))
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception,

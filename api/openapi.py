@@ -29,6 +29,7 @@ _ERRORS = {
     413: "Body too large",
     415: "Body is not JSON",
     422: "A field is invalid; `field` names it",
+    429: "This API key is over its rate limit; `Retry-After` says when to retry",
     503: "As many uploads as the server takes at once are under way; retry later",
 }
 
@@ -170,7 +171,7 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
         codes |= {401}
         doc["security"] = [{op.auth: []}]
     if op.auth == "tenant":
-        codes |= {403}
+        codes |= {403, 429}  # a suspended tenant; a key over its rate limit
     if op.body is not None:
         codes |= {400, 413, 415, 422}
     if op.query is not None:

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     # before it answers 429 until the window has passed (services/signin_limit.py).
     console_signin_attempts: int = Field(default=10, gt=0)
     console_signin_window_seconds: int = Field(default=60, gt=0)
+    # Requests a second each tenant API key may make (0: no limit), and how many seconds'
+    # worth of them it may make at once; a tenant may have its own (services/ratelimit).
+    # Callbacks are never limited.
+    api_rate_limit: float = Field(default=100.0, ge=0)
+    api_rate_burst_seconds: float = Field(default=2.0, gt=0)
 
     @property
     def effective_database_url(self) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -47,6 +48,8 @@ class Tenant(TenantBase, table=True):
     id: str = Field(default_factory=lambda: new_id("ten"), primary_key=True, max_length=40)
     status: TenantStatus = Field(default=TenantStatus.active,
                                  sa_column=Column(String(20), nullable=False))
+    # Requests a second per API key; None: the system's DLRHUB_API_RATE_LIMIT.
+    api_rate_limit: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,

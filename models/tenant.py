@@ -34,6 +34,11 @@ class TenantUpdate(SQLModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     status: TenantStatus | None = None
+    api_rate_limit: float | None = Field(
+        default=None, gt=0, le=100_000,
+        description="requests a second each of the tenant's API keys may make (a burst "
+                    "of DLRHUB_API_RATE_BURST_SECONDS of them at once); null: the "
+                    "system's DLRHUB_API_RATE_LIMIT")
 
 
 class TenantPublic(TenantBase):
@@ -43,6 +48,9 @@ class TenantPublic(TenantBase):
 
     id: str
     status: TenantStatus
+    api_rate_limit: float | None = Field(
+        default=None, description="its own per-key limit, requests a second (null: the "
+                                  "system's)")
     created_at: datetime
     updated_at: datetime
 

@@ -49,6 +49,16 @@ class Forbidden(ServiceError):
     kind = "forbidden"
 
 
+class TooManyRequests(ServiceError):
+    """The caller is over its request rate; ``retry_after`` says when it may go on."""
+
+    kind = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class Conflict(ServiceError):
     """The request conflicts with the current state (a tenant that still has accounts)."""
 

@@ -69,6 +69,8 @@ class Principal:
     key_id: str
     suspended: bool
     tenant_name: str = ""
+    # The tenant's own requests-a-second limit per key (None: the system's).
+    rate_limit: float | None = None
 
 
 class KeyDirectory:
@@ -86,7 +88,8 @@ class KeyDirectory:
         now = utcnow()
         with self._engine.connect() as conn:
             row = conn.execute(
-                select(keys.c.id, keys.c.tenant_id, keys.c.last_used_at, tenants.c.status)
+                select(keys.c.id, keys.c.tenant_id, keys.c.last_used_at, tenants.c.status,
+                       tenants.c.api_rate_limit)
                 .join(tenants, tenants.c.id == keys.c.tenant_id)
                 .where(keys.c.key_hash == token_hash(key), keys.c.revoked_at.is_(None))
             ).first()
@@ -96,7 +99,8 @@ class KeyDirectory:
                 conn.execute(update(keys).where(keys.c.id == row.id)
                              .values(last_used_at=now))
                 conn.commit()
-        return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value)
+        return Principal(row.tenant_id, row.id, row.status == TenantStatus.suspended.value,
+                         rate_limit=row.api_rate_limit)
 
     def principal_of(self, key_id: str) -> Principal | None:
         """Return the principal of a key by its id while it is not revoked, or ``None``.

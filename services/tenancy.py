@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
@@ -15,6 +17,15 @@ from dlrhub.models import (
 )
 from dlrhub.services.errors import Conflict, NotFound, non_blank
 from dlrhub.services.pagination import newest_by_id
+
+
+class Unset(enum.Enum):
+    """A field a PATCH did not send: it stays as it is (where None would clear it)."""
+
+    token = 0
+
+
+UNSET = Unset.token
 
 
 def create_tenant(session: Session, *, name: str) -> Tenant:
@@ -45,8 +56,11 @@ def list_tenants(session: Session, *, limit: int = 50, after: str | None = None,
 
 
 def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
-                  status: TenantStatus | None = None) -> Tenant:
-    """Rename a tenant, or suspend or reactivate it.
+                  status: TenantStatus | None = None,
+                  api_rate_limit: float | Unset | None = UNSET) -> Tenant:
+    """Rename a tenant, suspend or reactivate it, or set its API rate limit.
+
+    ``api_rate_limit`` None gives the tenant the system's limit back; absent, it stays.
 
     A suspended tenant's callbacks are still accepted and stored (no receipt is lost),
     but its API keys are refused and its events are not relayed.
@@ -56,6 +70,8 @@ def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
         tenant.name = non_blank(name, "name")
     if status is not None:
         tenant.status = status
+    if not isinstance(api_rate_limit, Unset):
+        tenant.api_rate_limit = api_rate_limit
     tenant.updated_at = utcnow()
     session.add(tenant)
     session.flush()

@@ -164,8 +164,11 @@ def rolled_back() -> Iterator[dict[str, RolledBackDatabase]]:
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Return settings on the test database, with the embedded broker in ``tmp_path``."""
+    # No API rate limit: tests call in tight loops; tests/functional/test_rate_limit.py
+    # sets its own.
     return Settings(data_dir=tmp_path, database_url=db_url,
-                    secret_key="test-secret-key", admin_token="test-admin-token")
+                    secret_key="test-secret-key", admin_token="test-admin-token",
+                    api_rate_limit=0)
 
 
 @pytest.fixture

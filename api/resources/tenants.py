@@ -74,8 +74,10 @@ class Tenant(_Base):
         """Rename, suspend or reactivate a tenant."""
         body = read_json(req, TenantUpdate, self._max_body)
         with self._sessions() as session:
+            rate = body.api_rate_limit if "api_rate_limit" in body.model_fields_set \
+                else tenancy.UNSET
             tenant = tenancy.update_tenant(session, tenant_id, name=body.name,
-                                           status=body.status)
+                                           status=body.status, api_rate_limit=rate)
             session.commit()
             write(resp, TenantPublic.model_validate(tenant))
 
