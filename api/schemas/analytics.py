@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from dlrhub.api.schemas.common import Input, Output
+from dlrhub.api.schemas.common import Input, Instant, Output
 from dlrhub.models import ReasonClass
 
 
 class DeliveryQuery(Input):
     """The range, the grouping, the zone of day buckets, and filters (each must match)."""
 
-    since: AwareDatetime | None = Field(
+    since: Instant | None = Field(
         default=None, description="messages anchored (submitted, else first received) at or "
                                   "after this time, taken down to its UTC hour; default: "
                                   "until - 24 h")
-    until: AwareDatetime | None = Field(
+    until: Instant | None = Field(
         default=None, description="… and before this time, taken up to the next UTC hour; "
                                   "default: now. At most 93 days after since")
     group_by: str | None = Field(

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _a_time_not_a_number(value: Any) -> Any:
+    # pydantic reads a number (or a string of one) as seconds since 1970: `until=0.5`
+    # or `{"since": 0}` is a client's mistake far more often than a date in 1970.
+    if isinstance(value, int | float) or (isinstance(value, str)
+                                           and _NUMBER.fullmatch(value.strip())):
+        raise ValueError("must be a time in ISO 8601 with a zone, such as "
+                         "2026-01-31T00:00:00Z, not a number")
+    return value
+
+
+# A moment in time as the API takes it: ISO 8601 with a zone, never a bare number.
+Instant = Annotated[AwareDatetime, BeforeValidator(_a_time_not_a_number)]
 
 
 class Input(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from dlrhub.api.schemas.common import Input, Output
+from dlrhub.api.schemas.common import Input, Instant, Output
 from dlrhub.models import EndpointCreate, EndpointPublic, EndpointUpdate, ReceiptStatus
 
 
@@ -33,8 +33,8 @@ class EndpointSecret(Output):
 class ReplayRequest(Input):
     """What to send again: events received in [since, until), optionally by status."""
 
-    since: AwareDatetime
-    until: AwareDatetime | None = Field(default=None, description="default: now")
+    since: Instant
+    until: Instant | None = Field(default=None, description="default: now")
     statuses: list[ReceiptStatus] = Field(default_factory=list)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, Field, RootModel
+from pydantic import Field, RootModel
 
-from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.api.schemas.common import Input, Instant, Output, PageQuery
 from dlrhub.models import ExpectationState
 from dlrhub.models.account import MAX_DEADLINE_SECONDS, MIN_DEADLINE_SECONDS
 from dlrhub.services.expectations.intake import MAX_ERRORS
@@ -24,7 +24,7 @@ class ExpectationCreate(Input):
         default=None, min_length=1, max_length=64,
         description="the recipient, when several share the message id; read as the "
                     "account's receipts are (E.164, or national in its default region)")
-    sent_at: AwareDatetime | None = Field(
+    sent_at: Instant | None = Field(
         default=None, description="when it was sent (default: now); at most an hour ahead "
                                   "and 30 days back")
     deadline_seconds: int | None = Field(

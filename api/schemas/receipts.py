@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
-from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.api.schemas.common import Input, Instant, Output, PageQuery
 from dlrhub.models import EventType, InboxState, ReasonClass, ReceiptStatus
 
 _SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T00:00:00Z)"
@@ -30,8 +30,8 @@ class ReceiptFilters(Input):
     type: EventType | None = None
     reason_class: ReasonClass | None = Field(
         default=None, description="failures of this class (`GET /v1/reason-classes`)")
-    since: AwareDatetime | None = Field(default=None, description=_SINCE)
-    until: AwareDatetime | None = Field(default=None, description=_UNTIL)
+    since: Instant | None = Field(default=None, description=_SINCE)
+    until: Instant | None = Field(default=None, description=_UNTIL)
 
     @field_validator("phone", mode="before")
     @classmethod
@@ -166,9 +166,9 @@ class Timeline(Output):
 class StatsQuery(Input):
     """The range of received times to count; the last 24 hours by default."""
 
-    since: AwareDatetime | None = Field(default=None,
+    since: Instant | None = Field(default=None,
                                         description=_SINCE + "; default: until - 24 h")
-    until: AwareDatetime | None = Field(default=None, description=_UNTIL + "; default: now")
+    until: Instant | None = Field(default=None, description=_UNTIL + "; default: now")
     account_id: str | None = Field(default=None, max_length=40)
 
 

@@ -168,6 +168,8 @@ def test_since_and_until_bound_the_received_time(client: Client,
     ({"since": "yesterday"}, "since"),
     ({"since": "2024-01-01T00:00:00"}, "since"),  # no zone: ambiguous
     ({"since": "0001-01-01T00:00:00+05:00"}, "since"),  # no UTC time
+    ({"until": "0.5"}, "until"),  # not seconds since 1970: a time
+    ({"since": "1700000000"}, "since"),
     ({"limit": "0"}, "limit"),
     ({"after": "not-a-cursor"}, "after"),
     ({"colour": "red"}, "colour"),
@@ -334,6 +336,7 @@ def test_stats_count_what_was_stored_by_status_provider_and_hour(
     ({"since": "2024-01-01T00:00:00Z", "until": "2024-03-01T00:00:00Z"}, "since"),
     ({"since": "2024-01-01T00:00:00"}, "since"),
     ({"until": "soon"}, "until"),
+    ({"until": "0.5"}, "until"),
     ({"until": "0001-01-01T00:00:00Z"}, "until"),  # nothing 24 hours before it
     ({"limit": "5"}, "limit"),
 ])
