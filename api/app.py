@@ -28,7 +28,7 @@ from dlrhub.api.resources.endpoints import (
 )
 from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
-from dlrhub.api.resources.insight import ReasonClasses
+from dlrhub.api.resources.insight import EventTypes, ReasonClasses
 from dlrhub.api.resources.receipts import (
     Inbox,
     InboxBody,
@@ -46,6 +46,7 @@ from dlrhub.console import app as console
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
+from dlrhub.services.event_types import event_types
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.ratelimit import limiter_for
 from dlrhub.services.relay.jobs import Job, Outcome
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/expectations", Expectations(rt.sessions, body)),
         Route("/v1/expectations/bulk", ExpectationsBulk(rt.sessions)),
         Route("/v1/reason-classes", ReasonClasses()),
+        Route("/v1/event-types", EventTypes()),
         Route("/v1/inbox", Inbox(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}", InboxItem(rt.sessions, body)),
         Route("/v1/inbox/{inbox_id}/body", InboxBody(rt.sessions, body)),
@@ -141,7 +143,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     ]
     spec = OpenAPIResource()
     routes.append(Route("/openapi.json", spec))
-    spec.publish(build_document(routes, title="dlrhub", version=__version__))
+    spec.publish(build_document(routes, title="dlrhub", version=__version__,
+                                server=settings.effective_public_url,
+                                webhooks=event_types()))
     for route in routes:
         app.add_route(route.path, route.resource)
     # The console, on the same port: its pages call the same services with the same keys.

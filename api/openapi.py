@@ -16,6 +16,9 @@ import falcon
 import orjson
 from pydantic import BaseModel
 
+from dlrhub.api.schemas.receipts import Event
+from dlrhub.services.event_types import EventTypeInfo
+
 Auth = Literal["admin", "tenant", "public"]
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,8 +101,13 @@ class Route:
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 
-def build_document(routes: Iterable[Route], *, title: str, version: str) -> dict[str, Any]:
-    """Return the OpenAPI 3.1 document of ``routes``."""
+def build_document(routes: Iterable[Route], *, title: str, version: str, server: str = "",
+                   webhooks: Iterable[EventTypeInfo] = ()) -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document of ``routes``, and of the events relayed.
+
+    ``server`` is the base URL clients call (DLRHUB_PUBLIC_URL); ``webhooks`` are the
+    event types an endpoint receives, each a request dlrhub makes (OpenAPI 3.1).
+    """
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {"Problem": _PROBLEM}
     for route in routes:
@@ -110,11 +118,14 @@ def build_document(routes: Iterable[Route], *, title: str, version: str) -> dict
                 item[method] = _operation(route.path, op, schemas)
         if item:
             paths[route.path] = item
+    hooks = {info.type: _webhook(info, schemas) for info in webhooks}
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
                  "description": "The dlrhub API: tenants, provider accounts and receipts."},
+        **({"servers": [{"url": server}]} if server else {}),
         "paths": paths,
+        **({"webhooks": hooks} if hooks else {}),
         "components": {
             "schemas": schemas,
             "securitySchemes": {
@@ -183,6 +194,37 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
             "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
     doc["responses"] = responses
     return doc
+
+
+# The Standard Webhooks headers every relayed request carries.
+_WEBHOOK_HEADERS = [
+    {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "the delivery's id, the same on every retry: dedupe on it"},
+    {"name": "webhook-timestamp", "in": "header", "required": True,
+     "schema": {"type": "string"}, "description": "seconds since 1970 when it was signed"},
+    {"name": "webhook-signature", "in": "header", "required": True,
+     "schema": {"type": "string"},
+     "description": "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated "
+                    "when two secrets sign during a rotation"},
+]
+
+
+def _webhook(info: EventTypeInfo, schemas: dict[str, Any]) -> dict[str, Any]:
+    event = _ref(Event, schemas)
+    words = re.sub(r"[^a-z0-9]+", " ", info.type).split()
+    return {"post": {
+        "summary": f"{info.type} event",
+        "description": f"{info.description} Sent to endpoints whose `event_types` include "
+                       f"it (or are empty); a JSON array of events when the endpoint's "
+                       f"`batch_size` is above 1.",
+        "operationId": "".join(w.title() for w in words) + "Event",
+        "parameters": _WEBHOOK_HEADERS,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"oneOf": [event, {"type": "array", "items": event}]},
+            "example": info.example}}},
+        "responses": {"2XX": {"description": "received; any other answer (or none within "
+                                             "the endpoint's timeout) is retried"}},
+    }}
 
 
 def _operation_id(path: str, op: Operation) -> str:

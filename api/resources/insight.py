@@ -1,4 +1,4 @@
-"""``/v1/reason-classes``: what the class of a failed receipt means, and what to do."""
+"""``/v1/reason-classes`` and ``/v1/event-types``: what receipts and events mean."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import falcon
 
 from dlrhub.api.io import write
 from dlrhub.api.openapi import operation
-from dlrhub.api.schemas.insight import ReasonClassList
+from dlrhub.api.schemas.insight import EventTypeList, ReasonClassList
+from dlrhub.services.event_types import event_types
 from dlrhub.services.insight.reasons import describe_classes
 
 
@@ -26,3 +27,18 @@ class ReasonClasses:
                        "meaning_zh": c.meaning_zh, "action_zh": c.action_zh}
                       for c in describe_classes()]})
         write(resp, doc)
+
+
+class EventTypes:
+    """``/v1/event-types``."""
+
+    @operation("List the event types", auth="tenant", response=EventTypeList,
+               tag="endpoints",
+               description="Every event type dlrhub relays to endpoints, what it means and "
+                           "an example body; an endpoint's `event_types` filter names "
+                           "them. `/openapi.json` describes each in its `webhooks`.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List the event types."""
+        write(resp, EventTypeList.model_validate(
+            {"data": [{"type": e.type, "description": e.description, "example": e.example}
+                      for e in event_types()]}))

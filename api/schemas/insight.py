@@ -1,6 +1,8 @@
-"""What receipts mean: the reason classes (tenant routes)."""
+"""What receipts mean: the reason classes, and the event types dlrhub relays."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import Field
 
@@ -27,3 +29,19 @@ class ReasonClassList(Output):
     """The 12 reason classes a failed, expired, rejected or unknown receipt carries."""
 
     data: list[ReasonClassInfo]
+
+
+class EventTypeInfo(Output):
+    """One event type dlrhub relays to endpoints."""
+
+    type: str = Field(description="what an endpoint's `event_types` filter names")
+    description: str
+    example: dict[str, Any] = Field(
+        description="the event as a normalized endpoint receives it (a JSON array of such "
+                    "events when the endpoint's batch_size is above 1)")
+
+
+class EventTypeList(Output):
+    """Every event type dlrhub relays, each with an example."""
+
+    data: list[EventTypeInfo]

@@ -107,3 +107,21 @@ def fuzz(operation: Any, tenant_headers: dict[str, str]) -> None:
         case.call_and_validate(headers=headers, checks=checks)
 
     call()
+
+
+def test_the_document_names_its_server_and_describes_every_event_relayed(
+        sqlite_url: str, tmp_path: Path) -> None:
+    with build_app(sqlite_url, tmp_path) as (app, tenant_headers):
+        client = falcon.testing.TestClient(app)
+        doc = client.simulate_get("/openapi.json").json
+        listed = client.simulate_get("/v1/event-types", headers=tenant_headers)
+    assert doc["servers"] == [{"url": "http://127.0.0.1:8000"}]
+    assert set(doc["webhooks"]) == {t.value for t in EventType}
+    status = doc["webhooks"]["sms.status"]["post"]
+    assert {p["name"] for p in status["parameters"]} == {
+        "webhook-id", "webhook-timestamp", "webhook-signature"}
+    body = status["requestBody"]["content"]["application/json"]
+    assert body["schema"]["oneOf"][0] == {"$ref": "#/components/schemas/Event"}
+    assert listed.status_code == 200
+    assert [e["type"] for e in listed.json["data"]] == [t.value for t in EventType]
+    assert body["example"] == listed.json["data"][0]["example"]
