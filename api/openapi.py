@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel
 
 from dlrhub.api.schemas.receipts import Event
+from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.event_types import EventTypeInfo
 
 Auth = Literal["admin", "tenant", "public"]
@@ -55,6 +56,8 @@ class Operation:
     raw_response: bool = False
     # The body's media type: ``body`` then describes each line of an NDJSON stream.
     body_media: str = "application/json"
+    # Answered in the calling provider's own form (a callback), not in problem+json.
+    provider_form: bool = False
 
 
 # Each declared responder function and its contract (kept here rather than as an
@@ -67,14 +70,15 @@ def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               status: int = 200, errors: Iterable[int] = (), tag: str = "",
               description: str = "", raw_response: bool = False,
               body_media: str = "application/json",
-              extra_responses: dict[int, str] | None = None) -> Callable[[F], F]:
+              extra_responses: dict[int, str] | None = None,
+              provider_form: bool = False) -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
             description=description, raw_response=raw_response, body_media=body_media,
-            extra_responses=dict(extra_responses or {}))
+            extra_responses=dict(extra_responses or {}), provider_form=provider_form)
         return fn
     return mark
 
@@ -115,7 +119,8 @@ def build_document(routes: Iterable[Route], *, title: str, version: str, server:
         for method in _METHODS:
             op = operation_of(route.resource, method, route.suffix)
             if op is not None:
-                item[method] = _operation(route.path, op, schemas)
+                item[method] = (_callback(route.path, op, method) if op.provider_form
+                                else _operation(route.path, op, schemas))
         if item:
             paths[route.path] = item
     hooks = {info.type: _webhook(info, schemas) for info in webhooks}
@@ -144,6 +149,42 @@ def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
         schemas[name] = sub
     schemas[model.__name__] = schema
     return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+# What a callback may be answered, each in the provider's own form (JSON, XML or a
+# word: whatever the provider expects), and why.
+_CALLBACK_ANSWERS = {
+    200: "Accepted and kept", 400: "The body cannot be read", 401: "A bad signature",
+    403: "The address is not in the account's allow-list",
+    404: "No account has this callback URL (an unknown provider: problem+json)",
+    405: "The provider does not call with this method",
+    413: "Body too large", 415: "Not a media type the provider sends",
+    503: "Could not be kept just now; the provider should retry",
+}
+
+
+def _callback(path: str, op: Operation, method: str) -> dict[str, Any]:
+    """Document a provider callback: a slug of the registry, answers in its own form."""
+    anything = {"*/*": {"schema": {"type": "string"}}}
+    responses: dict[str, Any] = {
+        str(code): {"description": f"{text}; in the provider's own form",
+                    "content": dict(anything)} for code, text in _CALLBACK_ANSWERS.items()}
+    responses["404"]["content"]["application/problem+json"] = {
+        "schema": {"$ref": "#/components/schemas/Problem"}}
+    doc: dict[str, Any] = {
+            "summary": op.summary, "operationId": _operation_id(path, op),
+            "description": op.description, "tags": list(op.tags),
+            "parameters": [
+                {"name": "provider", "in": "path", "required": True,
+                 "schema": {"type": "string", "enum": sorted(PROVIDERS)}},
+                {"name": "token", "in": "path", "required": True,
+                 "schema": {"type": "string"},
+                 "description": "the secret of the account's callback_url"}],
+            "responses": responses}
+    if method != "get":  # a GET carries its record in the query string
+        doc["requestBody"] = {"required": False, "content": {
+            "*/*": {"schema": {"type": "string", "format": "binary"}}}}
+    return doc
 
 
 def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:

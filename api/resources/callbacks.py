@@ -35,6 +35,7 @@ class CallbackResource:
         self._clock = clock
 
     @operation("Receive a provider callback", auth="public", tag="callbacks",
+               provider_form=True,
                description="Where a provider posts its status reports and inbound SMS, "
                "in its own format; the answer is in the provider's own format too. The "
                "token is the secret of the account's callback_url.")
@@ -81,6 +82,7 @@ class CallbackResource:
             resp.set_header("Connection", "close")
 
     @operation("Receive a provider callback by GET", auth="public", tag="callbacks",
+               provider_form=True,
                description="The same callback for providers that report by GET, with "
                "the record in the query string (Kannel, ChuangLan, legacy MessageBird).")
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider: str,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from dlrhub.api.schemas.common import Input, Instant, Output
+from dlrhub.api.schemas.common import Input, Instant, Output, ProviderSlug
 from dlrhub.models import ReasonClass
 
 
@@ -28,7 +28,7 @@ class DeliveryQuery(Input):
     tz: str | None = Field(default=None, max_length=64,
                            description="IANA zone of `day` buckets (default UTC), e.g. "
                                        "Asia/Shanghai")
-    provider: str | None = Field(default=None, max_length=40)
+    provider: ProviderSlug | None = None
     account_id: str | None = Field(default=None, max_length=40)
     country: str | None = Field(default=None, max_length=2,
                                 description="ISO 3166 region, e.g. CN")

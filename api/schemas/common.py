@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+)
+
+from dlrhub.providers.registry import PROVIDERS
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -22,6 +33,25 @@ def _a_time_not_a_number(value: Any) -> Any:
 
 # A moment in time as the API takes it: ISO 8601 with a zone, never a bare number.
 Instant = Annotated[AwareDatetime, BeforeValidator(_a_time_not_a_number)]
+
+
+def _one_of(choices: list[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+    return check
+
+
+# A provider filter: a registered slug, documented as an enum and checked as one, so
+# that a typo is a 422 naming the choices rather than an empty answer.
+_SLUGS = sorted(PROVIDERS)
+ProviderSlug = Annotated[str, AfterValidator(_one_of(_SLUGS)),
+                         WithJsonSchema({"type": "string", "enum": _SLUGS})]
+# What receipts name as their provider: a slug, or `dlrhub` (an alert over every one).
+_EVENT_SOURCES = sorted({*PROVIDERS, "dlrhub"})
+EventSource = Annotated[str, AfterValidator(_one_of(_EVENT_SOURCES)),
+                        WithJsonSchema({"type": "string", "enum": _EVENT_SOURCES})]
 
 
 class Input(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from dlrhub.api.schemas.common import Input, Instant, Output, PageQuery
+from dlrhub.api.schemas.common import EventSource, Input, Instant, Output, PageQuery
 from dlrhub.models import EventType, InboxState, ReasonClass, ReceiptStatus
 
 _SINCE = "received at or after this time (ISO 8601 with a zone, e.g. 2024-01-01T00:00:00Z)"
@@ -25,7 +25,8 @@ class ReceiptFilters(Input):
                               description="E.164 (`+8613800000000`), or as the provider "
                                           "gave it where it could not be parsed")
     status: ReceiptStatus | None = None
-    provider: str | None = Field(default=None, max_length=40)
+    # An sms.alert of a rule over every provider is dlrhub's own event.
+    provider: EventSource | None = None
     account_id: str | None = Field(default=None, max_length=40)
     type: EventType | None = None
     reason_class: ReasonClass | None = Field(
@@ -167,7 +168,8 @@ class StatsQuery(Input):
     """The range of received times to count; the last 24 hours by default."""
 
     since: Instant | None = Field(default=None,
-                                        description=_SINCE + "; default: until - 24 h")
+                                  description=_SINCE + "; default: until - 24 h. The "
+                                  "range spans at most 31 days")
     until: Instant | None = Field(default=None, description=_UNTIL + "; default: now")
     account_id: str | None = Field(default=None, max_length=40)
 

@@ -125,3 +125,22 @@ def test_the_document_names_its_server_and_describes_every_event_relayed(
     assert listed.status_code == 200
     assert [e["type"] for e in listed.json["data"]] == [t.value for t in EventType]
     assert body["example"] == listed.json["data"][0]["example"]
+
+
+def test_callbacks_are_documented_as_answered_in_the_providers_form(
+        sqlite_url: str, tmp_path: Path) -> None:
+    with build_app(sqlite_url, tmp_path) as (app, _):
+        doc = falcon.testing.TestClient(app).simulate_get("/openapi.json").json
+    callback = doc["paths"]["/v1/callbacks/{provider}/{token}"]
+    post, get = callback["post"], callback["get"]
+    assert "tencent" in post["parameters"][0]["schema"]["enum"]
+    assert set(post["responses"]["404"]["content"]) == {"*/*", "application/problem+json"}
+    assert set(post["responses"]["401"]["content"]) == {"*/*"}
+    assert "requestBody" in post
+    assert "requestBody" not in get
+    stats_since = next(p for p in doc["paths"]["/v1/stats"]["get"]["parameters"]
+                       if p["name"] == "since")
+    assert "31 days" in stats_since["description"]
+    receipts_provider = next(p for p in doc["paths"]["/v1/receipts"]["get"]["parameters"]
+                             if p["name"] == "provider")
+    assert "tencent" in str(receipts_provider["schema"])

@@ -169,6 +169,7 @@ def test_since_and_until_bound_the_received_time(client: Client,
     ({"since": "2024-01-01T00:00:00"}, "since"),  # no zone: ambiguous
     ({"since": "0001-01-01T00:00:00+05:00"}, "since"),  # no UTC time
     ({"until": "0.5"}, "until"),  # not seconds since 1970: a time
+    ({"provider": "tencnet"}, "provider"),  # a typo: not an empty list
     ({"since": "1700000000"}, "since"),
     ({"limit": "0"}, "limit"),
     ({"after": "not-a-cursor"}, "after"),
