@@ -10,16 +10,21 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from dlrhub.config import get_settings
 
 
-def _problem(status: int, reason: str, detail: str) -> bytes:
-    body = (f'{{"type":"about:blank","title":"{reason}","status":{status},'
+def _problem(status: int, kind: str, reason: str, detail: str) -> bytes:
+    # The same problem types as the app's own answers (api/errors.py).
+    body = (f'{{"type":"urn:dlrhub:problem:{kind}","title":"{reason}","status":{status},'
             f'"detail":"{detail}"}}').encode()
     return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\n"
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n").encode() + body
 
 
-_HEADER_TIMEOUT = _problem(408, "Request Timeout", "the request headers did not arrive in time")
-_HEADER_TOO_LARGE = _problem(431, "Request Header Fields Too Large",
+_HEADER_TIMEOUT = _problem(408, "request-timeout", "Request Timeout",
+                           "the request headers did not arrive in time")
+_HEADER_TOO_LARGE = _problem(431, "request-header-fields-too-large",
+                             "Request Header Fields Too Large",
                              "the request headers are too large")
+_URI_TOO_LONG = _problem(414, "uri-too-long", "URI Too Long",
+                         "the request's URL is longer than the server takes")
 
 
 class HeadersTooLarge(Exception):
@@ -47,6 +52,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # trickled), and of the URL and headers parsed so far: either may not pass the limit.
         self._header_bytes = 0
         self._parsed_bytes = 0
+        self._url_bytes = 0
         self._request_bytes_seen = False
         self._message_ended = False
 
@@ -77,10 +83,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 and not self.transport.is_closing():
             self._header_bytes += len(data)
             if self._header_bytes > self._max_header_bytes:
-                self._refuse(_HEADER_TOO_LARGE)
+                self._refuse(self._too_large())
 
     def on_url(self, url: bytes) -> None:
         """Take the URL, counted with the headers."""
+        self._url_bytes += len(url)
         self._count_parsed(len(url))
         super().on_url(url)
 
@@ -92,9 +99,16 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """Answer a request the parser refused: 431 when it was for its headers' size."""
         if self._parsed_bytes > self._max_header_bytes:
-            self._refuse(_HEADER_TOO_LARGE)
+            self._refuse(self._too_large())
         else:
             super().send_400_response(msg)
+
+    def _too_large(self) -> bytes:
+        """414 when the URL alone passed the limit (or is still coming), else 431."""
+        if self._url_bytes > self._max_header_bytes or \
+                (self._url_bytes and not self._parsed_bytes - self._url_bytes):
+            return _URI_TOO_LONG
+        return _HEADER_TOO_LARGE
 
     def _count_parsed(self, size: int) -> None:
         self._parsed_bytes += size
@@ -113,7 +127,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
         self._message_ended = True
         self._awaiting_headers = True
-        self._header_bytes = self._parsed_bytes = 0
+        self._header_bytes = self._parsed_bytes = self._url_bytes = 0
         self._request_bytes_seen = False
 
     def _arm_header_timer(self) -> None:

@@ -239,7 +239,16 @@ def test_headers_past_the_limit_get_431_and_are_not_kept(server: Server) -> None
                                         *[f"X-Trace-{i}: " + "t" * 4000 for i in range(20)]))
 
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+    assert b"urn:dlrhub:problem:request-header-fields-too-large" in answer
     assert server.stored("tencent") == before
+
+
+def test_a_url_past_the_limit_gets_414_as_a_problem_not_html(server: Server) -> None:
+    path = httpx.URL(server.urls["tencent"]).path + "?pad=" + "x" * 70_000
+    head, _, body = _raw(server.port, _request(path, b"{}")).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414"), head[:200]
+    assert b"content-type: application/problem+json" in head.lower()
+    assert orjson.loads(body)["type"] == "urn:dlrhub:problem:uri-too-long"
 
 
 def test_a_duplicated_content_type_is_refused_in_the_providers_form(server: Server) -> None:
