@@ -23,10 +23,13 @@ from dlrhub.models import (
     EndpointFormat,
     EndpointUpdate,
     EventType,
+    ProviderAccount,
     ReceiptStatus,
     new_id,
     utcnow,
 )
+from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services.accounts import adapter_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.errors import InvalidInput, NotFound
 from dlrhub.services.pagination import newest_by_id
@@ -203,6 +206,30 @@ def test_event(endpoint: Endpoint, now: datetime) -> dict[str, Any]:
     }
 
 
+def native_test_body(session: Session, box: SecretBox, endpoint: Endpoint,
+                     now: datetime) -> tuple[bytes, str, str]:
+    """Return a provider's callback as a native endpoint would get it, and that provider.
+
+    A native endpoint gets providers' callbacks byte for byte and is judged by the
+    provider's own rule, so its test is one such callback: a realistic status report of
+    the first account the endpoint relays (of the tenant's, if it names none), built by
+    the adapter's simulator. A receiver that would fail real deliveries fails it too.
+    """
+    query = select(ProviderAccount).where(
+        ACCOUNT_TABLE.c.tenant_id == endpoint.tenant_id,
+        ACCOUNT_TABLE.c.deleted_at.is_(None)).order_by(ACCOUNT_TABLE.c.created_at)
+    if endpoint.account_ids:
+        query = query.where(ACCOUNT_TABLE.c.id.in_(endpoint.account_ids))
+    account = session.execute(query.limit(1)).scalars().first()
+    if account is None:
+        raise InvalidInput("format", "a native endpoint relays provider callbacks as they "
+                           "came; add a provider account first, so the test has one to send")
+    adapter = PROVIDERS[account.provider]
+    made = adapter.simulate(adapter_account(account, box), count=1,
+                            seq=int(now.timestamp()), now=now)
+    return made.body, made.content_type or "application/octet-stream", adapter.name
+
+
 def send_test(session: Session, box: SecretBox, endpoint: Endpoint, *,
               send: Callable[[list[Job]], list[Outcome]], now: datetime
               ) -> tuple[Delivery, Attempt]:
@@ -213,9 +240,13 @@ def send_test(session: Session, box: SecretBox, endpoint: Endpoint, *,
     event = test_event(endpoint, now)
     delivery = Delivery(tenant_id=endpoint.tenant_id, endpoint_id=endpoint.id,
                         event_ids=[event["id"]], next_attempt_at=None)
-    body = orjson.dumps([event] if endpoint.batch_size > 1 else event)
+    if endpoint.format == EndpointFormat.native:
+        body, content_type, provider = native_test_body(session, box, endpoint, now)
+    else:
+        body = orjson.dumps([event] if endpoint.batch_size > 1 else event)
+        content_type, provider = "application/json", None
     job = signed_job(endpoint, signing_secrets(endpoint, box), delivery.id, body,
-                     "application/json", now)
+                     content_type, now, provider=provider)
     (outcome,) = send([job])
     ok = accepted(job, outcome)
     delivery.status = DeliveryStatus.succeeded if ok else DeliveryStatus.failed

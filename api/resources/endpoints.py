@@ -161,7 +161,10 @@ class EndpointTest(_Base):
     @operation("Send a test event", auth="tenant", response=TestResult, tag="endpoints",
                description="POSTs one signed test event (`\"test\": true`) now and returns "
                "what the endpoint answered; it is logged as a delivery, not retried, and "
-               "does not count toward the endpoint's failures.")
+               "does not count toward the endpoint's failures. A `native` endpoint gets "
+               "a realistic callback of its (first) account's provider instead, judged by "
+               "that provider's rule, so a receiver that would fail real deliveries fails "
+               "the test too (422 if the tenant has no provider account).")
     def on_post(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
         """Send a test event and return the attempt."""
         with self._sessions() as session:

@@ -199,6 +199,25 @@ def test_a_test_event_is_sent_now_signed_and_its_answer_returned(
     assert endpoint["enabled"] is True
 
 
+def test_a_native_endpoints_test_is_its_providers_callback_judged_by_its_rule(
+        api: tuple[httpx.Client, dict[str, str], str], customer: Customer) -> None:
+    client, me, _ = api
+    created = client.post("/v1/endpoints", json={"url": customer.url, "format": "native"},
+                          headers=me).json()
+    # A receiver that answers 200 "ok" would fail real Tencent deliveries: Tencent wants
+    # {"result": 0}. Its test fails too, then passes once it answers as Tencent wants.
+    customer.answer_with((200, b"ok", {}), (200, b'{"result": 0, "errmsg": "OK"}', {}))
+    failed = client.post(f"/v1/endpoints/{created['id']}/test", headers=me).json()
+    passed = client.post(f"/v1/endpoints/{created['id']}/test", headers=me).json()
+    assert (failed["succeeded"], failed["status_code"]) == (False, 200)
+    assert passed["succeeded"] is True
+    first = customer.received[0]
+    assert first.headers["content-type"] == "application/json"
+    report = orjson.loads(first.body)
+    assert isinstance(report, list)
+    assert {"sid", "mobile", "report_status"} <= set(report[0])  # Tencent's own fields
+
+
 def test_every_providers_receipts_reach_the_endpoint_signed(
         stack: Any, accounts: Any, customer: Customer) -> None:
     from dlrhub.models import EndpointCreate, utcnow
