@@ -11,7 +11,7 @@ import falcon
 from dlrhub import __version__
 from dlrhub.api import errors
 from dlrhub.api.auth import Authentication
-from dlrhub.api.middleware import RequestId, RequestMetrics
+from dlrhub.api.middleware import LogIds, RequestId, RequestMetrics
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
 from dlrhub.api.resources.alerts import AlertRuleEvents, AlertRuleItem, AlertRules
@@ -78,6 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         RequestMetrics(fixed=[(f"{CONSOLE}/static/", f"{CONSOLE}/static/{{file}}")]),
         RequestId(),
         Authentication(settings.admin_token, keys),
+        LogIds(),
         *console.middleware(),
     ]
     app = falcon.App(middleware=middleware)

@@ -1,4 +1,4 @@
-"""Middleware that crosses every route: the request id, the metrics."""
+"""Middleware that crosses every route: the request id, the ids logs show, the metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import falcon
 
-from dlrhub.config.logging import request_id
+from dlrhub.config.logging import CONTEXT_IDS, bind_ids, request_id, reset_ids
 from dlrhub.services import metrics
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
@@ -33,6 +33,29 @@ class RequestId:
         token = getattr(req.context, "request_id_token", None)
         if token is not None:
             request_id.reset(token)
+
+
+class LogIds:
+    """Show in the request's log lines its tenant and the ids its route names.
+
+    After authentication (which finds the tenant): ``/v1/endpoints/{endpoint_id}`` logs
+    its ``endpoint_id``, a tenant key's request its ``tenant_id``. Only ids the route
+    matched are taken, and only the names of ``CONTEXT_IDS``: never a token.
+    """
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict[str, Any]) -> None:
+        ids = {name: str(params[name]) for name in CONTEXT_IDS if name in params}
+        tenant = getattr(req.context, "tenant_id", None)
+        if tenant:  # the key's tenant; an admin's request names its tenant in the route
+            ids["tenant_id"] = str(tenant)
+        req.context.log_ids_token = bind_ids(**ids)
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         req_succeeded: bool) -> None:
+        token = getattr(req.context, "log_ids_token", None)
+        if token is not None:
+            reset_ids(token)
 
 
 class RequestMetrics:
