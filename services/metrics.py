@@ -170,7 +170,7 @@ class InboxCollector(Collector):
         oldest = GaugeMetricFamily("dlrhub_inbox_oldest_pending_seconds",
                                    "Age of the oldest callback waiting for ingest.")
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 backlog = system.inbox_backlog(conn, utcnow())
         except SQLAlchemyError:
             return
@@ -259,7 +259,7 @@ class WorkerCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield the seconds since any worker process last recorded its heartbeat."""
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 newest = heartbeats.last_seen(conn)
         except SQLAlchemyError:
             return
@@ -293,7 +293,7 @@ class ExpectationCollector(Collector):
         """Yield how many expectations are pending and how many are missing."""
         gauges = []
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 for name, help_text, where in self._COUNTS:
                     # A constant WHERE, written out so that it matches the index's.
                     count = conn.execute(sql_text(
