@@ -64,4 +64,3 @@ def test_a_relayed_callback_moves_the_pipeline_metrics(
     assert value(after, "dlrhub_endpoints_disabled") == 0
     assert {("dlrhub_queue_depth", frozenset({("queue", q)})) for q in ("ingest", "relay")
             } <= after.keys()
-    assert ("dlrhub_worker_last_seen_seconds", frozenset()) in after
