@@ -76,7 +76,7 @@ def test_every_line_of_every_process_is_json_with_a_zone_and_no_secret(
 
     lines = [line for line in log.read_text().splitlines() if line.strip()]
     assert len(lines) > 10
-    loggers = set()
+    loggers, ids = set(), set()
     for line in lines:
         try:
             doc = orjson.loads(line)
@@ -86,7 +86,10 @@ def test_every_line_of_every_process_is_json_with_a_zone_and_no_secret(
         assert at.utcoffset() == timedelta(0), line
         assert {"level", "logger", "message", "request_id"} <= doc.keys(), line
         loggers.add(doc["logger"].split(".")[0])
+        ids |= doc.keys() & {"inbox_id", "delivery_id"}
         for secret in secrets:
             assert secret not in line, f"a secret in {line!r}"
     # The API server's, the worker's and serve's own lines are all among them.
     assert {"uvicorn", "celery", "dlrhub"} <= loggers, loggers
+    # The worker's lines name the inbox row it ingested and the delivery it relayed.
+    assert ids == {"inbox_id", "delivery_id"}
