@@ -43,5 +43,5 @@ COPY --from=builder /opt/dlrhub /opt/dlrhub
 USER dlrhub
 WORKDIR /var/lib/dlrhub
 
-EXPOSE 8000
+EXPOSE 8000 9100
 CMD ["dlrhub", "api", "--host", "0.0.0.0", "--port", "8000"]

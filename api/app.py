@@ -11,7 +11,7 @@ import falcon
 from dlrhub import __version__
 from dlrhub.api import errors
 from dlrhub.api.auth import Authentication, RateLimits
-from dlrhub.api.middleware import RequestId
+from dlrhub.api.middleware import LogIds, RequestId, RequestMetrics
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
 from dlrhub.api.resources.alerts import AlertRuleEvents, AlertRuleItem, AlertRules
@@ -43,6 +43,7 @@ from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
 from dlrhub.config import Settings
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
+from dlrhub.console.web import PREFIX as CONSOLE
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
@@ -51,7 +52,7 @@ from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.ratelimit import limiter_for
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.runtime import Runtime
-from dlrhub.tasks.app import create_celery
+from dlrhub.tasks.app import QUEUES, create_celery, queue_depths
 from dlrhub.tasks.enqueue import Enqueuer
 from dlrhub.tasks.wakeups import CeleryWakeups
 
@@ -76,10 +77,13 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
 
     keys = KeyDirectory(rt.engine)
     middleware: list[Any] = [
+        # First: it times the others too, and counts what they refuse.
+        RequestMetrics(fixed=[(f"{CONSOLE}/static/", f"{CONSOLE}/static/{{file}}")]),
         RequestId(),
         Authentication(settings.admin_token, keys, RateLimits(
             limiter_for(settings.broker_url), settings.api_rate_limit,
             settings.api_rate_burst_seconds)),
+        LogIds(),
         *console.middleware(),
     ]
     app = falcon.App(middleware=middleware)
@@ -139,7 +143,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions)),
         Route("/healthz", Health()),
         Route("/readyz", Ready(rt.engine, broker_check)),
-        Route("/metrics", Metrics(rt.engine)),
+        Route("/metrics", Metrics(rt.engine, lambda: queue_depths(celery, QUEUES))),
     ]
     spec = OpenAPIResource()
     routes.append(Route("/openapi.json", spec))

@@ -20,7 +20,11 @@ from dlrhub.cli.output import failures
 from dlrhub.cli.reaper import RUN_VARIABLE, Watchdog, kill_run, wait_group_gone
 from dlrhub.cli.runlock import AlreadyServing, ServeLock
 from dlrhub.cli.supervise import WorkerRestarts
+from dlrhub.config.logging import say
 from dlrhub.core.lifetime import dying_with
+
+# The logger name of what serve says of itself.
+SERVE = "dlrhub.serve"
 
 
 def _server_options(command: Any) -> Any:
@@ -58,7 +62,9 @@ def _api_cmd(settings: Any) -> list[str]:
 
 
 def _celery_cmd(settings: Any, *parts: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "dlrhub.tasks.worker", *parts,
+    # Celery's banners are printed, not logged: JSON logs go without them.
+    quiet = ["--quiet"] if settings.log_json else []
+    return [sys.executable, "-m", "celery", "-A", "dlrhub.tasks.worker", *quiet, *parts,
             "--loglevel", settings.log_level]
 
 
@@ -97,6 +103,9 @@ def _admin_token(settings: Any) -> tuple[str, str]:
         path.chmod(0o600)
     token: str = path.read_text().strip()
     os.environ["DLRHUB_ADMIN_TOKEN"] = token
+    if made and settings.log_json:
+        # JSON lines are for a log collector: the token stays in its file.
+        return token, f"admin token: made now, kept in {path} (cat it)"
     if made:
         return token, (f"admin token: {token} (made now, shown only this once; "
                        f"kept in {path})")
@@ -112,7 +121,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     try:
         lock = ServeLock.take(settings.data_dir)
     except AlreadyServing as ex:
-        print(f"dlrhub: {ex}", file=sys.stderr)
+        say(f"dlrhub: {ex}", json=settings.log_json, logger=SERVE)
         ctx.exit(1)
     try:
         code = _serve_locked(settings, lock)
@@ -123,7 +132,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
 
 def _serve_locked(settings: Any, lock: ServeLock) -> int:
     run = secrets.token_hex(8)
-    _clear_leftovers(lock.previous)
+    _clear_leftovers(settings, lock.previous)
     # Every process of this run inherits the run id (see cli.reaper); the watchdog,
     # started first, kills them all once serve is gone, however it went (SIGKILL of
     # serve, or of its whole process group).
@@ -141,16 +150,16 @@ def _serve_locked(settings: Any, lock: ServeLock) -> int:
         watchdog.close()
 
 
-def _clear_leftovers(previous: dict[str, Any] | None) -> None:
+def _clear_leftovers(settings: Any, previous: dict[str, Any] | None) -> None:
     """Kill what a serve that was killed left running (its watchdog was killed too)."""
     if not previous or not isinstance(previous.get("run"), str):
         return
     # By run id only: the groups it recorded may be someone else's by now.
     killed = kill_run(previous["run"])
     if killed:
-        print(f"dlrhub: killed {killed} processes left by a serve (pid "
-              f"{previous.get('serve')}) that did not stop cleanly",
-              file=sys.stderr, flush=True)
+        say(f"dlrhub: killed {killed} processes left by a serve (pid "
+            f"{previous.get('serve')}) that did not stop cleanly", json=settings.log_json,
+            logger=SERVE)
 
 
 def _reset_metrics() -> None:
@@ -164,8 +173,9 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     address = _connect_address(settings.host, settings.port)
     if port_answers(*address):
         # Before anything is touched: another program's port is not ours to fight for.
-        print(f"dlrhub: port {settings.port} on {settings.host} is in use by another "
-              f"program; stop it, or start with --port (DLRHUB_PORT)", file=sys.stderr)
+        say(f"dlrhub: port {settings.port} on {settings.host} is in use by another "
+            f"program; stop it, or start with --port (DLRHUB_PORT)",
+            json=settings.log_json, logger=SERVE)
         return 1
     _migrate(settings)
     # A one-command start must give a usable admin API: the embedded default makes a
@@ -202,16 +212,17 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     # Said once the API has bound its port, not when it was started: a user who reads
     # it and opens the URL at once must find it answering.
     if not wait_until_bound(api, *address, timeout=_BIND_TIMEOUT):
-        print(f"dlrhub: the api did not bind {settings.host}:{settings.port} "
-              f"(exit {api.poll()}); stopping", file=sys.stderr)
+        say(f"dlrhub: the api did not bind {settings.host}:{settings.port} "
+            f"(exit {api.poll()}); stopping", json=settings.log_json, logger=SERVE)
         _stop(api, worker)
         return 1
-    print(f"dlrhub serving on {settings.effective_public_url} "
-          f"(database {settings.effective_database_url.split('@')[-1]}, "
-          f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops\n"
-          f"console: {settings.effective_public_url}/console/ (sign in with the admin token)\n"
-          f"{token_line}",
-          file=sys.stderr, flush=True)
+    for line in (f"dlrhub serving on {settings.effective_public_url} "
+                 f"(database {settings.effective_database_url.split('@')[-1]}, "
+                 f"broker {settings.effective_broker_url.split('@')[-1]}); Ctrl-C stops",
+                 f"console: {settings.effective_public_url}/console/ "
+                 "(sign in with the admin token)",
+                 token_line):
+        say(line, json=settings.log_json, logger=SERVE)
     stopping = False
 
     def stop(signum: int, _frame: Any) -> None:
@@ -225,7 +236,8 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     while not stopping:
         watchdog.keep_alive()
         if api.poll() is not None:
-            print(f"dlrhub: the api exited with {api.returncode}; stopping", file=sys.stderr)
+            say(f"dlrhub: the api exited with {api.returncode}; stopping",
+                json=settings.log_json, logger=SERVE)
             stopping, code = True, api.returncode or 1
         elif worker.poll() is not None:
             # What a dead worker was doing is not lost: callbacks wait in the inbox and
@@ -239,11 +251,12 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
             wait_group_gone(worker.pid)
             forget(worker.pid)
             if died != 0 and restarts.allow(time.monotonic()):
-                print(f"dlrhub: the worker exited with {died}; starting it again",
-                      file=sys.stderr, flush=True)
+                say(f"dlrhub: the worker exited with {died}; starting it again",
+                    json=settings.log_json, logger=SERVE)
                 worker = start_worker()
             else:
-                print(f"dlrhub: the worker exited with {died}; stopping", file=sys.stderr)
+                say(f"dlrhub: the worker exited with {died}; stopping",
+                    json=settings.log_json, logger=SERVE)
                 stopping, code = True, died
         time.sleep(0.2)
     _stop(api, worker)

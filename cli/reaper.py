@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from dlrhub.config.logging import say
+
 RUN_VARIABLE = "DLRHUB_SERVE_RUN"
 _PROC = Path("/proc")
 
@@ -157,8 +159,11 @@ def watch(run: str, lines: Iterable[str]) -> int:
             groups.discard(int(value))
     killed = kill_run(run, groups)
     if killed:
-        print(f"dlrhub: serve is gone; killed the {killed} processes it left",
-              file=sys.stderr, flush=True)
+        # Not the settings (this process starts fast); their variable, read as they do.
+        json = os.environ.get("DLRHUB_LOG_JSON", "").strip().lower() in {
+            "1", "true", "yes", "on", "y", "t"}
+        say(f"dlrhub: serve is gone; killed the {killed} processes it left", json=json,
+            logger="dlrhub.cli.reaper")
     return 0
 
 

@@ -407,6 +407,11 @@ class Delivery(SQLModel, table=True):
         # The relay's and the sweeper's scan for due work.
         Index("ix_delivery_due", "status", "next_attempt_at"),
         Index("ix_delivery_tenant_endpoint", "tenant_id", "endpoint_id", "created_at"),
+        # /metrics' count and age of the pending deliveries: only the waiting rows are in
+        # it, so the oldest is the index's first entry however many succeeded before.
+        Index("ix_delivery_pending_created", "created_at",
+              postgresql_where=sql_text("status = 'pending'"),
+              sqlite_where=sql_text("status = 'pending'")),
     )
 
     id: str = Field(default_factory=lambda: new_id("dlv"), primary_key=True, max_length=40)

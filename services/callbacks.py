@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from dlrhub.config.logging import log_ids
 from dlrhub.config.redaction import mask_callback_tokens
 from dlrhub.models import INBOX_TABLE, InboxState, new_id
 from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
@@ -59,6 +60,14 @@ def receive_callback(
     if target is None or target.provider != adapter.name:
         return Received(adapter.answer(request, None, ok=False, status=404,
                                        reason="unknown callback URL"), "not_found")
+    # Whatever is logged from here on names the account (never its token).
+    with log_ids(tenant_id=target.tenant_id, account_id=target.account_id):
+        return _receive_for(engine, target, adapter, request, content_length, limits, now)
+
+
+def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
+                 request: CallbackRequest, content_length: int | None,
+                 limits: CallbackLimits, now: datetime) -> Received:
     account = target.adapter_account
     try:
         _check(adapter, target, request, content_length, limits, now)
@@ -80,7 +89,8 @@ def receive_callback(
                                               InboxState.pending, None)])
     except SQLAlchemyError:
         # Our outage, not the provider's fault: a 5xx makes it send the callback again.
-        log.exception("could not store a %s callback", adapter.name)
+        with log_ids(inbox_id=inbox_id):
+            log.exception("could not store a %s callback", adapter.name)
         return Received(adapter.answer(request, account, ok=False, status=503,
                                        reason="temporarily unavailable, retry"), "unavailable")
     return Received(adapter.answer(request, account, ok=True), "accepted", inbox_id,

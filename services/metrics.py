@@ -6,7 +6,8 @@ import math
 import os
 from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import (
@@ -20,11 +21,11 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 
-from dlrhub.models import utcnow
+from dlrhub.models import DeliveryStatus, utcnow
 from dlrhub.services import heartbeats, system
 from dlrhub.services.ingest import IngestReport
 
@@ -60,6 +61,35 @@ UNMATCHED = Counter("dlrhub_receipts_unmatched_total",
                     "expectation was registered.", ["provider"])
 ENQUEUE_DROPPED = Counter("dlrhub_enqueue_dropped_total",
                           "Callbacks not handed to the broker (left for the sweeper).")
+# What an attempt left its delivery as: the relay's statuses, "pending" again named for
+# what it means here.
+DELIVERY_OUTCOMES = {DeliveryStatus.succeeded: "succeeded", DeliveryStatus.failed: "failed",
+                     DeliveryStatus.pending: "retrying", DeliveryStatus.dead: "dead"}
+DELIVERIES = Counter("dlrhub_deliveries_total",
+                     "Delivery attempts recorded, by what each left its delivery: "
+                     "succeeded, failed (refused for good), retrying (pending again) or "
+                     "dead (given up).", ["outcome"])
+for _outcome in DELIVERY_OUTCOMES.values():
+    DELIVERIES.labels(_outcome)  # every outcome shows, at 0 until it happens
+ATTEMPT_SECONDS = Histogram("dlrhub_delivery_attempt_seconds",
+                            "How long an endpoint took to answer one delivery attempt "
+                            "(or until the attempt failed without an answer).",
+                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+HTTP_REQUESTS = Counter("dlrhub_http_requests_total",
+                        "HTTP requests answered, by route template, method and status.",
+                        ["route", "method", "status"])
+HTTP_DURATION = Histogram("dlrhub_http_request_duration_seconds",
+                          "From a request reaching the app to its response, by route "
+                          "template and method.", ["route", "method"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+# The label of a request no route matched: never the raw path, which is the client's to
+# choose (and would make a series per path).
+UNMATCHED_ROUTE = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# Every counter and histogram above: what /metrics shows outside multiprocess mode.
+_COUNTED = (CALLBACKS, RECEIPTS, OUT_OF_ORDER, CORRECTIONS, DUPLICATES, INGEST_LAG,
+            ENQUEUE_DROPPED, UNMATCHED, HANDSET_LATENCY, RECEIPT_LAG, DELIVERIES,
+            ATTEMPT_SECONDS, HTTP_REQUESTS, HTTP_DURATION)
 
 
 def record_callback(provider: str, outcome: str) -> None:
@@ -91,6 +121,21 @@ def record_ingest(report: IngestReport) -> None:
         observe_many(HANDSET_LATENCY.labels(provider), values)
     for provider, values in lags.items():
         observe_many(RECEIPT_LAG.labels(provider), values)
+
+
+def record_attempts(attempts: Sequence[tuple[DeliveryStatus, float]]) -> None:
+    """Count recorded delivery attempts: what each left its delivery as, and its seconds."""
+    for status, count in Tally(status for status, _ in attempts).items():
+        DELIVERIES.labels(DELIVERY_OUTCOMES[status]).inc(count)
+    observe_many(ATTEMPT_SECONDS, [seconds for _, seconds in attempts])
+
+
+def record_request(route: str | None, method: str, status: int, seconds: float) -> None:
+    """Count one HTTP request under its route template (``None``: no route matched)."""
+    label = route or UNMATCHED_ROUTE
+    verb = method if method in _METHODS else "other"
+    HTTP_REQUESTS.labels(label, verb, str(status)).inc()
+    HTTP_DURATION.labels(label, verb).observe(seconds)
 
 
 def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
@@ -125,7 +170,7 @@ class InboxCollector(Collector):
         oldest = GaugeMetricFamily("dlrhub_inbox_oldest_pending_seconds",
                                    "Age of the oldest callback waiting for ingest.")
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 backlog = system.inbox_backlog(conn, utcnow())
         except SQLAlchemyError:
             return
@@ -133,6 +178,76 @@ class InboxCollector(Collector):
         oldest.add_metric([], backlog.oldest_age.total_seconds() if backlog.oldest_age else 0.0)
         yield pending
         yield oldest
+
+
+# A scrape never waits on the database longer than this (PostgreSQL; SQLite's reads
+# of these indexes are local and short).
+SCRAPE_STATEMENT_TIMEOUT_MS = 2000
+
+
+@contextmanager
+def scrape_connection(engine: Engine) -> Iterator[Connection]:
+    """Return a connection whose statements give up after ``SCRAPE_STATEMENT_TIMEOUT_MS``."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # For this transaction only: the pooled connection is rolled back after.
+            conn.execute(sql_text(
+                f"SET LOCAL statement_timeout = {SCRAPE_STATEMENT_TIMEOUT_MS}"))
+        yield conn
+
+
+class RelayCollector(Collector):
+    """Read the relay's backlog and held endpoints from the database at scrape time."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield pending and dead deliveries, the oldest pending's age, held endpoints."""
+        now = utcnow()
+        try:
+            with scrape_connection(self._engine) as conn:
+                backlog = system.delivery_backlog(conn)
+                oldest = system.oldest_pending_delivery(conn, now)
+                endpoints = system.endpoint_states(conn, now)
+        except SQLAlchemyError:  # the database is away: no sample, never a failed scrape
+            return
+        yield _gauge("dlrhub_deliveries_pending",
+                     "Deliveries waiting to be sent or retried.", backlog.pending)
+        yield _gauge("dlrhub_deliveries_dead",
+                     "Deliveries the relay gave up on (retries exhausted).", backlog.dead)
+        yield _gauge("dlrhub_deliveries_oldest_pending_seconds",
+                     "Age of the oldest delivery waiting to be sent or retried (0: none).",
+                     max(oldest.total_seconds(), 0.0) if oldest else 0.0)
+        yield _gauge("dlrhub_endpoints_circuit_open",
+                     "Endpoints whose circuit is open: their deliveries are parked.",
+                     endpoints.circuit_open)
+        yield _gauge("dlrhub_endpoints_disabled",
+                     "Endpoints disabled (by their tenant, or after failing for days).",
+                     endpoints.disabled)
+
+
+class QueueCollector(Collector):
+    """Read the length of each broker queue at scrape time."""
+
+    def __init__(self, depths: Callable[[], Mapping[str, int | None]]) -> None:
+        self._depths = depths
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Yield the messages waiting in each queue the broker could tell of."""
+        family = GaugeMetricFamily("dlrhub_queue_depth",
+                                   "Task messages waiting in a broker queue.",
+                                   labels=["queue"])
+        for queue, depth in self._depths().items():
+            if depth is not None:  # the broker could not tell: no sample
+                family.add_metric([queue], depth)
+        yield family
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, help_text)
+    gauge.add_metric([], value)
+    return gauge
 
 
 class WorkerCollector(Collector):
@@ -144,7 +259,7 @@ class WorkerCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Yield the seconds since any worker process last recorded its heartbeat."""
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 newest = heartbeats.last_seen(conn)
         except SQLAlchemyError:
             return
@@ -178,7 +293,7 @@ class ExpectationCollector(Collector):
         """Yield how many expectations are pending and how many are missing."""
         gauges = []
         try:
-            with self._engine.connect() as conn:
+            with scrape_connection(self._engine) as conn:
                 for name, help_text, where in self._COUNTS:
                     # A constant WHERE, written out so that it matches the index's.
                     count = conn.execute(sql_text(
@@ -191,19 +306,26 @@ class ExpectationCollector(Collector):
         yield from gauges
 
 
-def render(engine: Engine) -> bytes:
-    """Return the metrics page: every process's counters plus the inbox gauges."""
+def render(engine: Engine,
+           queue_depths: Callable[[], Mapping[str, int | None]] | None = None) -> bytes:
+    """Return the metrics page: every process's counters plus the gauges read now.
+
+    The gauges are read here, by the process that answers the scrape, into this
+    scrape's registry: in multiprocess mode they are never written to the shared
+    folder, so they are never added up across the API's processes.
+    """
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = _multiprocess_registry()
     else:
         registry = CollectorRegistry()
-        for collector in (CALLBACKS, RECEIPTS, OUT_OF_ORDER, CORRECTIONS, DUPLICATES,
-                          INGEST_LAG, ENQUEUE_DROPPED, UNMATCHED, HANDSET_LATENCY,
-                          RECEIPT_LAG):
+        for collector in _COUNTED:
             registry.register(collector)
     registry.register(InboxCollector(engine))
     registry.register(ExpectationCollector(engine))
     registry.register(WorkerCollector(engine))
+    registry.register(RelayCollector(engine))
+    if queue_depths is not None:
+        registry.register(QueueCollector(queue_depths))
     return generate_latest(registry)
 
 

@@ -23,6 +23,7 @@ from dlrhub.models import (
     ALERT_RULE_TABLE,
     ATTEMPT_TABLE,
     DELIVERY_TABLE,
+    ENDPOINT_TABLE,
     INBOX_TABLE,
     DeliveryStatus,
     InboxState,
@@ -94,6 +95,35 @@ def delivery_backlog(conn: Connection) -> DeliveryBacklog:
     counts: dict[str, int] = {str(status): int(count) for status, count in rows}
     return DeliveryBacklog(counts.get(DeliveryStatus.pending.value, 0),
                            counts.get(DeliveryStatus.dead.value, 0))
+
+
+def oldest_pending_delivery(conn: Connection, now: datetime) -> timedelta | None:
+    """Return how long the oldest pending delivery has existed (None: none pending).
+
+    Read from the partial index of the pending deliveries by creation time, whatever
+    the number of deliveries done before.
+    """
+    table = DELIVERY_TABLE
+    first = conn.execute(select(func.min(table.c.created_at))
+                         .where(table.c.status == DeliveryStatus.pending.value)).scalar()
+    return now - first if first is not None else None
+
+
+@dataclass(frozen=True)
+class EndpointStates:
+    """Endpoints whose deliveries are held: circuit open, or disabled."""
+
+    circuit_open: int
+    disabled: int
+
+
+def endpoint_states(conn: Connection, now: datetime) -> EndpointStates:
+    """Return how many endpoints have their circuit open now, and how many are disabled."""
+    table = ENDPOINT_TABLE
+    is_open = table.c.circuit_open_until > now
+    opened, disabled = conn.execute(select(
+        func.count().filter(is_open), func.count().filter(table.c.enabled.is_(False)))).one()
+    return EndpointStates(int(opened), int(disabled))
 
 
 @dataclass(frozen=True)

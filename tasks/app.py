@@ -7,6 +7,7 @@ builds this app only to send tasks by name, and so never loads the relay's sende
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery
@@ -82,12 +83,36 @@ def create_celery(settings: Settings) -> Celery:
     return app
 
 
+QUEUES = (INGEST_QUEUE, RELAY_QUEUE)
+
+
 def queue_length(app: Any, name: str) -> int:
     """Return how many messages wait in the broker queue ``name`` (0 if unknown)."""
+    # A broker that cannot tell: sweep as if the queue were empty.
+    return queue_depths(app, [name])[name] or 0
+
+
+def queue_depths(app: Any, names: Sequence[str]) -> dict[str, int | None]:
+    """Return how many messages wait in each broker queue of ``names`` (None: unknown).
+
+    One connection for all of them, tried once: /metrics asks at every scrape and must
+    not wait out a broker that is away.
+    """
+    depths: dict[str, int | None] = dict.fromkeys(names)
     try:
         with app.connection_for_write() as conn:
-            return int(conn.default_channel.queue_declare(queue=name, passive=True)
-                       .message_count)
-    except Exception:  # a broker that cannot tell: sweep as if the queue were empty
-        log.debug("could not read the length of queue %s", name, exc_info=True)
+            conn.ensure_connection(max_retries=0, timeout=2)
+            channel = conn.default_channel
+            for name in names:
+                depths[name] = _message_count(channel, name, conn.channel_errors)
+    except Exception:  # a broker that cannot tell
+        log.debug("could not read the length of queues %s", names, exc_info=True)
+    return depths
+
+
+def _message_count(channel: Any, name: str, not_found: tuple[type[Exception], ...]) -> int:
+    try:
+        return int(channel.queue_declare(queue=name, passive=True).message_count)
+    except not_found:
+        # Redis keeps no empty list: a queue with nothing in it is not found.
         return 0

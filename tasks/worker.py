@@ -4,7 +4,10 @@ It builds the Celery app, registers the tasks, and builds each pool process's pa
 (:class:`~tasks.process.Process`) once, after the fork; the tasks get them from here.
 """
 
+import contextlib
 import gc
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -18,6 +21,7 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
+from dlrhub.config.logging import json_line, log_ids
 from dlrhub.tasks import alerts, expectations, ingest, relay
 from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock
@@ -43,7 +47,8 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
 
     @celery_task(app, name=INGEST_MANY, bind=True, max_retries=None)
     def ingest_many(task: Any, inbox_ids: list[str]) -> None:
-        ingest.ingest_many(task, slot.start(), inbox_ids)
+        with log_ids(inbox_id=only(inbox_ids)):
+            ingest.ingest_many(task, slot.start(), inbox_ids)
 
     @celery_task(app, name=SWEEP, bind=True)
     def sweep(task: Any) -> int:
@@ -56,11 +61,13 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:
-        relay.relay(task, slot.start(), delivery_ids)
+        with log_ids(delivery_id=only(delivery_ids)):
+            relay.relay(task, slot.start(), delivery_ids)
 
     @celery_task(app, name=RELAY_ENDPOINT, bind=True)
     def relay_endpoint(task: Any, endpoint_id: str, limit: int) -> None:
-        relay.relay_endpoint(task, slot.start(), endpoint_id, limit)
+        with log_ids(endpoint_id=endpoint_id):
+            relay.relay_endpoint(task, slot.start(), endpoint_id, limit)
 
 
 app = create_celery(get_settings())
@@ -68,10 +75,42 @@ slot = ProcessSlot(get_settings(), app)
 register_tasks(app, slot)
 
 
+def only(ids: list[str]) -> str | None:
+    """Return the one id of ``ids``, for the task's log lines; None for a batch."""
+    return ids[0] if len(ids) == 1 else None
+
+
 @on_signal(setup_logging)
 def _configure_logging(**_: Any) -> None:
+    # Connected, this signal keeps Celery from installing handlers of its own: the
+    # worker, its pool and its beat log through dlrhub's (worker_hijack_root_logger
+    # is off too).
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    if settings.log_json:
+        say_in_json()
+
+
+def say_in_json() -> None:
+    """Make the lines Celery's worker writes itself ("Warm shutdown", ...) JSON too.
+
+    Celery writes them from its signal handlers straight to a file descriptor, past
+    logging (``celery.apps.worker.safe_say``); this writes a JSON line the same way.
+    The start-up banner is not among them: ``--quiet`` leaves it out (cli/processes).
+    """
+    from celery.apps import worker as celery_worker
+
+    def say(msg: str, f: Any = sys.__stderr__) -> None:
+        line = json_line("WARNING", "celery.apps.worker", str(msg).strip()) + "\n"
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            os.write(f.fileno(), line.encode())
+
+    celery_worker.safe_say = say
+
+
+# Now, as ``celery -A`` imports this module: what Celery says before its logging set-up
+# (a warning that it runs as root, say) is dlrhub's format too.
+_configure_logging()
 
 
 @on_signal(worker_init)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import falcon
 from sqlalchemy import Engine
@@ -46,11 +46,13 @@ class Ready:
 class Metrics:
     """Expose the Prometheus metrics."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine,
+                 queue_depths: Callable[[], Mapping[str, int | None]] | None = None) -> None:
         self._engine = engine
+        self._queue_depths = queue_depths
 
     @operation("Prometheus metrics", auth="public", tag="meta")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Render every metric in the text format."""
         resp.content_type = "text/plain; version=0.0.4; charset=utf-8"
-        resp.data = metrics.render(self._engine)
+        resp.data = metrics.render(self._engine, self._queue_depths)

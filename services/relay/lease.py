@@ -181,6 +181,8 @@ class FollowUps:
     retries: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     opened: dict[str, float] = field(default_factory=dict)  # endpoint -> probe in s
     closed: list[str] = field(default_factory=list)  # endpoints with parked work to release
+    # Each recorded attempt: what it left its delivery as, and its seconds (metrics).
+    recorded: list[tuple[DeliveryStatus, float]] = field(default_factory=list)
 
 
 def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
@@ -204,6 +206,7 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
     for job, outcome in kept:
         endpoint = endpoints.get(job.endpoint_id)
         verdict = outcomes.judge(job, outcome, now)
+        out.recorded.append((verdict.status, outcome.latency_ms / 1000))
         attempts.append({"id": new_id("att"), "delivery_id": job.delivery_id,
                          "tenant_id": endpoint.tenant_id if endpoint else "", "at": now,
                          "status_code": outcome.status, "latency_ms": outcome.latency_ms,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from dlrhub.config import Settings
 from dlrhub.models import utcnow
+from dlrhub.services import metrics
 from dlrhub.services.relay import lease
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.relay.policy.circuit import Breaker
@@ -54,6 +55,7 @@ def record(rt: Runtime, breaker: Breaker, jobs: Sequence[Job], results: Sequence
         for endpoint_id in done.closed:
             wake.endpoint_ready(endpoint_id, countdown=0, limit=RELEASE_LIMIT)
         session.commit()
+    metrics.record_attempts(done.recorded)  # once committed: what the database holds
     return done
 
 

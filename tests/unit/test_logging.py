@@ -1,15 +1,22 @@
-"""No log record shows the secret token of a callback URL, whoever logs it."""
+"""Log lines: no callback token in any, JSON with a zoned time and the ids they are about."""
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
+import falcon
+import falcon.testing
 import orjson
 import pytest
 
-from dlrhub.config.logging import configure_logging, mask_tokens_in_logs
+from dlrhub.api.middleware import LogIds, RequestId
+from dlrhub.config.logging import configure_logging, log_ids, mask_tokens_in_logs, say
 from dlrhub.config.redaction import mask_callback_tokens
 
 TOKEN = "cb_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -79,3 +86,78 @@ def test_the_json_log_masks_message_and_exception(capsys: pytest.CaptureFixture[
     assert doc["message"] == "unhandled error on POST /v1/callbacks/huawei/***"
     assert "ValueError: /v1/callbacks/huawei/***" in doc["exception"]
     assert TOKEN not in line
+
+
+def json_lines(configure: Callable[[], None], emit: Callable[[], None],
+               capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """Return the JSON lines ``emit`` logs once ``configure`` set logging up."""
+    root = logging.getLogger()
+    handlers, level, hook = root.handlers[:], root.level, sys.excepthook
+    try:
+        configure()
+        emit()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        sys.excepthook = hook
+    return [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+
+def test_a_json_line_has_a_zoned_time_and_the_ids_of_what_it_is_about(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def emit() -> None:
+        with log_ids(tenant_id="ten_1", delivery_id="dlv_2", token="never-shown"):
+            logging.getLogger("dlrhub.test").warning("about a delivery")
+        logging.getLogger("dlrhub.test").warning("about nothing")
+
+    about, nothing = json_lines(lambda: configure_logging("INFO", json=True), emit, capsys)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", about["time"])
+    assert datetime.fromisoformat(about["time"]).utcoffset() == timedelta(0)
+    assert (about["tenant_id"], about["delivery_id"]) == ("ten_1", "dlv_2")
+    assert "token" not in about
+    assert {"level": "WARNING", "logger": "dlrhub.test", "message": "about a delivery"
+            }.items() <= about.items()
+    assert not {"tenant_id", "delivery_id"} & nothing.keys()
+
+
+def test_what_a_command_says_is_json_under_the_flag(capsys: pytest.CaptureFixture[str]
+                                                   ) -> None:
+    say(f"serving; callbacks at {PATH}", json=True, logger="dlrhub.serve")
+    say("plain", json=False)
+    said, plain = capsys.readouterr().err.splitlines()
+    doc = orjson.loads(said)
+    assert (doc["logger"], doc["message"]) == (
+        "dlrhub.serve", "serving; callbacks at /v1/callbacks/huawei/***")
+    assert datetime.fromisoformat(doc["time"]).tzinfo is not None
+    assert plain == "plain"
+
+
+class _Tenant:
+    """Stands where authentication finds the key's tenant."""
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any,
+                         params: dict[str, Any]) -> None:
+        req.context.tenant_id = "ten_key"
+
+
+class _Logs:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
+        logging.getLogger("dlrhub.api.test").warning("endpoint looked at")
+        resp.media = {}
+
+
+def test_a_request_logs_its_tenant_and_the_ids_its_route_names(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    app = falcon.App(middleware=[RequestId(), _Tenant(), LogIds()])
+    app.add_route("/v1/endpoints/{endpoint_id}", _Logs())
+    client = falcon.testing.TestClient(app)
+
+    def emit() -> None:
+        client.simulate_get("/v1/endpoints/ep_9", headers={"X-Request-ID": "req-1"})
+        logging.getLogger("dlrhub.api.test").warning("after the request")
+
+    during, after = json_lines(lambda: configure_logging("INFO", json=True), emit, capsys)
+    assert (during["request_id"], during["tenant_id"], during["endpoint_id"]) == (
+        "req-1", "ten_key", "ep_9")
+    assert after["request_id"] == "-"
+    assert not {"tenant_id", "endpoint_id"} & after.keys()

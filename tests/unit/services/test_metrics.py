@@ -1,4 +1,4 @@
-"""What an ingest run counts into the worker's metrics."""
+"""What an ingest run and the relay count into the metrics; what a scrape reads."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from collections import Counter
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from sqlalchemy import create_engine
 
+from dlrhub.models import DeliveryStatus
 from dlrhub.services.ingest import IngestReport
-from dlrhub.services.metrics import observe_many, record_ingest
+from dlrhub.services.metrics import (
+    QueueCollector,
+    observe_many,
+    record_attempts,
+    record_ingest,
+    render,
+)
 
 
 def sample(name: str, **labels: str) -> float:
@@ -55,3 +63,31 @@ def test_observing_many_counts_as_one_observe_each() -> None:
     assert registry.get_sample_value("many_seconds_count") == len(values)
     assert registry.get_sample_value("many_seconds_sum") == pytest.approx(
         registry.get_sample_value("one_seconds_sum"))
+
+
+def test_each_recorded_attempt_counts_by_what_it_left_its_delivery() -> None:
+    outcomes = ("succeeded", "failed", "retrying", "dead")
+    before = {o: sample("dlrhub_deliveries_total", outcome=o) for o in outcomes}
+    timed = sample("dlrhub_delivery_attempt_seconds_count")
+    record_attempts([(DeliveryStatus.succeeded, 0.2), (DeliveryStatus.pending, 10.0),
+                     (DeliveryStatus.pending, 0.01), (DeliveryStatus.dead, 3.0)])
+    after = {o: sample("dlrhub_deliveries_total", outcome=o) - before[o] for o in outcomes}
+    assert after == {"succeeded": 1, "failed": 0, "retrying": 2, "dead": 1}
+    assert sample("dlrhub_delivery_attempt_seconds_count") == timed + 4
+
+
+def test_a_scrape_without_its_database_or_broker_answers_the_counters_alone() -> None:
+    away = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+                         connect_args={"connect_timeout": 2})
+    page = render(away, lambda: {"ingest": None, "relay": None}).decode()
+    assert "dlrhub_callbacks_total" in page
+    for read_at_scrape in ("dlrhub_deliveries_pending", "dlrhub_inbox_pending",
+                           "dlrhub_endpoints_disabled", 'dlrhub_queue_depth{'):
+        assert read_at_scrape not in page
+
+
+def test_only_the_queues_the_broker_could_tell_of_are_shown() -> None:
+    registry = CollectorRegistry()
+    registry.register(QueueCollector(lambda: {"ingest": 7, "relay": None}))
+    assert registry.get_sample_value("dlrhub_queue_depth", {"queue": "ingest"}) == 7
+    assert registry.get_sample_value("dlrhub_queue_depth", {"queue": "relay"}) is None
