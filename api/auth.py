@@ -72,6 +72,7 @@ class Authentication:
             self._limits.check(principal.key_id, principal.rate_limit)
         req.context.role = "tenant"
         req.context.tenant_id = principal.tenant_id
+        req.context.key_id = principal.key_id
 
 
 def _bearer(req: falcon.Request) -> str | None:
