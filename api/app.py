@@ -28,6 +28,7 @@ from dlrhub.api.resources.endpoints import (
     EndpointSecretRotation,
     EndpointTest,
 )
+from dlrhub.api.resources.erasures import Erasures
 from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
 from dlrhub.api.resources.insight import EventTypes, ReasonClasses
@@ -140,7 +141,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/deliveries", Deliveries(rt.sessions)),
         Route("/v1/deliveries/{delivery_id}", DeliveryItem(rt.sessions)),
         Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions)),
-        # --- the audit trail ---
+        # --- privacy and the audit trail ---
+        Route("/v1/erasures", Erasures(rt.sessions, settings.secret_key, body)),
         Route("/v1/audit", Audit(rt.sessions)),
         Route("/v1/admin/audit", AdminAudit(rt.sessions)),
         Route("/healthz", Health()),

@@ -20,7 +20,8 @@ from dlrhub.api.schemas.receipts import Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.event_types import EventTypeInfo
 
-Auth = Literal["admin", "tenant", "public"]
+# "any": a tenant's key, or the admin token (which then names the tenant itself).
+Auth = Literal["admin", "tenant", "public", "any"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ERRORS = {
@@ -225,8 +226,9 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
     codes = set(op.errors)
     if op.auth != "public":
         codes |= {401}
-        doc["security"] = [{op.auth: []}]
-    if op.auth == "tenant":
+        doc["security"] = ([{"tenant": []}, {"admin": []}] if op.auth == "any"
+                           else [{op.auth: []}])
+    if op.auth in ("tenant", "any"):
         codes |= {403, 429}  # a suspended tenant; a key over its rate limit
     if op.body is not None:
         codes |= {400, 413, 415, 422}

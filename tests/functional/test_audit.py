@@ -150,6 +150,7 @@ def walk_every_api_route(client: Client, runtime: Runtime) -> None:
         "kind": "delivery_rate_below", "threshold": 0.9, "window_seconds": 3600})
     w.call("PATCH", "/v1/alert-rules/{rule_id}", me, json={"threshold": 0.8}, rule_id=rule["id"])
     w.call("DELETE", "/v1/alert-rules/{rule_id}", me, rule_id=rule["id"])
+    w.call("POST", "/v1/erasures", me, json={"phone": "+8613800000001"})
     w.call("DELETE", "/v1/endpoints/{endpoint_id}", me, endpoint_id=e)
     w.call("DELETE", "/v1/accounts/{account_id}", me, account_id=a)
     w.call("PATCH", "/v1/tenants/{tenant_id}", ADMIN, json={"status": "suspended"}, tenant_id=t)
