@@ -263,3 +263,109 @@ def test_the_consoles_changes_are_recorded_as_its_sessions(
     assert trail[1]["target_id"].startswith("key_")
     assert trail[2]["detail"]["fields"] == sorted(trail[2]["detail"]["fields"])
     assert "url" in trail[2]["detail"]["fields"]
+
+
+class ConsoleWalk:
+    """Submit console forms and check that each success left exactly one audit row."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.seen: dict[str, dict[str, Any]] = {}
+
+    def submit(self, browser: Browser, template: str, page: str | None = None, *,
+               expect: int = 303, **fields: str) -> Any:
+        before = count(self.runtime)
+        ids = {k: v for k, v in fields.items() if k.endswith("_id") and "{" + k + "}" in template}
+        form = {k: v for k, v in fields.items() if k not in ids}
+        path = template.format(**ids)
+        result = browser.submit(path, page.format(**ids) if page else None, **form)
+        assert result.status_code == expect, (path, result.text[:500])
+        assert count(self.runtime) == before + 1, path
+        self.seen[template] = rows(self.runtime)[-1]
+        return result
+
+
+def new_id_in(result: Any) -> str:
+    return str(result.headers["location"].split("?")[0].rsplit("/", 1)[-1])
+
+
+def test_every_console_form_that_changes_something_writes_one_row(
+        settings: Settings, runtime: Runtime) -> None:
+    client = Client(create_app(settings, runtime=runtime))
+    try:
+        walk_every_console_form(client, runtime)
+    finally:
+        del client
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+
+def walk_every_console_form(client: Client, runtime: Runtime) -> None:
+    w = ConsoleWalk(runtime)
+    admin = Browser(client)
+    assert admin.sign_in("test-admin-token").status_code == 303
+    t = new_id_in(w.submit(admin, "/console/tenants", name="walk"))
+    page = "/console/tenants/{tenant_id}"
+    w.submit(admin, "/console/tenants/{tenant_id}", tenant_id=t, name="walk 2")
+    w.submit(admin, "/console/tenants/{tenant_id}/keys", page, expect=200, tenant_id=t,
+             name="spare")
+    spare = w.seen["/console/tenants/{tenant_id}/keys"]["target_id"]
+    w.submit(admin, "/console/tenants/{tenant_id}/keys/{key_id}/revoke", page, tenant_id=t,
+             key_id=spare)
+    key, key_id = tenant_key(runtime, t)
+    me = Browser(client)
+    assert me.sign_in(key).status_code == 303
+    a = new_id_in(w.submit(me, "/console/accounts/new", "/console/accounts/new?provider=tencent",
+                           provider="tencent", name="tx", timezone="Asia/Shanghai"))
+    w.submit(me, "/console/accounts/{account_id}", account_id=a, name="tx 2", timezone="UTC")
+    w.submit(me, "/console/accounts/{account_id}/rotate", "/console/accounts/{account_id}",
+             account_id=a, grace_seconds="0")
+    e = new_id_in(w.submit(me, "/console/endpoints/new", url="http://127.0.0.1:9/hook",
+                           retry_policy="standard"))
+    ep = "/console/endpoints/{endpoint_id}"
+    w.submit(me, ep, endpoint_id=e, url="http://127.0.0.1:9/hook2", retry_policy="standard")
+    w.submit(me, ep + "/state", ep, endpoint_id=e, enabled="1")
+    w.submit(me, ep + "/secret", ep, expect=200, endpoint_id=e)
+    w.submit(me, ep + "/secret/rotate", ep, expect=200, endpoint_id=e)
+    w.submit(me, ep + "/test", ep, expect=200, endpoint_id=e)
+    w.submit(me, ep + "/replay", ep, expect=200, endpoint_id=e,
+             since=(utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    with runtime.sessions() as session:
+        dead = Delivery(tenant_id=t, endpoint_id=e, event_ids=[], status=DeliveryStatus.dead,
+                        next_attempt_at=None)
+        session.add(dead)
+        session.commit()
+        d = dead.id
+    w.submit(me, "/console/deliveries/{delivery_id}/retry", "/console/deliveries/{delivery_id}",
+             delivery_id=d)
+    w.submit(me, "/console/expectations", account_id=a, message_id="m-1",
+             deadline_seconds="600")
+    r = new_id_in(w.submit(me, "/console/alerts/new", kind="delivery_rate_below",
+                           threshold="0.9", window_seconds="3600", min_messages="1"))
+    w.submit(me, "/console/alerts/{rule_id}", rule_id=r, threshold="0.8", window_seconds="7200",
+             min_messages="1")
+    w.submit(me, "/console/alerts/{rule_id}/delete", "/console/alerts/{rule_id}", rule_id=r,
+             confirm="1")
+    w.submit(admin, "/console/tenants/{tenant_id}/state", page, tenant_id=t, status="suspended")
+    empty = new_id_in(w.submit(admin, "/console/tenants", name="empty"))
+    w.submit(admin, "/console/tenants/{tenant_id}/delete", tenant_id=empty)
+
+    routes = {p: r for m, p, r in mutating_routes(client.app)
+              if p.startswith("/console") and p not in NOT_CHANGES}
+    assert set(w.seen) == set(routes)
+    for template, row in w.seen.items():
+        assert row["action"] == routes[template].audit, template
+        assert row["actor_kind"] == "console-session"
+        tenant_page = template.startswith("/console/tenants")
+        assert row["actor_id"] == ("admin" if tenant_page else key_id), template
+        # The last tenant made (and deleted) by the walk is the empty one.
+        last = template in ("/console/tenants", "/console/tenants/{tenant_id}/delete")
+        assert row["tenant_id"] == (empty if last else t), template
+    assert w.seen["/console/accounts/new"]["target_id"] == a
+    assert w.seen["/console/tenants/{tenant_id}/keys/{key_id}/revoke"]["target_id"] == spare
+    assert w.seen["/console/endpoints/{endpoint_id}"]["detail"]["fields"] == sorted(
+        w.seen["/console/endpoints/{endpoint_id}"]["detail"]["fields"])
+    dumped = orjson.dumps(rows(runtime), default=str)
+    assert key.encode() not in dumped
+    assert b"whsec_" not in dumped
