@@ -276,3 +276,22 @@ def test_a_body_that_is_not_json_is_a_400(client: Client, runtime: Runtime) -> N
                                            "Content-Type": "application/json"})
     assert result.status_code == 400
     assert result.headers["content-type"] == "application/problem+json"
+
+
+def test_a_callback_erased_before_the_worker_stored_it_gives_receipts_without_the_number(
+        client: Client, runtime: Runtime) -> None:
+    tx = AccountFactory(provider="tencent")
+    me = key_for(runtime, tx.account.tenant_id)
+    body = [tencent("m-1", NATIONAL, "SUCCESS", "2024-01-01 10:00:00"),
+            tencent("m-2", OTHER, "FAIL", "2024-01-01 10:00:01")]
+    assert post_callback(client, tx, orjson.dumps(body)).status_code == 200
+
+    erased = client.simulate_post("/v1/erasures", headers=me, json={"phone": E164})
+    ingest_pending(runtime)
+
+    assert erased.json["tables"]["inbound_callback"]["redacted"] == 1
+    assert mentions(runtime, tx.account.tenant_id, NATIONAL) == set()
+    with runtime.engine.connect() as conn:
+        phones = set(conn.execute(select(RECEIPT_TABLE.c.phone).where(
+            RECEIPT_TABLE.c.tenant_id == tx.account.tenant_id)).scalars())
+    assert phones == {"*" * 11, "+86" + OTHER}
