@@ -1,7 +1,7 @@
 """audit trail, and expectations by phone
 
-Revision ID: 0021_audit
-Revises: 0020_worker_seen
+Revision ID: 0022_audit
+Revises: 0021_tenant_rate_limit
 Create Date: 2026-12-02 19:30:00
 
 Adds ``audit_event``: one row per change made through the admin or tenant API or the
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0021_audit"
-down_revision = "0020_worker_seen"
+revision = "0022_audit"
+down_revision = "0021_tenant_rate_limit"
 branch_labels = None
 depends_on = None
 
