@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, Field, StrictStr
+from pydantic import Field, StrictStr
 
-from dlrhub.api.schemas.common import Input, Output, PageQuery
+from dlrhub.api.schemas.common import Input, Instant, Output, PageQuery
 
 _ACTION = ("an action (`account.create`), or every action of a kind when it ends in `.` "
            "(`account.`)")
@@ -20,8 +20,8 @@ class AuditQuery(PageQuery):
     target_type: str | None = Field(default=None, max_length=40,
                                     description="what was changed: `account`, `key`, …")
     target_id: str | None = Field(default=None, max_length=200)
-    since: AwareDatetime | None = Field(default=None, description="at or after this time")
-    until: AwareDatetime | None = Field(default=None, description="before this time")
+    since: Instant | None = Field(default=None, description="at or after this time")
+    until: Instant | None = Field(default=None, description="before this time")
 
 
 class AdminAuditQuery(AuditQuery):
