@@ -10,12 +10,14 @@ import falcon
 
 from dlrhub import __version__
 from dlrhub.api import errors
+from dlrhub.api.audit import AuditTrail
 from dlrhub.api.auth import Authentication, RateLimits
 from dlrhub.api.middleware import LogIds, RequestId, RequestMetrics
 from dlrhub.api.openapi import OpenAPIResource, Route, build_document
 from dlrhub.api.resources.accounts import Account, Accounts, AccountToken
 from dlrhub.api.resources.alerts import AlertRuleEvents, AlertRuleItem, AlertRules
 from dlrhub.api.resources.analytics import Delivery
+from dlrhub.api.resources.audit import AdminAudit, Audit
 from dlrhub.api.resources.callbacks import CallbackResource
 from dlrhub.api.resources.deliveries import Deliveries, DeliveryItem, DeliveryRetry
 from dlrhub.api.resources.endpoints import (
@@ -26,6 +28,7 @@ from dlrhub.api.resources.endpoints import (
     EndpointSecretRotation,
     EndpointTest,
 )
+from dlrhub.api.resources.erasures import Erasures
 from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
 from dlrhub.api.resources.insight import EventTypes, ReasonClasses
@@ -84,6 +87,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             limiter_for(settings.broker_url), settings.api_rate_limit,
             settings.api_rate_burst_seconds)),
         LogIds(),
+        AuditTrail(rt.sessions),
         *console.middleware(),
     ]
     app = falcon.App(middleware=middleware)
@@ -141,6 +145,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/deliveries", Deliveries(rt.sessions)),
         Route("/v1/deliveries/{delivery_id}", DeliveryItem(rt.sessions)),
         Route("/v1/deliveries/{delivery_id}/retry", DeliveryRetry(rt.sessions)),
+        # --- privacy and the audit trail ---
+        Route("/v1/erasures", Erasures(rt.sessions, settings.secret_key, body)),
+        Route("/v1/audit", Audit(rt.sessions)),
+        Route("/v1/admin/audit", AdminAudit(rt.sessions)),
         Route("/healthz", Health()),
         Route("/readyz", Ready(rt.engine, broker_check)),
         Route("/metrics", Metrics(rt.engine, lambda: queue_depths(celery, QUEUES))),

@@ -53,11 +53,13 @@ class Authentication:
         if op is None or op.auth == "public":
             return
         token = _bearer(req)
+        if op.auth == "any" and token is not None and self._is_admin(token):
+            req.context.role = "admin"
+            return
         if op.auth == "admin":
             if not self._admin_token:
                 raise Unauthorized("the admin API is off: set DLRHUB_ADMIN_TOKEN")
-            if token is None or not hmac.compare_digest(token.encode(),
-                                                        self._admin_token.encode()):
+            if token is None or not self._is_admin(token):
                 raise Unauthorized("a valid admin token is required")
             req.context.role = "admin"
             return
@@ -72,6 +74,11 @@ class Authentication:
             self._limits.check(principal.key_id, principal.rate_limit)
         req.context.role = "tenant"
         req.context.tenant_id = principal.tenant_id
+        req.context.key_id = principal.key_id
+
+    def _is_admin(self, token: str) -> bool:
+        return bool(self._admin_token) and hmac.compare_digest(
+            token.encode(), (self._admin_token or "").encode())
 
 
 def _bearer(req: falcon.Request) -> str | None:

@@ -18,8 +18,14 @@ class BodyTooLarge(falcon.HTTPContentTooLarge):
 
 
 def read_json(req: falcon.Request, model: type[M], max_bytes: int) -> M:
-    """Validate the JSON body into ``model``: 415 if not JSON, 413 if too big, 422 if wrong."""
-    return validate(model, read_json_doc(req, max_bytes))
+    """Validate the JSON body into ``model``: 415 if not JSON, 413 if too big, 422 if wrong.
+
+    The names of the fields the body set (never their values) are left on
+    ``req.context.body_fields`` for the audit trail.
+    """
+    body = validate(model, read_json_doc(req, max_bytes))
+    req.context.body_fields = sorted(body.model_fields_set)
+    return body
 
 
 def read_json_doc(req: falcon.Request, max_bytes: int) -> Any:

@@ -20,7 +20,8 @@ from dlrhub.api.schemas.receipts import Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.event_types import EventTypeInfo
 
-Auth = Literal["admin", "tenant", "public"]
+# "any": a tenant's key, or the admin token (which then names the tenant itself).
+Auth = Literal["admin", "tenant", "public", "any"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ERRORS = {
@@ -58,6 +59,9 @@ class Operation:
     body_media: str = "application/json"
     # Answered in the calling provider's own form (a callback), not in problem+json.
     provider_form: bool = False
+    # The audit trail's name of what a successful call changes (``account.create``):
+    # every POST, PUT, PATCH and DELETE but the providers' callbacks declares one.
+    audit: str = ""
 
 
 # Each declared responder function and its contract (kept here rather than as an
@@ -71,14 +75,15 @@ def operation(summary: str, *, auth: Auth, body: type[BaseModel] | None = None,
               description: str = "", raw_response: bool = False,
               body_media: str = "application/json",
               extra_responses: dict[int, str] | None = None,
-              provider_form: bool = False) -> Callable[[F], F]:
+              provider_form: bool = False, audit: str = "") -> Callable[[F], F]:
     """Declare a responder's contract for the auth middleware and the OpenAPI document."""
     def mark(fn: F) -> F:
         _DECLARED[fn] = Operation(
             summary=summary, auth=auth, body=body, query=query, response=response,
             status=status, errors=tuple(errors), tags=(tag,) if tag else (),
             description=description, raw_response=raw_response, body_media=body_media,
-            extra_responses=dict(extra_responses or {}), provider_form=provider_form)
+            extra_responses=dict(extra_responses or {}), provider_form=provider_form,
+            audit=audit)
         return fn
     return mark
 
@@ -221,8 +226,9 @@ def _operation(path: str, op: Operation, schemas: dict[str, Any]) -> dict[str, A
     codes = set(op.errors)
     if op.auth != "public":
         codes |= {401}
-        doc["security"] = [{op.auth: []}]
-    if op.auth == "tenant":
+        doc["security"] = ([{"tenant": []}, {"admin": []}] if op.auth == "any"
+                           else [{op.auth: []}])
+    if op.auth in ("tenant", "any"):
         codes |= {403, 429}  # a suspended tenant; a key over its rate limit
     if op.body is not None:
         codes |= {400, 413, 415, 422}

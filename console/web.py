@@ -189,6 +189,8 @@ class Console:
         if not signin.csrf_ok(self.settings.secret_key, ctx.anchor,
                               fields.get("csrf_token", "")):
             raise ConsoleError(403, "error.csrf")
+        # The audit trail names the fields a form set, never their values.
+        req.context.body_fields = sorted(n for n in fields if n != "csrf_token")
         return fields
 
     # --- answers ---
@@ -240,9 +242,14 @@ class Shows:
 
 
 class Accepts:
-    """A page that answers ``POST`` with ``accept``, once its CSRF token is checked."""
+    """A page that answers ``POST`` with ``accept``, once its CSRF token is checked.
+
+    ``audit`` names what a successful post changes (``endpoint.update``), for the audit
+    trail (api/audit.py); ``None`` only for forms that change none of dlrhub's data.
+    """
 
     role: str | None = "tenant"
+    audit: str | None = ""
 
     def __init__(self, console: Console) -> None:
         self.console = console

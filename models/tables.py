@@ -304,6 +304,8 @@ class Expectation(SQLModel, table=True):
         Index("ix_expectation_tenant", "tenant_id", "id"),
         # The alert rules' count of the expectations due in a window (services/alerts).
         Index("ix_expectation_tenant_deadline", "tenant_id", "deadline_at"),
+        # An erasure's look-up of a person's expectations (services/erasure.py).
+        Index("ix_expectation_tenant_phone", "tenant_id", "phone"),
         # The sweep's two scans: only the rows still waiting are in these indexes, so a
         # million met expectations cost them nothing and a million pending ones are
         # read a batch at a time in deadline (horizon) order.
@@ -504,6 +506,37 @@ class WorkerSeen(SQLModel, table=True):
     seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class AuditEvent(SQLModel, table=True):
+    """One change made through the admin or tenant API or the console: who, what, when.
+
+    Written by ``api/audit.py`` after a mutating request succeeded (services/audit.py).
+    Never a secret, a token or a personal datum: the actor is a key id or ``admin``,
+    ``detail`` names the fields a request set, not their values (an erasure keeps a
+    keyed hash of the number). Not a tenant's data: deleting a tenant keeps its trail.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        # The tenant's listing, newest first (ids sort by time); the admin's is by id.
+        Index("ix_audit_event_tenant", "tenant_id", "id"),
+    )
+
+    id: str = Field(default_factory=lambda: new_id("aud"), primary_key=True, max_length=40)
+    at: datetime = Field(default_factory=utcnow,
+                         sa_column=Column(UTCDateTime(), nullable=False))
+    # "admin", "key" (an API key) or "console-session" (a signed-in browser).
+    actor_kind: str = Field(max_length=20)
+    # The key's id (never the key) or "admin".
+    actor_id: str = Field(max_length=40)
+    # None for an admin's action on no tenant in particular.
+    tenant_id: str | None = Field(default=None, max_length=40)
+    action: str = Field(max_length=60)
+    target_type: str = Field(max_length=40)
+    target_id: str | None = Field(default=None, max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict,
+                                   sa_column=Column(JSONType, nullable=False))
+
+
 def _table(model: type[SQLModel]) -> Table:
     """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
     return SQLModel.metadata.tables[str(model.__tablename__)]
@@ -525,6 +558,7 @@ ALERT_RULE_TABLE = _table(AlertRule)
 CONSOLE_SESSION_TABLE = _table(ConsoleSession)
 CONSOLE_SIGNIN_FAILURE_TABLE = _table(ConsoleSignInFailure)
 WORKER_SEEN_TABLE = _table(WorkerSeen)
+AUDIT_TABLE = _table(AuditEvent)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------
@@ -573,6 +607,7 @@ def tenant_data_tables() -> list[Table]:
 
     Deleting a tenant deletes from these in this order. Read from the metadata when
     called, so that a table added later (by any package's models) is never forgotten.
+    The audit trail is not among them: what was done to a tenant outlives it.
     """
     return [t for t in reversed(SQLModel.metadata.sorted_tables)
-            if "tenant_id" in t.c and t.name != TENANT_TABLE.name]
+            if "tenant_id" in t.c and t.name not in (TENANT_TABLE.name, AUDIT_TABLE.name)]

@@ -31,6 +31,8 @@ class Viewer:
     role: str
     tenant_id: str | None
     tenant_name: str = ""
+    # The API key a tenant signed in with: the audit trail's actor (never the key).
+    key_id: str | None = None
 
     @property
     def admin(self) -> bool:
@@ -100,7 +102,7 @@ def _still_valid(record: ConsoleSession, keys: KeyDirectory, admin_token: str | 
     principal = keys.principal_of(record.key_id or "")
     if principal is None or principal.suspended or principal.tenant_id != record.tenant_id:
         return None
-    return Viewer(TENANT, principal.tenant_id, principal.tenant_name)
+    return Viewer(TENANT, principal.tenant_id, principal.tenant_name, principal.key_id)
 
 
 def sign_out(session: Session, *, session_id: str) -> None:

@@ -39,7 +39,8 @@ class _Base:
 class Accounts(_Base):
     """``/v1/accounts``."""
 
-    @operation("Create a provider account", auth="tenant", body=AccountCreate,
+    @operation("Create a provider account", audit="account.create",
+               auth="tenant", body=AccountCreate,
                response=AccountPublic, status=201, tag="accounts",
                description="Configure the answer's `callback_url` at the provider. "
                "Credentials are write-only: answers list their names, never their values.")
@@ -76,7 +77,8 @@ class Account(_Base):
                                            account_id=account_id)
             write(resp, self._public(account))
 
-    @operation("Update a provider account", auth="tenant", body=AccountUpdate,
+    @operation("Update a provider account", audit="account.update",
+               auth="tenant", body=AccountUpdate,
                response=AccountPublic, tag="accounts",
                description="Absent fields stay as they are. `credentials`, `options` and "
                "`reason_overrides` replace the whole set; `null` clears `default_region`, "
@@ -93,7 +95,8 @@ class Account(_Base):
             session.commit()
             write(resp, self._public(account))
 
-    @operation("Delete a provider account", auth="tenant", status=204, tag="accounts",
+    @operation("Delete a provider account", audit="account.delete",
+               auth="tenant", status=204, tag="accounts",
                description="Its callback URL stops within seconds; its receipts are kept.")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, account_id: str) -> None:
         """Delete one of the tenant's accounts."""
@@ -107,7 +110,8 @@ class Account(_Base):
 class AccountToken(_Base):
     """``/v1/accounts/{account_id}/rotate-token``."""
 
-    @operation("Rotate a callback token", auth="tenant", body=RotateToken,
+    @operation("Rotate a callback token", audit="account.rotate_token",
+               auth="tenant", body=RotateToken,
                response=AccountPublic, tag="accounts",
                description="Issues a new `callback_url`; the previous one keeps working "
                "for `grace_seconds` (default one day, at most seven) so that the provider "

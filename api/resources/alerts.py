@@ -32,7 +32,8 @@ class _Base:
 class AlertRules(_Base):
     """``/v1/alert-rules``."""
 
-    @operation("Create an alert rule", auth="tenant", body=AlertRuleCreate,
+    @operation("Create an alert rule", audit="alert_rule.create",
+               auth="tenant", body=AlertRuleCreate,
                response=AlertRulePublic, status=201, tag="alerts",
                description="Evaluated at least every minute; each time it starts firing "
                "and each time it clears, one `sms.alert` event is stored and relayed.")
@@ -66,7 +67,8 @@ class AlertRuleItem(_Base):
             rule = rules.get_rule(session, tenant_id=req.context.tenant_id, rule_id=rule_id)
             write(resp, AlertRulePublic.model_validate(rule))
 
-    @operation("Update an alert rule", auth="tenant", body=AlertRuleUpdate,
+    @operation("Update an alert rule", audit="alert_rule.update",
+               auth="tenant", body=AlertRuleUpdate,
                response=AlertRulePublic, tag="alerts",
                description="Changes only the fields sent. A firing rule keeps firing until "
                "the next evaluation, with the new settings, says it cleared; disabling it "
@@ -80,7 +82,8 @@ class AlertRuleItem(_Base):
             session.commit()
             write(resp, AlertRulePublic.model_validate(rule))
 
-    @operation("Delete an alert rule", auth="tenant", status=204, tag="alerts")
+    @operation("Delete an alert rule", audit="alert_rule.delete",
+               auth="tenant", status=204, tag="alerts")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, rule_id: str) -> None:
         """Delete a rule; the events it emitted stay."""
         with self._sessions() as session:

@@ -65,7 +65,8 @@ class DeliveryItem(_Base):
 class DeliveryRetry(_Base):
     """``/v1/deliveries/{delivery_id}/retry``."""
 
-    @operation("Retry a delivery", auth="tenant", response=DeliveryDetail, errors=(409,),
+    @operation("Retry a delivery", audit="delivery.retry",
+               auth="tenant", response=DeliveryDetail, errors=(409,),
                tag="deliveries", description="Sends a failed or dead delivery again now, "
                "with a fresh run of the endpoint's retry policy.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, delivery_id: str) -> None:

@@ -44,7 +44,7 @@ class _Base:
 class Endpoints(_Base):
     """``/v1/endpoints``."""
 
-    @operation("Create an endpoint", auth="tenant", body=EndpointCreate,
+    @operation("Create an endpoint", audit="endpoint.create", auth="tenant", body=EndpointCreate,
                response=EndpointCreated, status=201, tag="endpoints")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Register a webhook endpoint; the answer carries its signing secret."""
@@ -80,7 +80,7 @@ class EndpointItem(_Base):
                                               endpoint_id=endpoint_id)
             write(resp, EndpointPublic.model_validate(endpoint))
 
-    @operation("Update an endpoint", auth="tenant", body=EndpointUpdate,
+    @operation("Update an endpoint", audit="endpoint.update", auth="tenant", body=EndpointUpdate,
                response=EndpointPublic, tag="endpoints",
                description="Changes only the fields sent; `enabled: true` re-enables an "
                "endpoint the relay disabled and clears why.")
@@ -94,7 +94,8 @@ class EndpointItem(_Base):
             session.commit()
             write(resp, EndpointPublic.model_validate(endpoint))
 
-    @operation("Delete an endpoint", auth="tenant", status=204, tag="endpoints")
+    @operation("Delete an endpoint", audit="endpoint.delete",
+               auth="tenant", status=204, tag="endpoints")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
         """Delete an endpoint with its deliveries."""
         with self._sessions() as session:
@@ -122,7 +123,8 @@ class EndpointSecretItem(_Base):
 class EndpointSecretRotation(_Base):
     """``/v1/endpoints/{endpoint_id}/secret/rotate``."""
 
-    @operation("Rotate an endpoint's signing secret", auth="tenant", response=EndpointSecret,
+    @operation("Rotate an endpoint's signing secret", audit="endpoint.rotate_secret",
+               auth="tenant", response=EndpointSecret,
                tag="endpoints", description="The old secret keeps signing beside the new "
                "one for 24 h, so receivers can switch without dropping a webhook.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
@@ -138,7 +140,8 @@ class EndpointSecretRotation(_Base):
 class EndpointReplay(_Base):
     """``/v1/endpoints/{endpoint_id}/replay``."""
 
-    @operation("Replay events to an endpoint", auth="tenant", body=ReplayRequest,
+    @operation("Replay events to an endpoint", audit="endpoint.replay",
+               auth="tenant", body=ReplayRequest,
                response=ReplayResult, status=202, tag="endpoints",
                description="Sends the tenant's events received in [since, until) again, as "
                "new deliveries, through the endpoint's own filters (and `statuses`).")
@@ -158,7 +161,8 @@ class EndpointReplay(_Base):
 class EndpointTest(_Base):
     """``/v1/endpoints/{endpoint_id}/test``."""
 
-    @operation("Send a test event", auth="tenant", response=TestResult, tag="endpoints",
+    @operation("Send a test event", audit="endpoint.test",
+               auth="tenant", response=TestResult, tag="endpoints",
                description="POSTs one signed test event (`\"test\": true`) now and returns "
                "what the endpoint answered; it is logged as a delivery, not retried, and "
                "does not count toward the endpoint's failures. A `native` endpoint gets "

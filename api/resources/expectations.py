@@ -41,7 +41,8 @@ class Expectations:
         self._sessions = sessions
         self._max_body = max_body
 
-    @operation("Register expected messages", auth="tenant", body=schemas.ExpectationBody,
+    @operation("Register expected messages", audit="expectation.create",
+               auth="tenant", body=schemas.ExpectationBody,
                response=schemas.ExpectationAnswer, status=200, errors=(404,),
                extra_responses={201: "One expectation, stored by this request"},
                tag="expectations",
@@ -93,7 +94,8 @@ class ExpectationsBulk:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    @operation("Stream expected messages", auth="tenant", body=schemas.ExpectationCreate,
+    @operation("Stream expected messages", audit="expectation.create_stream",
+               auth="tenant", body=schemas.ExpectationCreate,
                body_media="application/x-ndjson", response=schemas.BulkResult,
                errors=(408, 503), tag="expectations",
                description="NDJSON of any length, one expectation per line (the fields of "

@@ -35,7 +35,8 @@ class _Base:
 class Tenants(_Base):
     """``/v1/tenants``."""
 
-    @operation("Create a tenant", auth="admin", body=TenantCreate, response=TenantPublic,
+    @operation("Create a tenant", audit="tenant.create",
+               auth="admin", body=TenantCreate, response=TenantPublic,
                status=201, tag="tenants")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a tenant."""
@@ -66,7 +67,8 @@ class Tenant(_Base):
         with self._sessions() as session:
             write(resp, TenantPublic.model_validate(tenancy.get_tenant(session, tenant_id)))
 
-    @operation("Update a tenant", auth="admin", body=TenantUpdate, response=TenantPublic,
+    @operation("Update a tenant", audit="tenant.update",
+               auth="admin", body=TenantUpdate, response=TenantPublic,
                tag="tenants", description="Rename, or set `status` to `suspended` or "
                "`active`. A suspended tenant's callbacks are still stored; its keys are "
                "refused and its events are not relayed.")
@@ -81,7 +83,8 @@ class Tenant(_Base):
             session.commit()
             write(resp, TenantPublic.model_validate(tenant))
 
-    @operation("Delete a tenant", auth="admin", status=204, errors=(409,), tag="tenants",
+    @operation("Delete a tenant", audit="tenant.delete",
+               auth="admin", status=204, errors=(409,), tag="tenants",
                description="Refused (409) while the tenant has provider accounts; "
                "otherwise deletes the tenant with its keys, receipts and inbox.")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
@@ -95,7 +98,8 @@ class Tenant(_Base):
 class TenantKeys(_Base):
     """``/v1/tenants/{tenant_id}/keys``."""
 
-    @operation("Issue an API key", auth="admin", body=KeyCreate, response=KeyCreated,
+    @operation("Issue an API key", audit="key.create",
+               auth="admin", body=KeyCreate, response=KeyCreated,
                status=201, tag="keys", description="The secret is in this answer only.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
         """Issue a key for the tenant."""
@@ -121,7 +125,8 @@ class TenantKeys(_Base):
 class TenantKey(_Base):
     """``/v1/tenants/{tenant_id}/keys/{key_id}``."""
 
-    @operation("Revoke an API key", auth="admin", response=KeyPublic, tag="keys")
+    @operation("Revoke an API key", audit="key.revoke",
+               auth="admin", response=KeyPublic, tag="keys")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, tenant_id: str,
                   key_id: str) -> None:
         """Revoke a key; it stops working at once."""

@@ -79,6 +79,8 @@ class Accounts(Shows):
 class NewAccount(Shows, _Accepts):
     """``/console/accounts/new[?provider=…]``: a form per provider."""
 
+    audit = "account.create"
+
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
         """Show the chosen provider's form (or the choice of provider)."""
@@ -119,6 +121,8 @@ class NewAccount(Shows, _Accepts):
 class AccountPage(Shows, _Accepts):
     """``/console/accounts/{account_id}``: its callback URL, settings and refusals;
     ``POST`` saves the edit form."""
+
+    audit = "account.update"
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
@@ -177,6 +181,8 @@ def _refused(session: Session, tenant_id: str, account: ProviderAccount) -> list
 
 class AccountRotate(_Accepts):
     """``POST /console/accounts/{account_id}/rotate``: a new callback URL."""
+
+    audit = "account.rotate_token"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:

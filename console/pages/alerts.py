@@ -89,6 +89,8 @@ class Alerts(Shows):
 class NewAlert(Shows, Accepts):
     """``/console/alerts/new``: the form of a new rule."""
 
+    audit = "alert_rule.create"
+
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
         """Show the form with the defaults (the kind chosen by ``?kind=`` if given)."""
@@ -120,6 +122,8 @@ class NewAlert(Shows, Accepts):
 
 class AlertPage(Shows, Accepts):
     """``/console/alerts/{rule_id}``: the rule, its history and its edit form."""
+
+    audit = "alert_rule.update"
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
@@ -156,6 +160,8 @@ class AlertPage(Shows, Accepts):
 
 class AlertDelete(Accepts):
     """``POST /console/alerts/{rule_id}/delete``: only with its confirmation box ticked."""
+
+    audit = "alert_rule.delete"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:

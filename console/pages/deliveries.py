@@ -61,6 +61,8 @@ class DeliveryPage(Shows):
 class DeliveryRetry(Accepts):
     """``POST /console/deliveries/{delivery_id}/retry``."""
 
+    audit = "delivery.retry"
+
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:
         """Make a failed or dead delivery due now; the relay is woken once committed."""

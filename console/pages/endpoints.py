@@ -158,6 +158,8 @@ class Endpoints(Shows):
 class NewEndpoint(Shows, Accepts, _Page):
     """``/console/endpoints/new``."""
 
+    audit = "endpoint.create"
+
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
         """Show the form with the defaults."""
@@ -196,6 +198,8 @@ class NewEndpoint(Shows, Accepts, _Page):
 class EndpointPage(Shows, Accepts, _Page):
     """``/console/endpoints/{endpoint_id}``; ``POST`` saves the edit form."""
 
+    audit = "endpoint.update"
+
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
         """Show the endpoint, its state and its forms."""
@@ -228,6 +232,8 @@ class EndpointState(Accepts):
     """``POST /console/endpoints/{endpoint_id}/state``: enable (clearing why the relay
     disabled it) or disable."""
 
+    audit = "endpoint.update_state"
+
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:
         """Switch the endpoint on or off."""
@@ -246,6 +252,8 @@ class EndpointSecret(Accepts, _Page):
     """``POST /console/endpoints/{endpoint_id}/secret``: show the signing secret (in the
     answer to a form, never in a URL)."""
 
+    audit = "endpoint.reveal_secret"
+
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:
         """Show the current secret on the endpoint's page."""
@@ -258,6 +266,8 @@ class EndpointSecret(Accepts, _Page):
 
 class EndpointRotate(Accepts, _Page):
     """``POST /console/endpoints/{endpoint_id}/secret/rotate``."""
+
+    audit = "endpoint.rotate_secret"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:
@@ -273,6 +283,8 @@ class EndpointRotate(Accepts, _Page):
 
 class EndpointTest(Accepts, _Page):
     """``POST /console/endpoints/{endpoint_id}/test``: one signed test event, now."""
+
+    audit = "endpoint.test"
 
     def __init__(self, console: Console, send: Send) -> None:
         super().__init__(console)
@@ -296,6 +308,8 @@ class EndpointTest(Accepts, _Page):
 
 class EndpointReplay(Accepts, _Page):
     """``POST /console/endpoints/{endpoint_id}/replay``: send a time range's events again."""
+
+    audit = "endpoint.replay"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
                fields: dict[str, str], **params: str) -> None:

@@ -55,6 +55,8 @@ def new_expectation(fields: dict[str, str], ctx: Ctx) -> NewExpectation:
 class Expectations(Shows, Accepts):
     """``/console/expectations[?state=pending|met|missing]``; ``POST`` registers one."""
 
+    audit = "expectation.create"
+
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
              **params: str) -> None:
         """List a page of the tenant's expectations, newest first, with the counts."""

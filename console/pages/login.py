@@ -24,6 +24,7 @@ _YEAR = 365 * 24 * 3600
 class Login(Shows, Accepts):
     """``/console/login``: a form of ``key`` and ``csrf_token``."""
 
+    audit = None  # not a change of dlrhub's data
     role = None
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -72,6 +73,7 @@ def _minutes(seconds: float) -> int:
 class Logout(Accepts):
     """``POST /console/logout``: end the session."""
 
+    audit = None  # not a change of dlrhub's data
     role = "any"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -87,6 +89,7 @@ class Logout(Accepts):
 class Prefs(Accepts):
     """``POST /console/prefs``: the viewer's language and time zone, kept in cookies."""
 
+    audit = None  # not a change of dlrhub's data
     role = None
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,

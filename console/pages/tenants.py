@@ -37,6 +37,7 @@ class _Page:
 class Tenants(Shows, Accepts):
     """``/console/tenants``: the list, and ``POST`` creates a tenant."""
 
+    audit = "tenant.create"
     role = "admin"
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -73,6 +74,7 @@ class Tenants(Shows, Accepts):
 class TenantPage(Shows, Accepts, _Page):
     """``/console/tenants/{tenant_id}``: the tenant and its keys; ``POST`` renames it."""
 
+    audit = "tenant.update"
     role = "admin"
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -105,6 +107,7 @@ class TenantState(Accepts):
     still stored.
     """
 
+    audit = "tenant.update_status"
     role = "admin"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -124,6 +127,7 @@ class TenantState(Accepts):
 class TenantDelete(Shows, Accepts):
     """``/console/tenants/{tenant_id}/delete``: the confirmation, then the deletion."""
 
+    audit = "tenant.delete"
     role = "admin"
 
     def show(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -156,6 +160,7 @@ class TenantDelete(Shows, Accepts):
 class TenantKeys(Accepts, _Page):
     """``POST /console/tenants/{tenant_id}/keys``: issue a key, shown in this answer only."""
 
+    audit = "key.create"
     role = "admin"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
@@ -171,6 +176,7 @@ class TenantKeys(Accepts, _Page):
             new = keys.create_key(session, tenant_id=tenant_id, name=spec.name)
             session.commit()
             issued = {"key": new.key, "name": new.record.name, "id": new.record.id}
+        req.context.audit = {"target_id": new.record.id}
         self.tenant_page(resp, ctx, tenant_id, issued=issued)
 
 
@@ -180,6 +186,7 @@ class KeyRevoke(Accepts):
     The key stops at once, for the API and for the console sessions opened with it.
     """
 
+    audit = "key.revoke"
     role = "admin"
 
     def accept(self, ctx: Ctx, req: falcon.Request, resp: falcon.Response,
