@@ -5,8 +5,7 @@ inbox rows) go over ``DLRHUB_ADMIN_BACKLOG_THRESHOLD`` (``data.state`` ``firing`
 again when they are back under it (``resolved``): once per crossing, however many
 evaluations see it. The condition moves in the transaction that posts the event and
 commits only once the webhook took it (a 2xx), so a webhook that is down gets the event
-at a later evaluation, not never; ``webhook-id`` stays the same for one crossing, so
-the receiver can drop a repeat.
+at a later evaluation, not never (seen again then, with that evaluation's time).
 
 A tenant over its API rate limit is not reported (yet): the limiter
 (services/ratelimit.py) keeps one arrival time per key, in Redis or in each API

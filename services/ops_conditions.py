@@ -83,10 +83,10 @@ class BurstReport:
 
 def rejected_counts(session: Session, since: datetime) -> dict[str, int]:
     """Return the callbacks rejected per account from ``since`` on (the state index)."""
-    return dict(session.execute(
+    return {row[0]: int(row[1]) for row in session.execute(
         select(INBOX.c.account_id, func.count()).where(
             INBOX.c.state == InboxState.rejected.value, INBOX.c.received_at >= since)
-        .group_by(INBOX.c.account_id)).tuples().all())
+        .group_by(INBOX.c.account_id))}
 
 
 def evaluate_rejected(sessions: sessionmaker[Session], *, now: datetime, threshold: int,

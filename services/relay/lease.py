@@ -277,8 +277,9 @@ def _dead_events(session: Session, dead: list[tuple[Endpoint, Job, Outcome, str 
     """
     if not dead:
         return []
-    carried = dict(session.execute(select(DELIVERIES.c.id, DELIVERIES.c.event_ids).where(
-        DELIVERIES.c.id.in_([j.delivery_id for _, j, _, _ in dead]))).tuples().all())
+    carried: dict[str, Any] = {r.id: r.event_ids for r in session.execute(
+        select(DELIVERIES.c.id, DELIVERIES.c.event_ids).where(
+            DELIVERIES.c.id.in_([j.delivery_id for _, j, _, _ in dead])))}
     wanted = {i for ids in carried.values() for i in ids or []}
     told = ops_events.dead_worth_telling(session.execute(
         select(RECEIPTS.c.id, RECEIPTS.c.type).where(RECEIPTS.c.id.in_(wanted))).all()
