@@ -180,7 +180,8 @@ class Receipt(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=40)
-    # None only on an ``sms.alert`` of a rule scoped wider than one account.
+    # None only on an ``sms.alert`` of a rule scoped wider than one account, and on the
+    # operational events about an endpoint or a delivery (services/ops_events.py).
     account_id: str | None = Field(default=None, foreign_key="provider_account.id",
                                    max_length=40)
     # No index: nothing looks receipts up by their callback, and every receipt paid for
