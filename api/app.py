@@ -29,6 +29,7 @@ from dlrhub.api.resources.endpoints import (
     EndpointTest,
 )
 from dlrhub.api.resources.erasures import Erasures
+from dlrhub.api.resources.events import Events
 from dlrhub.api.resources.expectations import Expectations, ExpectationsBulk
 from dlrhub.api.resources.health import Health, Metrics, Ready
 from dlrhub.api.resources.insight import EventTypes, ReasonClasses
@@ -123,6 +124,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/receipts/{receipt_id}", Receipt(rt.sessions, body)),
         Route("/v1/messages/{message_id}", Message(rt.sessions, body)),
         Route("/v1/stats", Stats(rt.sessions, body)),
+        Route("/v1/events", Events(rt.sessions)),
         # --- tenant routes: expected messages ---
         Route("/v1/expectations", Expectations(rt.sessions, body)),
         Route("/v1/expectations/bulk", ExpectationsBulk(rt.sessions)),

@@ -16,6 +16,7 @@ import falcon
 import orjson
 from pydantic import BaseModel
 
+from dlrhub.api.schemas.events import OperationalEvent
 from dlrhub.api.schemas.receipts import Event
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.event_types import EventTypeInfo
@@ -257,13 +258,14 @@ _WEBHOOK_HEADERS = [
 
 
 def _webhook(info: EventTypeInfo, schemas: dict[str, Any]) -> dict[str, Any]:
-    event = _ref(Event, schemas)
+    event = _ref(OperationalEvent if info.operational else Event, schemas)
     words = re.sub(r"[^a-z0-9]+", " ", info.type).split()
+    who = ("Sent only to endpoints whose `event_types` name it" if info.operational
+           else "Sent to endpoints whose `event_types` include it (or are empty)")
     return {"post": {
         "summary": f"{info.type} event",
-        "description": f"{info.description} Sent to endpoints whose `event_types` include "
-                       f"it (or are empty); a JSON array of events when the endpoint's "
-                       f"`batch_size` is above 1.",
+        "description": f"{info.description} {who}; a JSON array of events when the "
+                       f"endpoint's `batch_size` is above 1.",
         "operationId": "".join(w.title() for w in words) + "Event",
         "parameters": _WEBHOOK_HEADERS,
         "requestBody": {"required": True, "content": {"application/json": {

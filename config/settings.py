@@ -98,6 +98,17 @@ class Settings(BaseSettings):
     api_rate_limit: float = Field(default=100.0, ge=0)
     api_rate_burst_seconds: float = Field(default=2.0, gt=0)
 
+    # An account whose callbacks were rejected this many times within the window (s)
+    # tells its tenant once (``account.callbacks_rejected``), and again when a whole
+    # window passes without one.
+    callbacks_rejected_threshold: int = Field(default=10, ge=1)
+    callbacks_rejected_window: float = Field(default=300.0, gt=0)
+    # The operator's webhook (admin events, signed with the secret the Standard
+    # Webhooks way), and the pending inbox rows past which it is told of a backlog.
+    admin_webhook_url: str | None = None
+    admin_webhook_secret: str | None = None
+    admin_backlog_threshold: int = Field(default=10_000, ge=0)
+
     @property
     def effective_database_url(self) -> str:
         """Return the database URL, defaulting to a SQLite file in the data directory."""

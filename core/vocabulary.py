@@ -37,6 +37,25 @@ class EventType(StrEnum):
     receipt_missing = "sms.receipt_missing"
     # An alert rule that started or stopped firing.
     alert = "sms.alert"
+    # Operational events (opt-in: only an endpoint that lists one receives it).
+    # An endpoint disabled after failing too long, or by the tenant.
+    endpoint_disabled = "endpoint.disabled"
+    # An endpoint's circuit opened: its deliveries are parked for a cool-down.
+    endpoint_circuit_opened = "endpoint.circuit_opened"
+    # A delivery got through after the endpoint's circuit had been open.
+    endpoint_recovered = "endpoint.recovered"
+    # A delivery ran out of tries.
+    delivery_dead = "delivery.dead"
+    # A burst of rejected callbacks on one account (a misconfigured provider console);
+    # its ``data.state`` is ``firing`` when the burst starts and ``resolved`` when it ends.
+    callbacks_rejected = "account.callbacks_rejected"
+
+
+# The event types that tell about dlrhub's own operation, not about messages: an
+# endpoint receives them only if its ``event_types`` names them.
+OPERATIONAL_EVENTS = frozenset({
+    EventType.endpoint_disabled, EventType.endpoint_circuit_opened,
+    EventType.endpoint_recovered, EventType.delivery_dead, EventType.callbacks_rejected})
 
 
 class ReasonClass(StrEnum):

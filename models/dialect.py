@@ -24,6 +24,7 @@ from sqlalchemy import (
     Connection,
     Select,
     String,
+    Table,
     TextualSelect,
     any_,
     bindparam,
@@ -33,7 +34,7 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
@@ -529,3 +530,10 @@ def update_receipt_facts(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(update(table).where(table.c.id == bindparam("row_id"))
                     .values({n: bindparam(f"new_{n}") for n in names}),
                     [{"row_id": r["id"], **{f"new_{n}": r[n] for n in names}} for r in rows])
+
+
+def insert_ignore(session: Session, table: Table) -> Any:
+    """Return an INSERT into ``table`` that skips a row whose key is already there."""
+    if is_postgresql(session):
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()

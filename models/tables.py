@@ -180,13 +180,15 @@ class Receipt(SQLModel, table=True):
 
     id: str = Field(default_factory=lambda: new_id("evt"), primary_key=True, max_length=40)
     tenant_id: str = Field(max_length=40)
-    # None only on an ``sms.alert`` of a rule scoped wider than one account.
+    # None only on an ``sms.alert`` of a rule scoped wider than one account, and on the
+    # operational events about an endpoint or a delivery (services/ops_events.py).
     account_id: str | None = Field(default=None, foreign_key="provider_account.id",
                                    max_length=40)
     # No index: nothing looks receipts up by their callback, and every receipt paid for
     # one (migration 0016).
     inbox_id: str = Field(max_length=40)
-    type: EventType = Field(sa_column=Column(String(20), nullable=False))
+    # Room for the operational events' longer names (migration 0024).
+    type: EventType = Field(sa_column=Column(String(40), nullable=False))
     provider: str = Field(max_length=40)
     message_id: str | None = Field(default=None, max_length=200)
     reference: str | None = Field(default=None, max_length=200)
@@ -537,6 +539,23 @@ class AuditEvent(SQLModel, table=True):
                                    sa_column=Column(JSONType, nullable=False))
 
 
+class OpsCondition(SQLModel, table=True):
+    """A condition dlrhub watches over its own operation, and whether it holds now.
+
+    One row per condition (``callbacks_rejected:<account id>``, ``admin.inbox_backlog``):
+    it moves only through an UPDATE that names the state it leaves, so a condition that
+    starts (or stops) holding emits its event once (services/ops_events).
+    """
+
+    __tablename__ = "ops_condition"
+
+    key: str = Field(primary_key=True, max_length=100)
+    firing: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    since: datetime | None = Field(default=None,
+                                   sa_column=Column(UTCDateTime(), nullable=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 def _table(model: type[SQLModel]) -> Table:
     """Return a table model's ``Table``, typed (SQLModel does not declare ``__table__``)."""
     return SQLModel.metadata.tables[str(model.__tablename__)]
@@ -559,6 +578,7 @@ CONSOLE_SESSION_TABLE = _table(ConsoleSession)
 CONSOLE_SIGNIN_FAILURE_TABLE = _table(ConsoleSignInFailure)
 WORKER_SEEN_TABLE = _table(WorkerSeen)
 AUDIT_TABLE = _table(AuditEvent)
+OPS_CONDITION_TABLE = _table(OpsCondition)
 
 
 # --- the delivery aggregate (services/analytics) ---------------------------------------

@@ -22,6 +22,10 @@ class EventTypeInfo:
     type: str
     description: str
     example: dict[str, Any]
+    # An operational event (about dlrhub's own work: endpoints, deliveries, accounts):
+    # sent only to endpoints whose event_types name it, in the envelope
+    # {id, type, timestamp, tenant_id, account_id, data} (services/ops_events.document).
+    operational: bool = False
 
 
 _TENANT = "ten_01JD8X3W6Q4M2N7P5R9T1V3B6C"
@@ -115,6 +119,67 @@ CATALOGUE: tuple[EventTypeInfo, ...] = (
 )
 
 
+_ENDPOINT = {"endpoint_id": "ep_01JD8Z1A2S3D4F5G6H7J8K9L0Q",
+             "url": "https://hooks.example.com/dlr", "description": "billing"}
+
+
+def _ops(type_: str, data: dict[str, Any], *, account_id: str | None = None
+         ) -> dict[str, Any]:
+    return {"id": "evt_01JD8Z9X8C7V6B5N4M3Q2W1E0R", "type": type_,
+            "timestamp": "2026-12-02T10:15:00Z", "tenant_id": _TENANT,
+            "account_id": account_id, "data": data}
+
+
+OPERATIONAL: tuple[EventTypeInfo, ...] = (
+    EventTypeInfo(
+        EventType.endpoint_disabled.value,
+        "An endpoint was disabled after its deliveries failed for too long; `data.reason` "
+        "says why. `PATCH /v1/endpoints/{id} {\"enabled\": true}` turns it back on.",
+        _ops("endpoint.disabled", {**_ENDPOINT, "reason": "every delivery failed for 5 days",
+                                   "trigger": "automatic",
+                                   "failing_since": "2026-11-27T10:15:00Z",
+                                   "disabled_at": "2026-12-02T10:15:00Z"}),
+        operational=True),
+    EventTypeInfo(
+        EventType.endpoint_circuit_opened.value,
+        "An endpoint's circuit opened after failures in a row: its deliveries are parked "
+        "until `data.parked_until`, then one probe is sent.",
+        _ops("endpoint.circuit_opened", {**_ENDPOINT, "opened_at": "2026-12-02T10:15:00Z",
+                                         "parked_until": "2026-12-02T10:15:05Z",
+                                         "consecutive_failures": 5,
+                                         "failing_since": "2026-12-02T10:14:40Z",
+                                         "last_error": "HTTP 503"}),
+        operational=True),
+    EventTypeInfo(
+        EventType.endpoint_recovered.value,
+        "A delivery got through to an endpoint whose circuit had opened: it is taking "
+        "deliveries again.",
+        _ops("endpoint.recovered", {**_ENDPOINT, "recovered_at": "2026-12-02T10:20:00Z"}),
+        operational=True),
+    EventTypeInfo(
+        EventType.delivery_dead.value,
+        "A delivery ran out of tries; `POST /v1/deliveries/{id}/retry` sends it again.",
+        _ops("delivery.dead", {**_ENDPOINT, "delivery_id": "dlv_01JD8Z2W3E4R5T6Y7U8I9O0P",
+                               "event_ids": ["evt_01JD8Y0Q9W8E7R6T5Y4U3I2O1P"],
+                               "attempts": 8, "last_status_code": 500,
+                               "last_error": "HTTP 500", "dead_at": "2026-12-02T10:15:00Z"}),
+        operational=True),
+    EventTypeInfo(
+        EventType.callbacks_rejected.value,
+        "An account's callbacks are being refused in a burst (`state: firing`), or no "
+        "longer (`resolved`): usually a wrong URL or secret in the provider's console.",
+        _ops("account.callbacks_rejected",
+             {"account_id": _ACCOUNT, "account_name": "tencent-prod", "provider": "tencent",
+              "state": "firing", "rejected": 12, "threshold": 10, "window_seconds": 300,
+              "since": "2026-12-02T10:10:00Z",
+              "hint": "the provider is calling with a wrong signature, token or body: "
+                      "check the callback URL and secret in the provider's console; "
+                      "GET /v1/inbox?state=rejected shows why each was refused"},
+             account_id=_ACCOUNT),
+        operational=True),
+)
+
+
 def event_types() -> tuple[EventTypeInfo, ...]:
     """Return every event type dlrhub relays, in the vocabulary's order."""
-    return CATALOGUE
+    return CATALOGUE + OPERATIONAL

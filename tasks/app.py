@@ -17,6 +17,7 @@ from dlrhub.config import Settings
 INGEST_MANY = "dlrhub.ingest_many"
 SWEEP = "dlrhub.sweep"
 ALERTS = "dlrhub.alerts"
+OPS = "dlrhub.ops"
 # Alert rules are evaluated this often at least (more often with a shorter sweep).
 ALERTS_INTERVAL = 60.0
 RELAY = "dlrhub.relay"
@@ -76,6 +77,8 @@ def create_celery(settings: Settings) -> Celery:
             "sweep-inbox": {"task": SWEEP, "schedule": settings.sweep_interval},
             "evaluate-alerts": {"task": ALERTS,
                                 "schedule": min(ALERTS_INTERVAL, settings.sweep_interval)},
+            "watch-operations": {"task": OPS,
+                                 "schedule": min(ALERTS_INTERVAL, settings.sweep_interval)},
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",

@@ -22,8 +22,16 @@ from celery.signals import (
 
 from dlrhub.config import configure_logging, get_settings
 from dlrhub.config.logging import json_line, log_ids
-from dlrhub.tasks import alerts, expectations, ingest, relay
-from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
+from dlrhub.tasks import alerts, expectations, ingest, ops, relay
+from dlrhub.tasks.app import (
+    ALERTS,
+    INGEST_MANY,
+    OPS,
+    RELAY,
+    RELAY_ENDPOINT,
+    SWEEP,
+    create_celery,
+)
 from dlrhub.tasks.beatlock import hold_beat_lock
 from dlrhub.tasks.process import ProcessSlot
 
@@ -58,6 +66,10 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
     @celery_task(app, name=ALERTS)
     def evaluate_alerts() -> int:
         return alerts.evaluate(slot.start())
+
+    @celery_task(app, name=OPS)
+    def watch_operations() -> int:
+        return ops.evaluate(slot.start())
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:

@@ -40,5 +40,5 @@ class EventTypes:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List the event types."""
         write(resp, EventTypeList.model_validate(
-            {"data": [{"type": e.type, "description": e.description, "example": e.example}
-                      for e in event_types()]}))
+            {"data": [{"type": e.type, "description": e.description, "example": e.example,
+                       "operational": e.operational} for e in event_types()]}))

@@ -36,6 +36,10 @@ class EventTypeInfo(Output):
 
     type: str = Field(description="what an endpoint's `event_types` filter names")
     description: str
+    operational: bool = Field(
+        description="about dlrhub's own work (endpoints, deliveries, accounts): sent only "
+                    "to endpoints whose `event_types` name it, as `{id, type, timestamp, "
+                    "tenant_id, account_id, data}`")
     example: dict[str, Any] = Field(
         description="the event as a normalized endpoint receives it (a JSON array of such "
                     "events when the endpoint's batch_size is above 1)")

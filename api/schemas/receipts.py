@@ -64,7 +64,8 @@ class Event(Output):
     type: EventType
     tenant_id: str
     account_id: str | None = Field(description="null only on an sms.alert of a rule "
-                                   "scoped wider than one account")
+                                   "scoped wider than one account, and on the operational "
+                                   "events about endpoints and deliveries")
     provider: str
     message_id: str | None = Field(description="the provider's id of the message")
     reference: str | None = Field(description="the sender's own id passed through")

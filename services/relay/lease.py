@@ -32,6 +32,7 @@ from dlrhub.models import (
     new_id,
 )
 from dlrhub.models.dialect import lock_for_key_share, lock_skipping_locked
+from dlrhub.services import ops_events
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.endpoints import signing_secrets
 from dlrhub.services.receipts import event_document
@@ -168,6 +169,8 @@ def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, End
 
 
 def _event(row: Row[Any]) -> dict[str, Any]:
+    if ops_events.is_operational(row.type):
+        return ops_events.document(row)
     doc = event_document(row)
     doc["raw"] = orjson.Fragment(row.raw or "{}")
     return doc
@@ -203,6 +206,8 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
     kept = [(j, o) for j, o in zip(jobs, results, strict=True) if j.delivery_id in present]
     attempts, changes = [], []
     released: dict[str, datetime] = {}
+    events: list[dict[str, Any]] = []  # the operational events these attempts make
+    dead: list[tuple[Endpoint, Job, Outcome, str | None]] = []
     for job, outcome in kept:
         endpoint = endpoints.get(job.endpoint_id)
         verdict = outcomes.judge(job, outcome, now)
@@ -220,12 +225,15 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
             out.retries[ceil(verdict.retry_in)].append((job.endpoint_id, job.delivery_id))
         if endpoint is None:
             continue
+        if verdict.status == DeliveryStatus.dead:
+            dead.append((endpoint, job, outcome, verdict.error))
         succeeded = verdict.status == DeliveryStatus.succeeded
         if succeeded or (job.probe and not verdict.unavailable):
             # Any answer but "unavailable" to a probe shows the endpoint is back.
             was_open_until = endpoint.circuit_open_until
             if breaker.succeeded(endpoint):
                 released[endpoint.id] = max(was_open_until or now, now)
+                events.append(ops_events.recovered(endpoint, now))
         if succeeded:
             endpoint.failing_since = None
             continue
@@ -233,7 +241,13 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
             until = breaker.failed(endpoint, now, probe=job.probe)
             if until is not None:
                 out.opened[endpoint.id] = (until - now).total_seconds()
+                if endpoint.circuit_trips == 1:  # one event per incident, not per probe
+                    events.append(ops_events.circuit_opened(endpoint, until, verdict.error,
+                                                            now))
+        failing_since, was_enabled = endpoint.failing_since, endpoint.enabled
         outcomes.note_failure(endpoint, now)
+        if was_enabled and not endpoint.enabled:
+            events.append(ops_events.disabled(endpoint, failing_since, now))
     if not kept:
         return out
     session.execute(insert(ATTEMPTS), attempts)
@@ -250,5 +264,34 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
             DELIVERIES.c.status == DeliveryStatus.pending.value,
             DELIVERIES.c.next_attempt_at <= until).values(next_attempt_at=now))
         out.closed.append(endpoint_id)
+    events += _dead_events(session, dead, now)
+    # Planned in this transaction; the relay is woken once it commits.
+    ops_events.emit(session, events, now)
     session.flush()
     return out
+
+
+def _dead_events(session: Session, dead: list[tuple[Endpoint, Job, Outcome, str | None]],
+                 now: datetime) -> list[dict[str, Any]]:
+    """Return the ``delivery.dead`` events of dead deliveries of message events.
+
+    A delivery that carried operational events only tells nothing new when it dies:
+    leaving it out is what keeps a ``delivery.dead`` from making another.
+    """
+    if not dead:
+        return []
+    carried: dict[str, Any] = {r.id: r.event_ids for r in session.execute(
+        select(DELIVERIES.c.id, DELIVERIES.c.event_ids).where(
+            DELIVERIES.c.id.in_([j.delivery_id for _, j, _, _ in dead])))}
+    wanted = {i for ids in carried.values() for i in ids or []}
+    told = ops_events.dead_worth_telling(session.execute(
+        select(RECEIPTS.c.id, RECEIPTS.c.type).where(RECEIPTS.c.id.in_(wanted))).all()
+    ) if wanted else set()
+    events = []
+    for endpoint, job, outcome, error in dead:
+        ids = list(carried.get(job.delivery_id) or [])
+        if not any(i in told for i in ids):
+            continue
+        events.append(ops_events.delivery_dead(endpoint, job.delivery_id, ids,
+                                               job.attempts + 1, outcome.status, error, now))
+    return events

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, or_, select
 from sqlmodel import Session
 
+from dlrhub.core.vocabulary import OPERATIONAL_EVENTS
 from dlrhub.models import (
     DELIVERY_TABLE,
     ENDPOINT_TABLE,
@@ -38,6 +39,8 @@ _FROM_PROVIDERS = frozenset({EventType.status.value, EventType.inbound.value})
 # One replay plans at most this many events; a longer range is replayed in steps.
 MAX_REPLAY_EVENTS = 100_000
 _PROVIDER_EVENTS = frozenset({EventType.status.value, EventType.inbound.value})
+# Opt-in: an endpoint receives these only if its event_types name them.
+_OPERATIONAL = frozenset(t.value for t in OPERATIONAL_EVENTS)
 
 
 def plan(session: Session, receipts: Sequence[dict[str, Any]], now: datetime
@@ -92,6 +95,8 @@ def _endpoints(session: Session, tenant_ids: list[str]) -> list[Endpoint]:
 
 
 def _matches(endpoint: Endpoint, receipt: Any) -> bool:
+    if receipt["type"] in _OPERATIONAL:
+        return _subscribed(endpoint, receipt)
     if endpoint.account_ids and receipt["account_id"] not in endpoint.account_ids:
         return False
     if endpoint.format == EndpointFormat.native:
@@ -101,6 +106,22 @@ def _matches(endpoint: Endpoint, receipt: Any) -> bool:
     if endpoint.event_types and receipt["type"] not in endpoint.event_types:
         return False
     return not endpoint.statuses or receipt["status"] in endpoint.statuses
+
+
+def _subscribed(endpoint: Endpoint, event: Any) -> bool:
+    """Tell whether ``endpoint`` takes an operational event: only if it names the type.
+
+    Never about itself (``inbox_id`` names the endpoint or account an event is about):
+    an endpoint failing to take its ``endpoint.circuit_opened`` would feed itself more.
+    The status filter is of message statuses and does not apply; the account filter
+    applies to an account's events, not to an endpoint's (they have no account).
+    """
+    if endpoint.format == EndpointFormat.native or event["type"] not in endpoint.event_types:
+        return False
+    if event["inbox_id"] == endpoint.id:
+        return False
+    return not (endpoint.account_ids and event["account_id"] is not None
+                and event["account_id"] not in endpoint.account_ids)
 
 
 def _native(endpoint: Endpoint, events: list[dict[str, Any]], now: datetime

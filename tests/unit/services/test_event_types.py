@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dlrhub.api.schemas.events import OperationalEvent
 from dlrhub.api.schemas.receipts import Event
-from dlrhub.core.vocabulary import EventType
+from dlrhub.core.vocabulary import OPERATIONAL_EVENTS, EventType
+from dlrhub.models import Endpoint
+from dlrhub.services import ops_events
 from dlrhub.services.event_types import event_types
 from dlrhub.services.expectations.rules import missing_event
 
@@ -26,8 +29,18 @@ def test_every_event_type_is_described_with_an_example_of_its_own_type() -> None
 
 
 def test_each_example_is_an_event_as_the_api_documents_it() -> None:
-    for example in _examples().values():
-        Event.model_validate(example)
+    for info in event_types():
+        schema = OperationalEvent if info.operational else Event
+        schema.model_validate(info.example)
+        assert info.operational == (info.type in OPERATIONAL_EVENTS)
+
+
+def test_the_dead_delivery_example_has_what_the_relay_writes() -> None:
+    endpoint = Endpoint(tenant_id="ten_1", url="https://hooks.example.com/dlr",
+                        secret_encrypted="x")
+    written = ops_events.delivery_dead(endpoint, "dlv_1", ["evt_1"], 8, 500, "HTTP 500", NOW)
+    example = _examples()[EventType.delivery_dead.value]
+    assert set(example["data"]) == set(written["details"])
 
 
 def test_the_missing_receipt_example_has_what_the_sweep_writes() -> None:

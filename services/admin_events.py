@@ -1,0 +1,97 @@
+"""Events for the operator: posted to ``DLRHUB_ADMIN_WEBHOOK_URL``, signed as the relay signs.
+
+``admin.inbox_backlog`` tells when the callbacks waiting to be ingested (``pending``
+inbox rows) go over ``DLRHUB_ADMIN_BACKLOG_THRESHOLD`` (``data.state`` ``firing``), and
+again when they are back under it (``resolved``): once per crossing, however many
+evaluations see it. The condition moves in the transaction that posts the event and
+commits only once the webhook took it (a 2xx), so a webhook that is down gets the event
+at a later evaluation, not never (seen again then, with that evaluation's time).
+
+A tenant over its API rate limit is not reported (yet): the limiter
+(services/ratelimit.py) keeps one arrival time per key, in Redis or in each API
+process, and counts no 429s anywhere a beat could read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from dlrhub.core.times import iso_z
+from dlrhub.models import INBOX_TABLE, InboxState
+from dlrhub.services.ops_conditions import Change, move
+from dlrhub.services.relay.jobs import USER_AGENT
+from dlrhub.services.relay.transport import signing
+
+log = logging.getLogger(__name__)
+
+BACKLOG = "admin.inbox_backlog"
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class AdminHook:
+    """Where admin events go and the secret that signs them."""
+
+    url: str
+    secret: str
+
+
+def backlog(session: Session) -> int:
+    """Return how many callbacks wait to be ingested."""
+    return int(session.execute(select(func.count()).select_from(INBOX_TABLE).where(
+        INBOX_TABLE.c.state == InboxState.pending.value)).scalar_one())
+
+
+def backlog_event(change: Change, pending: int, threshold: int, now: datetime
+                  ) -> dict[str, Any]:
+    """Return the ``admin.inbox_backlog`` event of one crossing of the threshold."""
+    state = "firing" if change.firing else "resolved"
+    seed = f"{BACKLOG}\x1f{iso_z(change.since)}\x1f{state}"
+    return {"id": "adm_" + hashlib.sha256(seed.encode()).hexdigest()[:26],
+            "type": BACKLOG, "timestamp": iso_z(now),
+            "data": {"state": state, "pending": pending, "threshold": threshold,
+                     "since": iso_z(change.since)}}
+
+
+def post(hook: AdminHook, event: dict[str, Any], now: datetime) -> bool:
+    """Post ``event`` signed to the admin webhook; tell whether it took it (a 2xx)."""
+    body = orjson.dumps(event)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               **signing.headers([hook.secret], event["id"], int(now.timestamp()), body)}
+    try:
+        answer = httpx.post(hook.url, content=body, headers=headers, timeout=TIMEOUT)
+    except httpx.HTTPError as ex:
+        log.warning("admin webhook: %s not sent: %s", event["type"], type(ex).__name__)
+        return False
+    if not 200 <= answer.status_code < 300:
+        log.warning("admin webhook: %s refused with HTTP %d", event["type"],
+                    answer.status_code)
+        return False
+    return True
+
+
+def evaluate_backlog(sessions: sessionmaker[Session], hook: AdminHook, *, threshold: int,
+                     now: datetime) -> dict[str, Any] | None:
+    """Tell the admin webhook when the backlog crosses ``threshold``; return the event told."""
+    with sessions() as session:
+        pending = backlog(session)
+        change = move(session, BACKLOG, firing=pending > threshold, now=now)
+        if change is None:
+            return None
+        event = backlog_event(change, pending, threshold, now)
+        if not post(hook, event, now):
+            session.rollback()  # told at a later evaluation
+            return None
+        session.commit()
+    log.info("admin webhook: inbox backlog %s (%d pending)", event["data"]["state"], pending)
+    return event
