@@ -38,7 +38,7 @@ from dlrhub.api.resources.receipts import (
     Receipts,
     Stats,
 )
-from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
+from dlrhub.api.resources.tenants import OwnTenant, Tenant, TenantKey, TenantKeys, Tenants
 from dlrhub.config import Settings
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
@@ -47,6 +47,7 @@ from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.relay.jobs import Job, Outcome
+from dlrhub.services.retention import Periods
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks.app import create_celery
 from dlrhub.tasks.enqueue import Enqueuer
@@ -97,7 +98,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys", TenantKeys(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys/{key_id}", TenantKey(rt.sessions, body)),
-        # --- tenant routes: accounts ---
+        # --- tenant routes: the key's own tenant, accounts ---
+        Route("/v1/tenant", OwnTenant(rt.sessions, Periods.of_settings(settings))),
         Route("/v1/accounts", Accounts(rt.sessions, rt.box, settings.effective_public_url,
                                        body)),
         Route("/v1/accounts/{account_id}", Account(rt.sessions, rt.box,

@@ -92,6 +92,24 @@ class Settings(BaseSettings):
     # before it answers 429 until the window has passed (services/signin_limit.py).
     console_signin_attempts: int = Field(default=10, gt=0)
     console_signin_window_seconds: int = Field(default=60, gt=0)
+    # Retention (services/retention.py): how many days each kind of row is kept, unless
+    # a tenant has its own period (set by the admin). Inbox bodies are the raw callbacks,
+    # personal data the receipts already hold in normalized form: a month to look into
+    # a disputed callback. Receipts and their timelines: half a year of history.
+    # Finished deliveries and their attempts: a month to debug an endpoint. Finished
+    # expectations: 90 days, three times the longest deadline or horizon one may have
+    # (30 days, services/expectations/rules.py), so a receipt that comes late still
+    # finds the expectation it meets instead of counting as unexpected.
+    retain_inbox_days: int = Field(default=30, ge=1, le=3650)
+    retain_receipts_days: int = Field(default=180, ge=1, le=3650)
+    retain_deliveries_days: int = Field(default=30, ge=1, le=3650)
+    retain_expectations_days: int = Field(default=90, ge=1, le=3650)
+    # The beat's purge of expired rows: how often, how long one run may go on before it
+    # leaves the rest to the next (so it never holds a worker for long), and how many
+    # rows each of its statements deletes (one short transaction each).
+    purge_interval: float = Field(default=600.0, gt=0)
+    purge_budget: float = Field(default=120.0, gt=0)
+    purge_batch: int = Field(default=5000, ge=1, le=100_000)
 
     @property
     def effective_database_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
@@ -13,8 +15,12 @@ from dlrhub.models import (
     tenant_data_tables,
     utcnow,
 )
-from dlrhub.services.errors import Conflict, NotFound, non_blank
+from dlrhub.models.tenant import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, TenantRetention
+from dlrhub.services.errors import Conflict, InvalidInput, NotFound, non_blank
 from dlrhub.services.pagination import newest_by_id
+
+# The tenant's own retention periods, by column (``retain_<kind>_days``).
+RETENTION_FIELDS = tuple(TenantRetention.model_fields)
 
 
 def create_tenant(session: Session, *, name: str) -> Tenant:
@@ -23,7 +29,6 @@ def create_tenant(session: Session, *, name: str) -> Tenant:
     session.add(tenant)
     session.flush()
     return tenant
-
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
@@ -45,17 +50,27 @@ def list_tenants(session: Session, *, limit: int = 50, after: str | None = None,
 
 
 def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
-                  status: TenantStatus | None = None) -> Tenant:
-    """Rename a tenant, or suspend or reactivate it.
+                  status: TenantStatus | None = None,
+                  retention: Mapping[str, int | None] | None = None) -> Tenant:
+    """Rename a tenant, suspend or reactivate it, or set its retention periods.
 
     A suspended tenant's callbacks are still accepted and stored (no receipt is lost),
-    but its API keys are refused and its events are not relayed.
+    but its API keys are refused and its events are not relayed. ``retention`` maps
+    ``retain_<kind>_days`` to whole days, or None for the system default
+    (services/retention.py); a field it leaves out stays as it is.
     """
     tenant = get_tenant(session, tenant_id)
     if name is not None:
         tenant.name = non_blank(name, "name")
     if status is not None:
         tenant.status = status
+    for field, days in (retention or {}).items():
+        if field not in RETENTION_FIELDS:
+            raise InvalidInput(field, "is not a retention period")
+        if days is not None and not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(field, f"must be whole days from {MIN_RETENTION_DAYS} to "
+                                      f"{MAX_RETENTION_DAYS}, or null for the default")
+        setattr(tenant, field, days)
     tenant.updated_at = utcnow()
     session.add(tenant)
     session.flush()
