@@ -150,11 +150,15 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
           tenant_id: str | None = None) -> PurgeReport:
     """Delete every tenant's rows older than its periods, ``batch`` rows per transaction.
 
-    Stops between two batches once ``out_of_time()`` says so (``finished`` False); the
-    next run goes on from the oldest rows left. ``tenant_id``: only that tenant's.
+    Asks ``out_of_time()`` before each tenant and after each full batch, and stops once
+    it says so (``finished`` False); the next run goes on from the oldest rows left.
+    ``tenant_id``: only that tenant's.
     """
     report = PurgeReport()
     for tenant in _tenants(sessions, now, defaults, tenant_id):
+        if out_of_time():
+            report.finished = False
+            return report
         keep = _still_needed(sessions, tenant.id)
         steps: list[tuple[Callable[[Session], dict[str, int]], str]] = [
             *((_deliveries_step(tenant, status, batch), "delivery")
@@ -166,9 +170,6 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
         ]
         for step, table in steps:
             while True:
-                if out_of_time():
-                    report.finished = False
-                    return report
                 with sessions() as session:
                     begin_write(session)
                     counts = step(session)
@@ -180,6 +181,9 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
                 # holds only rows kept for a pending delivery: the next run tries again.
                 if counts["selected"] < batch or counts[table] == 0:
                     break
+                if out_of_time():
+                    report.finished = False
+                    return report
     return report
 
 
