@@ -108,7 +108,7 @@ class Settings(BaseSettings):
     # leaves the rest to the next (so it never holds a worker for long), and how many
     # rows each of its statements deletes (one short transaction each).
     purge_interval: float = Field(default=600.0, gt=0)
-    purge_budget: float = Field(default=120.0, gt=0)
+    purge_budget: float = Field(default=60.0, gt=0)
     purge_batch: int = Field(default=5000, ge=1, le=100_000)
 
     @property

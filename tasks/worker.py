@@ -18,8 +18,16 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
-from dlrhub.tasks import alerts, expectations, ingest, relay
-from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
+from dlrhub.tasks import alerts, expectations, ingest, purge, relay
+from dlrhub.tasks.app import (
+    ALERTS,
+    INGEST_MANY,
+    PURGE,
+    RELAY,
+    RELAY_ENDPOINT,
+    SWEEP,
+    create_celery,
+)
 from dlrhub.tasks.beatlock import hold_beat_lock
 from dlrhub.tasks.process import ProcessSlot
 
@@ -53,6 +61,10 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
     @celery_task(app, name=ALERTS)
     def evaluate_alerts() -> int:
         return alerts.evaluate(slot.start())
+
+    @celery_task(app, name=PURGE)
+    def purge_expired() -> int:
+        return purge.purge(slot.start())
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:
