@@ -39,7 +39,8 @@ def purge(dry_run: bool, tenant_id: str | None, as_json: bool) -> None:
                 if not mine:
                     raise Failure("another purge is running; try again when it is done")
                 report = retention.purge(rt.sessions, now=utcnow(), defaults=defaults,
-                                         batch=rt.settings.purge_batch, tenant_id=tenant_id)
+                                         batch=rt.settings.purge_batch,
+                                         pause=rt.settings.purge_pause, tenant_id=tenant_id)
     if as_json:
         click.echo(orjson.dumps({"dry_run": dry_run, "deleted": report.deleted}).decode())
         return

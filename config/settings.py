@@ -105,11 +105,14 @@ class Settings(BaseSettings):
     retain_deliveries_days: int = Field(default=30, ge=1, le=3650)
     retain_expectations_days: int = Field(default=90, ge=1, le=3650)
     # The beat's purge of expired rows: how often, how long one run may go on before it
-    # leaves the rest to the next (so it never holds a worker for long), and how many
-    # rows each of its statements deletes (one short transaction each).
+    # leaves the rest to the next (so it never holds a worker for long), how many rows
+    # each of its statements deletes (one short transaction each), and how it paces.
     purge_interval: float = Field(default=600.0, gt=0)
     purge_budget: float = Field(default=60.0, gt=0)
     purge_batch: int = Field(default=5000, ge=1, le=100_000)
+    # After each batch the purge sleeps this many times as long as the batch took, so
+    # that ingest keeps most of the database (bench/purge: ingest's share while it runs).
+    purge_pause: float = Field(default=2.0, ge=0, le=100)
 
     @property
     def effective_database_url(self) -> str:

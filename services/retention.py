@@ -27,6 +27,7 @@ migration 0021), in a short transaction of its own: ingest never waits long for 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -147,12 +148,15 @@ def _tenants(sessions: Sessions, now: datetime, defaults: Periods,
 
 def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
           batch: int = DEFAULT_BATCH, out_of_time: Callable[[], bool] = never,
-          tenant_id: str | None = None) -> PurgeReport:
+          tenant_id: str | None = None, pause: float = 0.0,
+          sleep: Callable[[float], None] = time.sleep) -> PurgeReport:
     """Delete every tenant's rows older than its periods, ``batch`` rows per transaction.
 
     Asks ``out_of_time()`` before each tenant and after each full batch, and stops once
     it says so (``finished`` False); the next run goes on from the oldest rows left.
-    ``tenant_id``: only that tenant's.
+    After each full batch it sleeps ``pause`` times as long as the batch took, so that
+    it holds the database at most 1 / (1 + pause) of the time and ingest keeps the rest
+    (bench/purge measured it). ``tenant_id``: only that tenant's.
     """
     report = PurgeReport()
     for tenant in _tenants(sessions, now, defaults, tenant_id):
@@ -170,10 +174,12 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
         ]
         for step, table in steps:
             while True:
+                started = time.monotonic()
                 with sessions() as session:
                     begin_write(session)
                     counts = step(session)
                     session.commit()
+                took = time.monotonic() - started
                 for name, rows in counts.items():
                     if name != "selected":
                         report.add(name, rows)
@@ -181,6 +187,8 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
                 # holds only rows kept for a pending delivery: the next run tries again.
                 if counts["selected"] < batch or counts[table] == 0:
                     break
+                if pause:
+                    sleep(took * pause)
                 if out_of_time():
                     report.finished = False
                     return report

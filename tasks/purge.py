@@ -29,7 +29,7 @@ def purge(process: Process) -> int:
         end = time.monotonic() + settings.purge_budget
         report = retention.purge(rt.sessions, now=utcnow(),
                                  defaults=retention.Periods.of_settings(settings),
-                                 batch=settings.purge_batch,
+                                 batch=settings.purge_batch, pause=settings.purge_pause,
                                  out_of_time=lambda: time.monotonic() >= end)
     # Counts by table only: no row, id or tenant is named.
     log.info("purge %s: %s", "done" if report.finished else "stopped at its time budget",

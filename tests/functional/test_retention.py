@@ -265,3 +265,21 @@ def test_the_dry_run_counts_what_the_purge_deletes_and_deletes_nothing(
     assert counted.deleted == purge(runtime.sessions, now=now, defaults=DEFAULTS).deleted
     assert counted.deleted == {"inbound_callback": 1, "receipt": 1, "message": 1,
                                "delivery": 1, "attempt": 2, "expectation": 1}
+
+
+def test_it_pauses_after_each_full_batch_in_proportion_to_it(runtime: Runtime,
+                                                             session: Session) -> None:
+    now = utcnow()
+    t = make_tenant(runtime, session, now)
+    for i in range(5):
+        t.receipt(t.edge(180 + i, OUT), f"m-{i}")
+    session.commit()
+    pauses: list[float] = []
+
+    report = purge(runtime.sessions, now=now, defaults=DEFAULTS, batch=2, pause=3.0,
+                   sleep=pauses.append)
+
+    assert report.deleted["receipt"] == 5
+    # Two full batches, each followed by a pause; the short last one ends the run.
+    assert len(pauses) == 2
+    assert all(p >= 0 for p in pauses)
