@@ -58,9 +58,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="receipts per callback (default 100)")
     p.add_argument("--batch", type=int, default=5000,
                    help="rows per purge statement, DLRHUB_PURGE_BATCH (default 5000)")
-    p.add_argument("--pause", type=float, default=2.0,
+    p.add_argument("--pause", type=float, default=4.0,
                    help="the purge's sleep after each batch, in batch times, "
-                        "DLRHUB_PURGE_PAUSE (default 2.0)")
+                        "DLRHUB_PURGE_PAUSE (default 4.0)")
     p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
                    help="PostgreSQL server, as a URL without database")
     p.add_argument("--database", default="dlrhub_bench_purge")

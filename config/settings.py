@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     purge_batch: int = Field(default=5000, ge=1, le=100_000)
     # After each batch the purge sleeps this many times as long as the batch took, so
     # that ingest keeps most of the database (bench/purge: ingest's share while it runs).
-    purge_pause: float = Field(default=2.0, ge=0, le=100)
+    purge_pause: float = Field(default=4.0, ge=0, le=100)
 
     @property
     def effective_database_url(self) -> str:
