@@ -47,7 +47,7 @@ from dlrhub.models import (
     RECEIPT_TABLE,
     TENANT_TABLE,
 )
-from dlrhub.models.dialect import begin_write, lock_skipping_locked
+from dlrhub.models.dialect import begin_immediate, lock_skipping_locked
 from dlrhub.models.tenant import TenantRetention
 
 Sessions = Callable[[], Session]
@@ -176,7 +176,7 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
             while True:
                 started = time.monotonic()
                 with sessions() as session:
-                    begin_write(session)
+                    begin_immediate(session)
                     counts = step(session)
                     session.commit()
                 took = time.monotonic() - started
