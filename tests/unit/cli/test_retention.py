@@ -1,4 +1,4 @@
-"""``dlrhub purge``: the dry run counts, the purge deletes, on both databases."""
+"""``dlrhub purge`` and ``dlrhub tenant retention``, on both databases."""
 
 from __future__ import annotations
 
@@ -63,3 +63,28 @@ def test_an_unknown_tenant_is_an_error(run: Any) -> None:
     result = run("purge", "--tenant", "ten_nobody")
     assert result.exit_code == 1
     assert "dlrhub: no tenant ten_nobody" in result.stderr
+
+
+def test_the_admin_sets_and_reads_a_tenants_periods(run: Any) -> None:
+    tenant_id = AccountFactory(provider="tencent").account.tenant_id
+
+    shown = orjson.loads(run("tenant", "retention", tenant_id, "--json").stdout)
+    assert shown["receipts"] == {"days": 180, "default": True}
+
+    set_ = run("tenant", "retention", tenant_id, "--receipts", "365", "--inbox", "7",
+               "--json")
+    assert set_.exit_code == 0, set_.stderr
+    doc = orjson.loads(set_.stdout)
+    assert (doc["receipts"], doc["inbox"]) == ({"days": 365, "default": False},
+                                               {"days": 7, "default": False})
+    back = orjson.loads(run("tenant", "retention", tenant_id, "--receipts", "default",
+                            "--json").stdout)
+    assert (back["receipts"], back["inbox"]) == ({"days": 180, "default": True},
+                                                 {"days": 7, "default": False})
+
+
+@pytest.mark.parametrize("bad", ["0", "3651", "1.5", "forever"])
+def test_a_period_out_of_range_is_refused_before_anything_runs(run: Any, bad: str) -> None:
+    result = run("tenant", "retention", "ten_x", "--inbox", bad)
+    assert result.exit_code == 2
+    assert "--inbox" in result.stderr
