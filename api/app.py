@@ -43,7 +43,7 @@ from dlrhub.api.resources.receipts import (
     Receipts,
     Stats,
 )
-from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
+from dlrhub.api.resources.tenants import OwnTenant, Tenant, TenantKey, TenantKeys, Tenants
 from dlrhub.config import Settings
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
@@ -55,6 +55,7 @@ from dlrhub.services.event_types import event_types
 from dlrhub.services.keys import KeyDirectory
 from dlrhub.services.ratelimit import limiter_for
 from dlrhub.services.relay.jobs import Job, Outcome
+from dlrhub.services.retention import Periods
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks.app import QUEUES, create_celery, queue_depths
 from dlrhub.tasks.enqueue import Enqueuer
@@ -111,7 +112,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys", TenantKeys(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys/{key_id}", TenantKey(rt.sessions, body)),
-        # --- tenant routes: accounts ---
+        # --- tenant routes: the key's own tenant, accounts ---
+        Route("/v1/tenant", OwnTenant(rt.sessions, Periods.of_settings(settings))),
         Route("/v1/accounts", Accounts(rt.sessions, rt.box, settings.effective_public_url,
                                        body)),
         Route("/v1/accounts/{account_id}", Account(rt.sessions, rt.box,

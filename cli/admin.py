@@ -60,6 +60,53 @@ def tenant_get(tenant_id: str, as_json: bool) -> None:
         emit(TenantPublic.model_validate(get_tenant(session, tenant_id)), as_json)
 
 
+class _Days(click.ParamType[int | str]):
+    """Whole days from 1 to 3650, or ``default`` (kept as the word: None is "not given")."""
+
+    name = "DAYS|default"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | str:
+        from dlrhub.models.tenant import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS
+
+        text = str(value).strip().lower()
+        if text == "default":
+            return text
+        if not (text.isdigit() and MIN_RETENTION_DAYS <= int(text) <= MAX_RETENTION_DAYS):
+            self.fail(f"{value!r} is not whole days from {MIN_RETENTION_DAYS} to "
+                      f"{MAX_RETENTION_DAYS}, nor 'default'", param, ctx)
+        return int(text)
+
+
+@tenant.command("retention")
+@click.argument("tenant_id")
+@click.option("--inbox", type=_Days(), help="Raw callbacks' period.")
+@click.option("--receipts", type=_Days(), help="Receipts' and message timelines' period.")
+@click.option("--deliveries", type=_Days(),
+              help="Finished deliveries' and their attempts' period.")
+@click.option("--expectations", type=_Days(), help="Met and missing expectations' period.")
+@json_option
+def tenant_retention(tenant_id: str, as_json: bool, **periods: int | str | None) -> None:
+    """Show a tenant's retention periods, or set them (in days, or 'default').
+
+    Options left out stay as they are. Prints each period in days and whether it is
+    the system default (DLRHUB_RETAIN_*_DAYS), as GET /v1/tenant shows it.
+    """
+    from dlrhub.services import retention, tenancy
+
+    changes = {f"retain_{kind}_days": None if days == "default" else int(days)
+               for kind, days in periods.items() if days is not None}
+    with runtime() as rt, rt.sessions() as session:
+        record = tenancy.get_tenant(session, tenant_id)
+        if changes:
+            record = tenancy.update_tenant(session, tenant_id, retention=changes)
+            session.commit()
+        effective = retention.effective_periods(
+            record, retention.Periods.of_settings(rt.settings))
+    emit({kind: {"days": p.days, "default": p.default} for kind, p in effective.items()},
+         as_json)
+
+
 @tenant.command("delete")
 @click.argument("tenant_id")
 def tenant_delete(tenant_id: str) -> None:

@@ -10,6 +10,7 @@ from dlrhub.cli.admin import key, tenant
 from dlrhub.cli.backup import backup
 from dlrhub.cli.messages import messages
 from dlrhub.cli.processes import api, beat_command, db, serve, worker
+from dlrhub.cli.purge import purge
 from dlrhub.cli.receipts import receipt
 from dlrhub.cli.simulate import simulate
 from dlrhub.cli.webhooks import delivery, endpoint
@@ -34,7 +35,7 @@ def cli() -> None:
 
 
 for command in (serve, api, worker, beat_command, db, tenant, key, account, endpoint,
-                receipt, messages, delivery, simulate, backup):
+                receipt, messages, delivery, simulate, backup, purge):
     cli.add_command(command)
 
 

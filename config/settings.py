@@ -108,6 +108,27 @@ class Settings(BaseSettings):
     admin_webhook_url: str | None = None
     admin_webhook_secret: str | None = None
     admin_backlog_threshold: int = Field(default=10_000, ge=0)
+    # Retention (services/retention.py): how many days each kind of row is kept, unless
+    # a tenant has its own period (set by the admin). Inbox bodies are the raw callbacks,
+    # personal data the receipts already hold in normalized form: a month to look into
+    # a disputed callback. Receipts and their timelines: half a year of history.
+    # Finished deliveries and their attempts: a month to debug an endpoint. Finished
+    # expectations: 90 days, three times the longest deadline or horizon one may have
+    # (30 days, services/expectations/rules.py), so a receipt that comes late still
+    # finds the expectation it meets instead of counting as unexpected.
+    retain_inbox_days: int = Field(default=30, ge=1, le=3650)
+    retain_receipts_days: int = Field(default=180, ge=1, le=3650)
+    retain_deliveries_days: int = Field(default=30, ge=1, le=3650)
+    retain_expectations_days: int = Field(default=90, ge=1, le=3650)
+    # The beat's purge of expired rows: how often, how long one run may go on before it
+    # leaves the rest to the next (so it never holds a worker for long), how many rows
+    # each of its statements deletes (one short transaction each), and how it paces.
+    purge_interval: float = Field(default=600.0, gt=0)
+    purge_budget: float = Field(default=60.0, gt=0)
+    purge_batch: int = Field(default=5000, ge=1, le=100_000)
+    # After each batch the purge sleeps this many times as long as the batch took, so
+    # that ingest keeps most of the database (bench/purge: ingest's share while it runs).
+    purge_pause: float = Field(default=4.0, ge=0, le=100)
 
     @property
     def effective_database_url(self) -> str:

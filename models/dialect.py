@@ -112,6 +112,22 @@ def begin_write(session: Session) -> None:
             raw.execute("BEGIN")
 
 
+def begin_immediate(session: Session) -> None:
+    """Open the session's transaction now, holding SQLite's write lock from its start.
+
+    For a transaction that reads rows and then deletes them: under WAL, a deferred one
+    whose snapshot another writer's commit made stale between its read and its write
+    fails at once with "database is locked", whatever the busy timeout. ``BEGIN
+    IMMEDIATE`` waits (up to the busy timeout) for the write lock instead. PostgreSQL's
+    transaction is open already, and its row locks do the rest.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if raw is not None and not raw.in_transaction:
+            raw.execute("BEGIN IMMEDIATE")
+
+
 def hour_bucket(session: Session, column: ColumnElement[Any]) -> ColumnElement[Any]:
     """Return the SQL of ``column``'s UTC hour (a timestamp, or ISO text on SQLite)."""
     if is_postgresql(session):

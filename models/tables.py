@@ -36,12 +36,12 @@ from dlrhub.models.account import AccountStored
 from dlrhub.models.alert import AlertRuleBase
 from dlrhub.models.endpoint import EndpointBase
 from dlrhub.models.ids import new_id, utcnow
-from dlrhub.models.tenant import ApiKeyBase, TenantBase
+from dlrhub.models.tenant import ApiKeyBase, TenantBase, TenantRetention
 from dlrhub.models.types import JSONType, UTCDateTime
 
 
-class Tenant(TenantBase, table=True):
-    """A customer of the hub (fields: ``TenantBase``)."""
+class Tenant(TenantBase, TenantRetention, table=True):
+    """A customer of the hub (fields: ``TenantBase``, its retention: ``TenantRetention``)."""
 
     __tablename__ = "tenant"
 
@@ -416,6 +416,9 @@ class Delivery(SQLModel, table=True):
         Index("ix_delivery_pending_created", "created_at",
               postgresql_where=sql_text("status = 'pending'"),
               sqlite_where=sql_text("status = 'pending'")),
+        # Retention's purge of a tenant's finished deliveries, oldest first, one status
+        # at a time (services/retention.py): an index range, never a scan.
+        Index("ix_delivery_tenant_status_created", "tenant_id", "status", "created_at"),
     )
 
     id: str = Field(default_factory=lambda: new_id("dlv"), primary_key=True, max_length=40)

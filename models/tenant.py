@@ -8,7 +8,9 @@ bodies and the ``Public`` answers derive from them, and so do the tables
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+import pydantic
 from sqlmodel import Field, SQLModel
 
 from dlrhub.core.vocabulary import TenantStatus
@@ -19,6 +21,28 @@ class TenantBase(SQLModel):
     """What the admin names a tenant."""
 
     name: str = Field(min_length=1, max_length=200)
+
+
+# A retention period set by the admin: whole days (a JSON integer, not 30.5 nor "30"),
+# from one day to ten years.
+MIN_RETENTION_DAYS = 1
+MAX_RETENTION_DAYS = 3650
+RetentionDays = Annotated[int, pydantic.Strict(),
+                          pydantic.Field(ge=MIN_RETENTION_DAYS, le=MAX_RETENTION_DAYS)]
+_OWN_PERIOD = "days; null: the system default"
+
+
+class TenantRetention(SQLModel):
+    """A tenant's own retention periods (services/retention.py); None: the system default."""
+
+    retain_inbox_days: int | None = Field(
+        default=None, description=f"raw callbacks (the inbox), in {_OWN_PERIOD}")
+    retain_receipts_days: int | None = Field(
+        default=None, description=f"receipts and message timelines, in {_OWN_PERIOD}")
+    retain_deliveries_days: int | None = Field(
+        default=None, description=f"finished deliveries and their attempts, in {_OWN_PERIOD}")
+    retain_expectations_days: int | None = Field(
+        default=None, description=f"met or missing expectations, in {_OWN_PERIOD}")
 
 
 class TenantCreate(TenantBase):
@@ -39,10 +63,15 @@ class TenantUpdate(SQLModel):
         description="requests a second each of the tenant's API keys may make (a burst "
                     "of DLRHUB_API_RATE_BURST_SECONDS of them at once); null: the "
                     "system's DLRHUB_API_RATE_LIMIT")
+    # null sets the period back to the system default; absent leaves it as it is.
+    retain_inbox_days: RetentionDays | None = None
+    retain_receipts_days: RetentionDays | None = None
+    retain_deliveries_days: RetentionDays | None = None
+    retain_expectations_days: RetentionDays | None = None
 
 
-class TenantPublic(TenantBase):
-    """A tenant."""
+class TenantPublic(TenantBase, TenantRetention):
+    """A tenant, with the retention periods the admin set for it (null: the default)."""
 
     model_config = PUBLIC_CONFIG
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
@@ -15,8 +16,12 @@ from dlrhub.models import (
     tenant_data_tables,
     utcnow,
 )
-from dlrhub.services.errors import Conflict, NotFound, non_blank
+from dlrhub.models.tenant import MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, TenantRetention
+from dlrhub.services.errors import Conflict, InvalidInput, NotFound, non_blank
 from dlrhub.services.pagination import newest_by_id
+
+# The tenant's own retention periods, by column (``retain_<kind>_days``).
+RETENTION_FIELDS = tuple(TenantRetention.model_fields)
 
 
 class Unset(enum.Enum):
@@ -34,7 +39,6 @@ def create_tenant(session: Session, *, name: str) -> Tenant:
     session.add(tenant)
     session.flush()
     return tenant
-
 
 
 def get_tenant(session: Session, tenant_id: str) -> Tenant:
@@ -57,13 +61,16 @@ def list_tenants(session: Session, *, limit: int = 50, after: str | None = None,
 
 def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
                   status: TenantStatus | None = None,
-                  api_rate_limit: float | Unset | None = UNSET) -> Tenant:
-    """Rename a tenant, suspend or reactivate it, or set its API rate limit.
+                  api_rate_limit: float | Unset | None = UNSET,
+                  retention: Mapping[str, int | None] | None = None) -> Tenant:
+    """Rename a tenant, suspend or reactivate it, set its API rate limit or retention.
 
     ``api_rate_limit`` None gives the tenant the system's limit back; absent, it stays.
 
     A suspended tenant's callbacks are still accepted and stored (no receipt is lost),
-    but its API keys are refused and its events are not relayed.
+    but its API keys are refused and its events are not relayed. ``retention`` maps
+    ``retain_<kind>_days`` to whole days, or None for the system default
+    (services/retention.py); a field it leaves out stays as it is.
     """
     tenant = get_tenant(session, tenant_id)
     if name is not None:
@@ -72,6 +79,13 @@ def update_tenant(session: Session, tenant_id: str, *, name: str | None = None,
         tenant.status = status
     if not isinstance(api_rate_limit, Unset):
         tenant.api_rate_limit = api_rate_limit
+    for field, days in (retention or {}).items():
+        if field not in RETENTION_FIELDS:
+            raise InvalidInput(field, "is not a retention period")
+        if days is not None and not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+            raise InvalidInput(field, f"must be whole days from {MIN_RETENTION_DAYS} to "
+                                      f"{MAX_RETENTION_DAYS}, or null for the default")
+        setattr(tenant, field, days)
     tenant.updated_at = utcnow()
     session.add(tenant)
     session.flush()

@@ -1,4 +1,4 @@
-"""The Celery application: configuration, queues, the schedules of the sweep and alerts.
+"""The Celery application: configuration, queues, the schedules of the sweep, alerts, purge.
 
 Tasks are registered by the worker's composition root (``tasks.worker``): the API
 builds this app only to send tasks by name, and so never loads the relay's sender.
@@ -20,6 +20,7 @@ ALERTS = "dlrhub.alerts"
 OPS = "dlrhub.ops"
 # Alert rules are evaluated this often at least (more often with a shorter sweep).
 ALERTS_INTERVAL = 60.0
+PURGE = "dlrhub.purge"
 RELAY = "dlrhub.relay"
 RELAY_ENDPOINT = "dlrhub.relay_endpoint"
 INGEST_QUEUE = "ingest"
@@ -79,6 +80,8 @@ def create_celery(settings: Settings) -> Celery:
                                 "schedule": min(ALERTS_INTERVAL, settings.sweep_interval)},
             "watch-operations": {"task": OPS,
                                  "schedule": min(ALERTS_INTERVAL, settings.sweep_interval)},
+            # Retention (services/retention.py): each run stops at DLRHUB_PURGE_BUDGET.
+            "purge-expired": {"task": PURGE, "schedule": settings.purge_interval},
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         timezone="UTC",

@@ -22,11 +22,12 @@ from celery.signals import (
 
 from dlrhub.config import configure_logging, get_settings
 from dlrhub.config.logging import json_line, log_ids
-from dlrhub.tasks import alerts, expectations, ingest, ops, relay
+from dlrhub.tasks import alerts, expectations, ingest, ops, purge, relay
 from dlrhub.tasks.app import (
     ALERTS,
     INGEST_MANY,
     OPS,
+    PURGE,
     RELAY,
     RELAY_ENDPOINT,
     SWEEP,
@@ -70,6 +71,10 @@ def register_tasks(app: Celery, slot: ProcessSlot) -> None:
     @celery_task(app, name=OPS)
     def watch_operations() -> int:
         return ops.evaluate(slot.start())
+
+    @celery_task(app, name=PURGE)
+    def purge_expired() -> int:
+        return purge.purge(slot.start())
 
     @celery_task(app, name=RELAY, bind=True, max_retries=None)
     def relay_deliveries(task: Any, delivery_ids: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Admin routes: ``/v1/tenants[/{id}[/keys[/{key_id}]]]``."""
+"""Admin routes: ``/v1/tenants[/{id}[/keys[/{key_id}]]]``; the tenant's own ``/v1/tenant``."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from dlrhub.api.schemas.tenants import (
     KeyCreated,
     KeyPage,
     KeyPublic,
+    RetentionPeriod,
+    RetentionPeriods,
     TenantCreate,
     TenantPage,
     TenantPublic,
     TenantQuery,
+    TenantSelf,
     TenantUpdate,
 )
-from dlrhub.services import keys, tenancy
+from dlrhub.services import keys, retention, tenancy
 
 Sessions = Callable[[], Session]
 
@@ -71,15 +74,20 @@ class Tenant(_Base):
                auth="admin", body=TenantUpdate, response=TenantPublic,
                tag="tenants", description="Rename, or set `status` to `suspended` or "
                "`active`. A suspended tenant's callbacks are still stored; its keys are "
-               "refused and its events are not relayed.")
+               "refused and its events are not relayed. `retain_*_days` set the tenant's "
+               "own retention periods in whole days (1 to 3650); `null` sets one back "
+               "to the system default, and a field left out stays as it is.")
     def on_patch(self, req: falcon.Request, resp: falcon.Response, tenant_id: str) -> None:
-        """Rename, suspend or reactivate a tenant."""
+        """Rename, suspend or reactivate a tenant, or set its retention periods."""
         body = read_json(req, TenantUpdate, self._max_body)
+        retention = {f: getattr(body, f) for f in tenancy.RETENTION_FIELDS
+                     if f in body.model_fields_set}
         with self._sessions() as session:
             rate = body.api_rate_limit if "api_rate_limit" in body.model_fields_set \
                 else tenancy.UNSET
             tenant = tenancy.update_tenant(session, tenant_id, name=body.name,
-                                           status=body.status, api_rate_limit=rate)
+                                           status=body.status, api_rate_limit=rate,
+                                           retention=retention)
             session.commit()
             write(resp, TenantPublic.model_validate(tenant))
 
@@ -93,6 +101,31 @@ class Tenant(_Base):
             tenancy.delete_tenant(session, tenant_id)
             session.commit()
         resp.status = 204
+
+
+class OwnTenant:
+    """``/v1/tenant``: the tenant of the API key, as it may see itself."""
+
+    def __init__(self, sessions: Sessions, defaults: retention.Periods) -> None:
+        self._sessions = sessions
+        self._defaults = defaults
+
+    @operation("Read your tenant", auth="tenant", response=TenantSelf, tag="tenants",
+               description="The tenant of the API key, with how long its data is kept: "
+                           "each retention period in days, and whether it is the system "
+                           "default (`default: true`) or one the admin set for it. Rows "
+                           "older than their period are purged; the delivery analytics "
+                           "(`GET /v1/analytics/delivery`) keep their counts.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the key's tenant and its retention periods."""
+        with self._sessions() as session:
+            tenant = tenancy.get_tenant(session, req.context.tenant_id)
+            periods = retention.effective_periods(tenant, self._defaults)
+            write(resp, TenantSelf(
+                id=tenant.id, name=tenant.name, status=tenant.status,
+                created_at=tenant.created_at,
+                retention=RetentionPeriods(**{k: RetentionPeriod(days=p.days, default=p.default)
+                                              for k, p in periods.items()})))
 
 
 class TenantKeys(_Base):

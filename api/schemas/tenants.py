@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import Field
 
 from dlrhub.api.schemas.common import Output, PageQuery
@@ -28,6 +30,35 @@ class TenantPage(Output):
     next: str | None
 
 
+class RetentionPeriod(Output):
+    """How long one kind of the tenant's rows is kept."""
+
+    days: int = Field(description="rows older than this many days are purged")
+    default: bool = Field(description="true: the system default; false: set for this tenant")
+
+
+class RetentionPeriods(Output):
+    """The tenant's retention periods, by kind of row."""
+
+    inbox: RetentionPeriod = Field(description="raw callbacks once processed or refused "
+                                               "(never one still waiting)")
+    receipts: RetentionPeriod = Field(description="receipts and message timelines")
+    deliveries: RetentionPeriod = Field(description="finished webhook deliveries and their "
+                                                    "attempts")
+    expectations: RetentionPeriod = Field(description="met or missing expected messages, "
+                                                      "counted from their deadline")
+
+
+class TenantSelf(Output):
+    """The tenant of the API key, as it sees itself."""
+
+    id: str
+    name: str
+    status: TenantStatus
+    created_at: datetime
+    retention: RetentionPeriods
+
+
 class KeyCreated(KeyPublic):
     """A key as issued: the only time the secret is shown."""
 
@@ -46,9 +77,12 @@ __all__ = [
     "KeyCreated",
     "KeyPage",
     "KeyPublic",
+    "RetentionPeriod",
+    "RetentionPeriods",
     "TenantCreate",
     "TenantPage",
     "TenantPublic",
     "TenantQuery",
+    "TenantSelf",
     "TenantUpdate",
 ]

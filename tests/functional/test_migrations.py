@@ -149,3 +149,28 @@ def test_the_reason_counters_come_and_go_and_every_grain_is_made_again(
     # After the upgrade again: exactly what recording had made.
     assert _aggregate(runtime) == after
     assert {k[1] for k in after} >= {"hour:reasons", "day:reasons"}
+
+
+def test_the_retention_periods_come_and_go_and_the_tenants_stay(db_url: str,
+                                                                runtime: Runtime) -> None:
+    from alembic import command
+
+    tenant_id = AccountFactory(provider="tencent").account.tenant_id
+    with runtime.engine.begin() as conn:
+        conn.execute(text("UPDATE tenant SET retain_inbox_days = 7"))
+    command.downgrade(alembic_config(db_url), "0025_retention-1")
+    try:
+        with runtime.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("tenant")}
+            indexes = {i["name"] for i in inspect(conn).get_indexes("delivery")}
+            kept = conn.execute(text("SELECT id FROM tenant")).scalars().all()
+        assert not any(c.startswith("retain_") for c in columns)
+        assert "ix_delivery_tenant_status_created" not in indexes
+        assert kept == [tenant_id]
+    finally:
+        upgrade(db_url)
+    with runtime.engine.connect() as conn:
+        # Back to the system default: the downgrade forgot the tenant's own period.
+        assert conn.execute(text("SELECT retain_inbox_days FROM tenant")).scalar_one() is None
+        indexes = {i["name"] for i in inspect(conn).get_indexes("delivery")}
+    assert "ix_delivery_tenant_status_created" in indexes

@@ -1,0 +1,76 @@
+"""Retention end to end: the real beat sends the purge, a real worker runs it, one at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from dlrhub.config import Settings
+from dlrhub.models import INBOX_TABLE, RECEIPT_TABLE, utcnow
+from dlrhub.services.onlyone import only_one
+from dlrhub.services.runtime import Runtime
+from dlrhub.tasks.purge import LOCK
+from tests.conftest import truncate
+from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory, bind_session
+from tests.processes import Process, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def rt(pg_url: str) -> Iterator[Runtime]:
+    runtime = Runtime.build(Settings(database_url=pg_url, secret_key="e2e-secret-key"))
+    truncate(runtime.engine)
+    with runtime.sessions() as session:
+        bind_session(session, runtime.box, commit=True)
+        yield runtime
+    truncate(runtime.engine)
+    runtime.close()
+
+
+def worker(pg_url: str, redis_url: str, data: Path) -> Process:
+    env = {"DLRHUB_DATABASE_URL": pg_url, "DLRHUB_BROKER_URL": redis_url,
+           "DLRHUB_DATA_DIR": str(data), "DLRHUB_SECRET_KEY": "e2e-secret-key",
+           "DLRHUB_PURGE_INTERVAL": "1", "DLRHUB_LOG_LEVEL": "INFO"}
+    return Process(["worker", "--beat", "--concurrency", "1"], env, data / "worker.log")
+
+
+def test_the_beat_purges_what_expired_and_never_two_runs_at_once(
+        rt: Runtime, pg_url: str, redis_url: str, tmp_path: Path) -> None:
+    account = AccountFactory(provider="tencent").account
+    old = ReceiptFactory(account=account, received_at=utcnow() - timedelta(days=181))
+    new = ReceiptFactory(account=account, received_at=utcnow() - timedelta(days=1))
+    waiting = InboundCallbackFactory(account=account,
+                                     received_at=utcnow() - timedelta(days=400))
+
+    def receipts() -> set[str]:
+        with rt.engine.connect() as conn:
+            return set(conn.execute(select(RECEIPT_TABLE.c.id)).scalars())
+
+    proc = worker(pg_url, redis_url, tmp_path)
+    # Another purge holds the lock: the worker's runs step aside and delete nothing.
+    with only_one(rt.engine, LOCK, tmp_path) as held:
+        assert held
+        proc.start()
+        try:
+            wait_for(lambda: "another purge is running" in proc.output(), 60,
+                     "a purge run to step aside")
+            assert receipts() == {old.id, new.id}
+        except BaseException:
+            proc.stop()
+            raise
+    try:
+        wait_for(lambda: receipts() == {new.id}, 60, "the expired receipt to be purged")
+        wait_for(lambda: "purge done" in proc.output(), 30, "the purge's log line")
+    finally:
+        proc.stop()
+    with rt.engine.connect() as conn:
+        # A pending callback is never purged, however old.
+        assert conn.execute(select(INBOX_TABLE.c.id)).scalars().all() == [waiting.id]
+    # The log says how many rows went, never which tenant's.
+    assert account.tenant_id not in proc.output()
+    assert "receipt 1" in proc.output()
