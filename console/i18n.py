@@ -381,6 +381,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
                            "console. It holds a secret token: keep it private.",
                      "zh": "请在 {provider} 控制台中将此 URL 设为状态报告回调地址。"
                            "它含有保密令牌，请勿泄露。"},
+    "setup.dlr_url_template": {"en": "dlr-url to send with each message",
+                               "zh": "每条短信随附的 dlr-url"},
+    "setup.dlr_url_template.help": {
+        "en": "Kannel reports by calling the dlr-url of each message: send this one (with "
+              "dlr-mask, e.g. 31) from your application. It holds the secret token.",
+        "zh": "Kannel 通过调用每条短信的 dlr-url 回送状态报告：请在应用中随短信发送此地址"
+              "（并设置 dlr-mask，例如 31）。它含有保密令牌。"},
+    "setup.mo_get_url_template": {"en": "get-url of the sms-service for replies",
+                                  "zh": "接收上行短信的 sms-service get-url"},
+    "setup.mo_get_url_template.help": {
+        "en": "To receive replies, set this as the get-url of a Kannel sms-service.",
+        "zh": "如需接收上行短信，请将其设为 Kannel sms-service 的 get-url。"},
     "acc.previous_until": {"en": "The previous callback URL keeps working until",
                            "zh": "旧的回调 URL 仍可使用，直到"},
     "acc.grace": {"en": "Grace period of the current URL", "zh": "当前 URL 的宽限期"},

@@ -60,6 +60,16 @@ def form_body(request: CallbackRequest) -> dict[str, str]:
     return dict(pairs)
 
 
+def query_fields(request: CallbackRequest) -> dict[str, str]:
+    """Decode a GET's query string (UTF-8, last value wins), or raise ``ParseError``."""
+    try:
+        pairs = parse_qsl(request.query, keep_blank_values=True, encoding="utf-8",
+                          errors="strict")
+    except (UnicodeDecodeError, ValueError) as ex:
+        raise ParseError(f"the query string is not valid: {ex}") from ex
+    return dict(pairs)
+
+
 def xml_body(request: CallbackRequest) -> Element:
     """Parse an XML body without entity expansion or DTD fetching, or raise ``ParseError``."""
     try:

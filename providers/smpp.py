@@ -43,16 +43,12 @@ STATES = {
     "REJECTD": "rejected",  # 8
     "SKIPPED": "failed",  # 9, SMPP 5.0
 }
-# The numeric message_state of the TLV 0x0427 (and of Jasmin's level-1 DLRs), by name.
-STATE_NUMBERS = {name: n for n, name in enumerate(
-    ("SCHEDLD", "ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD",
-     "UNKNOWN", "REJECTD", "SKIPPED"))}
-_NUMBERED = {str(n): name for name, n in STATE_NUMBERS.items()}
 
 # A key, as any SMSC spells it: case, spaces or underscores between words, and spaces
 # before the colon are tolerated. "text" ends the fields: what follows is the text.
+# A key starts the text or follows a space: "stat:ID:0002" is a stat, not an id.
 _KEY = re.compile(
-    r"(?i)(?<![\w])(id|sub|dlvrd|submit[ _]*date|done[ _]*date|stat|err|text)[ \t]*:")
+    r"(?i)(?<!\S)(id|sub|dlvrd|submit[ _]*date|done[ _]*date|stat|err|text)[ \t]*:")
 _DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(r"(?i)(?:0x)?[0-9a-f]+")
 
@@ -96,8 +92,9 @@ class Receipt:
 def parse_receipt(text: str) -> Receipt:
     """Read an SMPP receipt text, or raise ``ParseError`` when it has neither id nor stat.
 
-    Each value but ``text`` is the first word after its key; ``text`` is the rest of the
-    line after ``text:`` (which may hold spaces or colons), ``None`` when empty.
+    Each value is the first word after its key, but ``stat``, which runs to the next key
+    (a carrier's code may hold a space: ``807 ERR``), and ``text``, the rest of the line
+    after ``text:`` (spaces and colons included); ``None`` when empty.
     """
     found = list(_KEY.finditer(text))
     values: dict[str, str] = {}
@@ -113,7 +110,7 @@ def parse_receipt(text: str) -> Receipt:
         end = found[index + 1].start() if index + 1 < len(found) else len(text)
         words = text[match.end():end].split()
         if words:
-            values[key] = words[0]
+            values[key] = " ".join(words) if key == "stat" else words[0]
     receipt = Receipt(**values)
     if receipt.id is None and receipt.stat is None:
         raise ParseError("the delivery receipt text has neither id: nor stat:")
@@ -121,20 +118,21 @@ def parse_receipt(text: str) -> Receipt:
 
 
 def status_of(stat: str | None) -> str:
-    """Return the dlrhub status of a ``stat`` (a name, a message_state number, or a code)."""
+    """Return the dlrhub status of a ``stat``: a state's name, or a carrier's code.
+
+    A number is a carrier's code too (China Mobile's ``2``), never the message_state
+    number of the TLV, which the receipt text does not carry.
+    """
     if stat is None or not stat.strip():
         return "unknown"
-    value = stat.strip().upper()
-    value = _NUMBERED.get(value, value)
-    return STATES.get(value, "failed")
+    return STATES.get(stat.strip().upper(), "failed")
 
 
 def state_name(stat: str | None) -> str | None:
-    """Return a stat as its name: a message_state number (``2``) becomes ``DELIVRD``."""
+    """Return a stat as the dictionary keys it: stripped and upper case, ``None`` if blank."""
     if stat is None:
         return None
-    value = stat.strip().upper()
-    return _NUMBERED.get(value, value) or None
+    return stat.strip().upper() or None
 
 
 def error_number(err: str | None) -> int | None:

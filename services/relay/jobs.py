@@ -27,8 +27,10 @@ class Job:
     provider: str | None  # for native deliveries: whose success rule applies
     probe: bool = False  # the one send of a half-open circuit
     delay: float = 0.0  # seconds to wait first (the endpoint's rate limit)
-    # A native delivery of a callback sent by GET goes by GET, its record in the query.
+    # A native delivery of a callback sent by GET goes by GET, its record in the query
+    # (sent byte for byte after the endpoint URL's own, never re-encoded).
     method: str = "POST"
+    query: str = ""
 
 
 @dataclass
@@ -58,9 +60,6 @@ def signed_job(endpoint: Endpoint, secrets: list[str], delivery_id: str, body: b
                # webhook-id stays the same across retries, so receivers can dedupe.
                **signing.headers(secrets, delivery_id, int(now.timestamp()) + round(delay),
                                  body)}
-    url = endpoint.url
-    if query:
-        url += ("&" if "?" in url else "?") + query
-    return Job(delivery_id, endpoint.id, url, body, headers, endpoint.timeout,
+    return Job(delivery_id, endpoint.id, endpoint.url, body, headers, endpoint.timeout,
                attempts, endpoint.retry_policy, provider, probe=probe, delay=delay,
-               method=method)
+               method=method, query=query)

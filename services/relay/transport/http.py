@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 import aiohttp
+from yarl import URL
 
 from dlrhub.services.errors import InvalidInput
 from dlrhub.services.relay.jobs import Job, Outcome
@@ -28,6 +29,19 @@ EXCERPT = 1024
 # no more than its share; its requests queue inside their own timeout).
 CONNECTIONS = 256
 PER_HOST = 64
+
+
+def target(job: Job) -> URL:
+    """Return the URL a job is sent to: the endpoint's, then a relayed query as it came.
+
+    The query is appended already encoded: re-encoding it (``%3A`` to ``:``) would change
+    what a provider's receiver signs or parses.
+    """
+    url = URL(job.url)
+    if not job.query:
+        return url
+    base = str(url)
+    return URL(base + ("&" if url.query_string else "?") + job.query, encoded=True)
 
 
 class Sender:
@@ -125,7 +139,8 @@ class Sender:
             # total covers waiting for a pooled connection too: a job queued behind a
             # slow endpoint's requests gives up within its own timeout.
             async with self._http.request(
-                    job.method, job.url, data=job.body, headers=job.headers, allow_redirects=False,
+                    job.method, target(job), data=job.body, headers=job.headers,
+                    allow_redirects=False,
                     timeout=aiohttp.ClientTimeout(total=job.timeout)) as resp:
                 body = await resp.content.read(EXCERPT)
                 return Outcome(resp.status, (time.perf_counter() - started) * 1000, None,

@@ -71,8 +71,8 @@ def test_a_text_without_id_or_stat_is_refused() -> None:
     ("ACCEPTD", "pending"), ("SCHEDLD", "pending"), ("EXPIRED", "expired"),
     ("DELETED", "failed"), ("UNDELIV", "failed"), ("SKIPPED", "failed"),
     ("UNKNOWN", "unknown"), ("REJECTD", "rejected"),
-    # message_state numbers (the TLV, Jasmin level 1)
-    ("2", "delivered"), ("5", "failed"), ("8", "rejected"),
+    # a number is a carrier's code, not a message_state number
+    ("2", "failed"), ("5", "failed"),
     # Chinese CMPP gateways put the carrier's code in stat: a failure
     ("MK:0001", "failed"), ("DB:0141", "failed"), ("UNDELIV:601", "failed"),
     (None, "unknown"), ("", "unknown"),
@@ -100,9 +100,9 @@ def test_err_is_read_in_decimal_or_hex(err: str | None, number: int | None) -> N
     assert error_number(err) == number
 
 
-def test_state_names_from_numbers() -> None:
-    assert [state_name(v) for v in ("2", "delivrd", "MK:0001", None)] == [
-        "DELIVRD", "DELIVRD", "MK:0001", None]
+def test_state_names_are_upper_case() -> None:
+    assert [state_name(v) for v in ("2", " delivrd", "MK:0001", "", None)] == [
+        "2", "DELIVRD", "MK:0001", None, None]
 
 
 def test_ten_and_twelve_digit_dates_are_local_times_of_the_smsc() -> None:
@@ -141,3 +141,10 @@ def test_a_failed_receipt_gets_its_reason_class_from_the_dictionary(text: str,
     verdict = classify("kannel", got.status, got.error_code, country="DE")
     assert verdict.reason_class is not None
     assert verdict.reason_class.value == reason
+
+
+def test_a_carriers_code_in_stat_may_hold_colons_and_spaces() -> None:
+    got = parse_receipt("id:1 sub:001 stat:ID:0002 err:000 text:")
+    assert (got.id, got.stat, got.error_code) == ("1", "ID:0002", "ID:0002")
+    got = parse_receipt("id:1 stat:807 ERR err:000")
+    assert (got.stat, got.err, got.error_code) == ("807 ERR", "000", "807 ERR")
