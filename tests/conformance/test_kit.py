@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from dlrhub.api.schemas.endpoints import EndpointCreate
 from dlrhub.config import Settings
+from dlrhub.config.redaction import mask_query_secrets
 from dlrhub.models import DELIVERY_TABLE, InboundCallback, Receipt, utcnow
 from dlrhub.providers.base import Account, AuthError, CallbackRequest, Event, Provider
 from dlrhub.providers.registry import PROVIDERS
@@ -344,7 +345,10 @@ def test_native_relay_resends_the_callback_as_it_came_and_judges_like_the_provid
     first = customer.received[0]
     assert first.body == sent.body
     assert first.method == sent.method
-    assert first.path == "/hook" + (f"?{sent.query}" if sent.query else "")
+    # Byte for byte, but for a password in the query, which the hub never keeps
+    # (ChuangLan's pswd): the receiver gets it masked.
+    query = mask_query_secrets(sent.query)
+    assert first.path == "/hook" + (f"?{query}" if query else "")
     if sent.content_type:
         assert first.headers["content-type"] == sent.content_type
     assert accepted(job, took), took

@@ -30,6 +30,9 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "nxcloud": {"access_key": "nxcloud-ak-secret-5", "access_secret": "nxcloud-secret-6"},
     "kannel": {},
     "jasmin": {},
+    "yunpian": {},
+    "chuanglan": {"account": "chuanglan-account-7", "password": "chuanglan-pswd-8"},
+    "montnets": {"userid": "montnets-userid-9", "password": "montnets-password-10"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -24,7 +24,9 @@ from dlrhub.services.simulation.plan import plan
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 SECRETS = {"netease": {"app_key": "key", "app_secret": "secret"},
            "nxcloud": {"access_key": "ak", "access_secret": "as"},
-           "huawei": {"access_key": "ak", "secret_key": "sk"}}
+           "huawei": {"access_key": "ak", "secret_key": "sk"},
+           "chuanglan": {"account": "N1", "password": "pw"},
+           "montnets": {"userid": "J1", "password": "pw"}}
 # What each provider's report carries of the times (the others it cannot say).
 TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "huawei": ("reported_at",), "nxcloud": ("submitted_at",),
@@ -32,7 +34,8 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "netease": ("submitted_at", "reported_at"),
          "cloopen": ("submitted_at", "reported_at"),
          # the SMPP done date to the second (Kannel); Jasmin's is to the minute
-         "kannel": ("reported_at",), "jasmin": ()}
+         "kannel": ("reported_at",), "jasmin": (), "yunpian": ("reported_at",),
+         "chuanglan": ("reported_at",), "montnets": ("submitted_at", "reported_at")}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
