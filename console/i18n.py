@@ -369,6 +369,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},
+    "cred.chuanglan.account": {"en": "The receiver (account) you set for ChuangLan's pushes; "
+                                      "each push must carry it.",
+                                "zh": "在创蓝设置的推送账号（receiver），每次推送都须携带。"},
+    "cred.chuanglan.password": {"en": "The pswd you set for ChuangLan's pushes. It arrives in "
+                                      "clear in the query: dlrhub checks it and keeps it nowhere.",
+                                "zh": "在创蓝设置的推送密码（pswd）。它以明文出现在查询串中："
+                                      "dlrhub 只做校验，不保存。"},
+    "cred.montnets.userid": {"en": "Your Montnets userid; each push must carry it.",
+                             "zh": "您的梦网 userid，每次推送都须携带。"},
+    "cred.montnets.password": {"en": "Your Montnets password, which each push's pwd digest is "
+                                     "checked against (see the option below).",
+                               "zh": "您的梦网密码，用于校验每次推送的 pwd 摘要（见下方选项）。"},
+    "option.montnets.pwd_check": {"en": "md5 checks each push's pwd as Montnets' demo computes "
+                                        "it (an assumption for pushes); off checks the userid "
+                                        "only.",
+                                  "zh": "md5：按梦网示例的算法校验每次推送的 pwd（对推送而言"
+                                        "是推测）；off：只校验 userid。"},
     "option.huawei.acceptd_status": {"en": "The status of ACCEPTD reports, which Huawei does "
                                            "not define (accepted by the end user in CMPP).",
                                      "zh": "ACCEPTD 回执对应的状态；华为未定义它"

@@ -99,6 +99,13 @@ def test_each_provider_has_a_form_with_its_credentials_and_help(signed_in: Brows
     assert html(i18n.t("en", "acc.credentials_optional")) in huawei.text
     tencent = signed_in.get("/console/accounts/new", provider="tencent")
     assert 'name="credential.' not in tencent.text
+    chuanglan = signed_in.get("/console/accounts/new", provider="chuanglan")
+    assert 'name="credential.password" type="password"' in chuanglan.text
+    assert html(i18n.t("en", "cred.chuanglan.password")) in chuanglan.text
+    montnets = signed_in.get("/console/accounts/new", provider="montnets")
+    assert 'name="option.pwd_check"' in montnets.text
+    for name in ("kannel", "jasmin", "yunpian"):
+        assert signed_in.get("/console/accounts/new", provider=name).status_code == 200
 
 
 def test_a_kannel_account_shows_the_dlr_url_to_send_with_each_message(
