@@ -184,6 +184,8 @@ def e164(number: Any, *, region: str | None = None, country_code: str | None = N
     if _CN_MOBILE.fullmatch(raw) and (country_code in ("86", "+86") if country_code
                                       else region == "CN" and not international):
         return f"+86{raw}"
+    if raw.startswith("+86") and _CN_MOBILE.fullmatch(raw, 3):
+        return raw  # already a mainland mobile in E.164, as phonenumbers would give it
     candidate = raw
     use_region = region
     if country_code and not raw.startswith("+"):
