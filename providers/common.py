@@ -103,6 +103,17 @@ def require_fields(data: Mapping[str, Any], fields: tuple[str, ...], where: str)
             raise ParseError(f"{where}: field '{name}' is blank")
 
 
+def require_exact_id(data: Mapping[str, Any], name: str, where: str) -> None:
+    """Raise ``ParseError`` unless an id is a string or an integer the JSON parser kept.
+
+    orjson reads an integer beyond 64 bits as a float: such an id (or one written with
+    a fraction or an exponent) cannot be kept as the digits sent, so it is refused.
+    """
+    if isinstance(data.get(name), float):
+        raise ParseError(f"{where}: field '{name}' is not an id dlrhub can keep exactly "
+                         f"(an integer beyond 64 bits, or not an integer)")
+
+
 def text(value: Any) -> str | None:
     """Return a provider value as a stripped string, ``None`` when absent or blank."""
     if value is None or isinstance(value, dict | list):

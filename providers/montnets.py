@@ -48,6 +48,7 @@ from dlrhub.providers.common import (
     json_field,
     local_strftime,
     local_time,
+    require_exact_id,
     require_fields,
     require_object,
     same_secret,
@@ -137,6 +138,7 @@ class Montnets(Adapter):
             where = f"report {index}"
             data = require_object(item, where)
             require_fields(data, ("msgid", "mobile", "status"), where)
+            require_exact_id(data, "msgid", where)
             records.append(Record("status", data))
         return records
 

@@ -38,6 +38,7 @@ from dlrhub.providers.common import (
     form_body,
     local_strftime,
     local_time,
+    require_exact_id,
     require_fields,
     require_object,
     text,
@@ -82,6 +83,7 @@ class Yunpian(Adapter):
                 where = f"report {index}"
                 data = require_object(item, where)
                 require_fields(data, ("sid", "mobile", "report_status"), where)
+                require_exact_id(data, "sid", where)
                 records.append(Record("status", data))
             return records
         if "sms_reply" in fields:
