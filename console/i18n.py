@@ -369,6 +369,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},
+    "cred.chuanglan.account": {"en": "The receiver (account) you set for ChuangLan's pushes; "
+                                      "each push must carry it.",
+                                "zh": "在创蓝设置的推送账号（receiver），每次推送都须携带。"},
+    "cred.chuanglan.password": {"en": "The pswd you set for ChuangLan's pushes. It arrives in "
+                                      "clear in the query: dlrhub checks it and keeps it nowhere.",
+                                "zh": "在创蓝设置的推送密码（pswd）。它以明文出现在查询串中："
+                                      "dlrhub 只做校验，不保存。"},
+    "cred.montnets.userid": {"en": "Your Montnets userid; each push must carry it.",
+                             "zh": "您的梦网 userid，每次推送都须携带。"},
+    "cred.montnets.password": {"en": "Your Montnets password, which each push's pwd digest is "
+                                     "checked against (see the option below).",
+                               "zh": "您的梦网密码，用于校验每次推送的 pwd 摘要（见下方选项）。"},
+    "option.montnets.pwd_check": {"en": "md5 checks each push's pwd as Montnets' demo computes "
+                                        "it (an assumption for pushes); off checks the userid "
+                                        "only.",
+                                  "zh": "md5：按梦网示例的算法校验每次推送的 pwd（对推送而言"
+                                        "是推测）；off：只校验 userid。"},
     "option.huawei.acceptd_status": {"en": "The status of ACCEPTD reports, which Huawei does "
                                            "not define (accepted by the end user in CMPP).",
                                      "zh": "ACCEPTD 回执对应的状态；华为未定义它"
@@ -381,6 +398,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
                            "console. It holds a secret token: keep it private.",
                      "zh": "请在 {provider} 控制台中将此 URL 设为状态报告回调地址。"
                            "它含有保密令牌，请勿泄露。"},
+    "setup.dlr_url_template": {"en": "dlr-url to send with each message",
+                               "zh": "每条短信随附的 dlr-url"},
+    "setup.dlr_url_template.help": {
+        "en": "Kannel reports by calling the dlr-url of each message: send this one (with "
+              "dlr-mask, e.g. 31) from your application. It holds the secret token.",
+        "zh": "Kannel 通过调用每条短信的 dlr-url 回送状态报告：请在应用中随短信发送此地址"
+              "（并设置 dlr-mask，例如 31）。它含有保密令牌。"},
+    "setup.mo_get_url_template": {"en": "get-url of the sms-service for replies",
+                                  "zh": "接收上行短信的 sms-service get-url"},
+    "setup.mo_get_url_template.help": {
+        "en": "To receive replies, set this as the get-url of a Kannel sms-service.",
+        "zh": "如需接收上行短信，请将其设为 Kannel sms-service 的 get-url。"},
     "acc.previous_until": {"en": "The previous callback URL keeps working until",
                            "zh": "旧的回调 URL 仍可使用，直到"},
     "acc.grace": {"en": "Grace period of the current URL", "zh": "当前 URL 的宽限期"},

@@ -157,6 +157,10 @@ class AccountPublic(AccountStored):
     callback_url: str = Field(description="the URL to configure at the provider; it "
                               "holds the secret token, so keep it private")
     credentials: list[str] = Field(description="the names of the credentials that are set")
+    setup: dict[str, str] = Field(
+        default_factory=dict,
+        description="what else to paste at the provider, by name (Kannel's "
+                    "dlr_url_template); like callback_url it holds the secret token")
     previous_token_expires_at: datetime | None = Field(
         description="until when the callback URL before the last rotation still works")
     expectations_since: datetime | None = Field(

@@ -179,6 +179,8 @@ class Adapter:
     # its reports say how many segments a message took.
     reports_parts = False
     reports_segments = True
+    # Whether its status reports name the phone (a gateway's DLR may carry only ids).
+    reports_phone = True
 
     def failure_status(self, code: str) -> str:
         """Return the status this provider's failure report with ``code`` reads as."""
@@ -191,6 +193,10 @@ class Adapter:
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Judge a re-posted callback's answer as the provider would (here: any 2xx)."""
         return 200 <= status < 300
+
+    def setup(self, callback_url: str) -> Mapping[str, str]:
+        """Return what else a tenant pastes at the provider, by name (here: nothing)."""
+        return {}
 
 
 class Provider(Protocol):
@@ -210,6 +216,7 @@ class Provider(Protocol):
     failure_codes: tuple[str, ...] | None
     reports_parts: bool
     reports_segments: bool
+    reports_phone: bool
 
     def failure_status(self, code: str) -> str:
         """Return the status a failure report carrying ``code`` reads as."""
@@ -245,4 +252,12 @@ class Provider(Protocol):
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Judge an answer to this provider's callback as the provider itself would."""
+        ...
+
+    def setup(self, callback_url: str) -> Mapping[str, str]:
+        """Return values to paste at the provider beyond the callback URL, by name.
+
+        A gateway whose callback URL is set per message with escapes (Kannel's
+        ``dlr-url``) gets its template here, built on the account's ``callback_url``.
+        """
         ...

@@ -60,6 +60,16 @@ def form_body(request: CallbackRequest) -> dict[str, str]:
     return dict(pairs)
 
 
+def query_fields(request: CallbackRequest) -> dict[str, str]:
+    """Decode a GET's query string (UTF-8, last value wins), or raise ``ParseError``."""
+    try:
+        pairs = parse_qsl(request.query, keep_blank_values=True, encoding="utf-8",
+                          errors="strict")
+    except (UnicodeDecodeError, ValueError) as ex:
+        raise ParseError(f"the query string is not valid: {ex}") from ex
+    return dict(pairs)
+
+
 def xml_body(request: CallbackRequest) -> Element:
     """Parse an XML body without entity expansion or DTD fetching, or raise ``ParseError``."""
     try:
@@ -91,6 +101,17 @@ def require_fields(data: Mapping[str, Any], fields: tuple[str, ...], where: str)
             raise ParseError(f"{where}: field '{name}' must be a string or a number")
         if isinstance(value, str) and not value.strip():
             raise ParseError(f"{where}: field '{name}' is blank")
+
+
+def require_exact_id(data: Mapping[str, Any], name: str, where: str) -> None:
+    """Raise ``ParseError`` unless an id is a string or an integer the JSON parser kept.
+
+    orjson reads an integer beyond 64 bits as a float: such an id (or one written with
+    a fraction or an exponent) cannot be kept as the digits sent, so it is refused.
+    """
+    if isinstance(data.get(name), float):
+        raise ParseError(f"{where}: field '{name}' is not an id dlrhub can keep exactly "
+                         f"(an integer beyond 64 bits, or not an integer)")
 
 
 def text(value: Any) -> str | None:
@@ -174,6 +195,8 @@ def e164(number: Any, *, region: str | None = None, country_code: str | None = N
     if _CN_MOBILE.fullmatch(raw) and (country_code in ("86", "+86") if country_code
                                       else region == "CN" and not international):
         return f"+86{raw}"
+    if raw.startswith("+86") and _CN_MOBILE.fullmatch(raw, 3):
+        return raw  # already a mainland mobile in E.164, as phonenumbers would give it
     candidate = raw
     use_region = region
     if country_code and not raw.startswith("+"):

@@ -313,10 +313,12 @@ def public_account(account: ProviderAccount, box: SecretBox, public_url: str) ->
     token and the credentials, which must never reach an answer.
     """
     settings = {name: getattr(account, name) for name in AccountStored.model_fields}
+    url = callback_url(public_url, account, box)
     return AccountPublic(
         **settings,
         id=account.id,
-        callback_url=callback_url(public_url, account, box),
+        callback_url=url,
+        setup=dict(PROVIDERS[account.provider].setup(url)),
         credentials=credential_names(account, box),
         previous_token_expires_at=account.previous_token_expires_at,
         expectations_since=account.expectations_since,

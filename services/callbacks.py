@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from dlrhub.config.logging import log_ids
-from dlrhub.config.redaction import mask_callback_tokens
+from dlrhub.config.redaction import mask_callback_tokens, mask_query_secrets
 from dlrhub.models import INBOX_TABLE, InboxState, new_id
 from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
 from dlrhub.services.accounts import CallbackTarget, TokenDirectory
@@ -162,7 +162,9 @@ def _row(inbox_id: str, target: CallbackTarget, request: CallbackRequest, now: d
         # The token is the account's credential (the only one of unsigned providers):
         # it is checked against a hash and never kept in clear.
         "path": mask_callback_tokens(request.path),
-        "query": request.query,
+        # A password a provider puts in the query (ChuangLan's pswd) is checked on
+        # arrival and never kept: re-parsing the row does not need it.
+        "query": mask_query_secrets(request.query),
         "content_type": request.content_type[:200],
         # A proxy may pass the original URL on (X-Original-URI, X-Forwarded-Uri).
         "headers": {k: mask_callback_tokens(v) for k, v in request.headers.items()

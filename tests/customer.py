@@ -18,6 +18,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float = field(default_factory=time.time)  # when the request arrived
+    method: str = "POST"
 
 
 @dataclass
@@ -48,13 +49,17 @@ def customer_server() -> Iterator[Customer]:
     state: dict[str, Customer] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.do_POST()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             customer = state["c"]
             with customer.lock:
                 customer.received.append(Received(
-                    self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                    method=self.command))
             if customer.delay:
                 time.sleep(customer.delay)
             status, answer, headers = customer.next_answer()

@@ -27,6 +27,10 @@ class Job:
     provider: str | None  # for native deliveries: whose success rule applies
     probe: bool = False  # the one send of a half-open circuit
     delay: float = 0.0  # seconds to wait first (the endpoint's rate limit)
+    # A native delivery of a callback sent by GET goes by GET, its record in the query
+    # (sent byte for byte after the endpoint URL's own, never re-encoded).
+    method: str = "POST"
+    query: str = ""
 
 
 @dataclass
@@ -43,11 +47,19 @@ class Outcome:
 
 def signed_job(endpoint: Endpoint, secrets: list[str], delivery_id: str, body: bytes,
                content_type: str, now: datetime, *, attempts: int = 0,
-               provider: str | None = None, probe: bool = False, delay: float = 0.0) -> Job:
-    """Build a signed request for one delivery to ``endpoint``."""
-    headers = {**endpoint.headers, "Content-Type": content_type, "User-Agent": USER_AGENT,
+               provider: str | None = None, probe: bool = False, delay: float = 0.0,
+               method: str = "POST", query: str = "") -> Job:
+    """Build a signed request for one delivery to ``endpoint``.
+
+    ``method`` and ``query`` are those of a natively relayed callback: a provider that
+    reports by GET has its query string appended to the endpoint's URL.
+    """
+    # A GET relayed as it came has no body, and no content type unless it had one.
+    typed = {"Content-Type": content_type} if content_type else {}
+    headers = {**endpoint.headers, **typed, "User-Agent": USER_AGENT,
                # webhook-id stays the same across retries, so receivers can dedupe.
                **signing.headers(secrets, delivery_id, int(now.timestamp()) + round(delay),
                                  body)}
     return Job(delivery_id, endpoint.id, endpoint.url, body, headers, endpoint.timeout,
-               attempts, endpoint.retry_policy, provider, probe=probe, delay=delay)
+               attempts, endpoint.retry_policy, provider, probe=probe, delay=delay,
+               method=method, query=query)

@@ -112,10 +112,11 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
     bodies = _bodies(session, [row for _, row, _, _ in sending], endpoints)
     secrets = {e.id: signing_secrets(e, box) for e, _, _, _ in sending}
     for endpoint, row, delay, probe in sending:
-        body, content_type, provider = bodies[row.id]
-        out.jobs.append(signed_job(endpoint, secrets[endpoint.id], row.id, body,
-                                   content_type, now, attempts=row.attempts,
-                                   provider=provider, probe=probe, delay=delay))
+        payload = bodies[row.id]
+        out.jobs.append(signed_job(endpoint, secrets[endpoint.id], row.id, payload.body,
+                                   payload.content_type, now, attempts=row.attempts,
+                                   provider=payload.provider, probe=probe, delay=delay,
+                                   method=payload.method, query=payload.query))
         moves.append({"b_id": row.id, "b_at": now + timedelta(
             seconds=delay + endpoint.timeout + lease_slack)})
     if moves:
@@ -136,23 +137,41 @@ def _lock_endpoints(session: Session, ids: Any) -> dict[str, Endpoint]:
     return {e.id: e for e in session.execute(query).scalars()}
 
 
+@dataclass(frozen=True)
+class Payload:
+    """What one delivery sends: the body, its type, and for a native one how it came."""
+
+    body: bytes
+    content_type: str
+    provider: str | None = None  # whose success rule judges a native delivery's answer
+    method: str = "POST"
+    query: str = ""
+
+
 def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, Endpoint]
-            ) -> dict[str, tuple[bytes, str, str | None]]:
-    """Return (body, content type, provider of a native body) of each delivery row."""
-    out: dict[str, tuple[bytes, str, str | None]] = {}
+            ) -> dict[str, Payload]:
+    """Return what each delivery row sends.
+
+    A native delivery is the provider's callback as it came: its body byte for byte,
+    its content type, and its method; one sent by GET carries its query string.
+    """
+    out: dict[str, Payload] = {}
     native = [r for r in rows if endpoints[r.endpoint_id].format == EndpointFormat.native
               and r.inbox_id]
     if native:
         inbox = {i.id: i for i in session.execute(select(
-            INBOX.c.id, INBOX.c.body, INBOX.c.headers, INBOX.c.provider).where(
-            INBOX.c.id.in_({r.inbox_id for r in native})))}
+            INBOX.c.id, INBOX.c.body, INBOX.c.headers, INBOX.c.provider, INBOX.c.method,
+            INBOX.c.query).where(INBOX.c.id.in_({r.inbox_id for r in native})))}
         for r in native:
             got = inbox.get(r.inbox_id)
             if got is None:
-                out[r.id] = (b"", "application/octet-stream", None)
+                out[r.id] = Payload(b"", "application/octet-stream")
                 continue
-            out[r.id] = (got.body, (got.headers or {}).get("content-type")
-                         or "application/octet-stream", got.provider)
+            method = got.method or "POST"
+            content_type = (got.headers or {}).get("content-type") or (
+                "" if method == "GET" else "application/octet-stream")
+            out[r.id] = Payload(got.body, content_type, got.provider, method,
+                                got.query or "")
     rest = [r for r in rows if r.id not in out]
     wanted = {i for r in rest for i in r.event_ids}
     # The provider's raw record is read as JSON text and embedded as it is, not
@@ -164,7 +183,7 @@ def _bodies(session: Session, rows: Sequence[Row[Any]], endpoints: dict[str, End
     for r in rest:
         docs = [_event(receipts[i]) for i in r.event_ids if i in receipts]
         single = endpoints[r.endpoint_id].batch_size == 1 and len(docs) == 1
-        out[r.id] = (orjson.dumps(docs[0] if single else docs), "application/json", None)
+        out[r.id] = Payload(orjson.dumps(docs[0] if single else docs), "application/json")
     return out
 
 

@@ -23,6 +23,8 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "netease": {"app_key": "demo-key", "app_secret": "demo-secret"},
     "nxcloud": {"access_key": "demo-ak", "access_secret": "demo-secret"},
     "huawei": {"access_key": "demo-ak", "secret_key": "demo-sk"},
+    "chuanglan": {"account": "demo-account", "password": "demo-pswd"},
+    "montnets": {"userid": "demo-userid", "password": "demo-password"},
 }
 
 
@@ -36,7 +38,7 @@ def tenant_with_key(api: httpx.Client, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key.json()['key']}"}
 
 
-def test_walkthrough_for_all_seven_providers(stack: Stack, accounts: Any) -> None:
+def test_walkthrough_for_every_provider(stack: Stack, accounts: Any) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=10) as api:
         me = tenant_with_key(api, "acme")
         other = tenant_with_key(api, "globex")

@@ -94,7 +94,9 @@ def test_the_simulator_posts_what_each_adapter_accepts(
         stack: Stack, accounts: Runtime, provider: str) -> None:
     creds = {"netease": {"app_key": "k", "app_secret": "s"},
              "nxcloud": {"access_key": "k", "access_secret": "s"},
-             "huawei": {"access_key": "k", "secret_key": "s"}}.get(provider, {})
+             "huawei": {"access_key": "k", "secret_key": "s"},
+             "chuanglan": {"account": "a", "password": "p"},
+             "montnets": {"userid": "u", "password": "p"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
     from dlrhub.services.simulate import simulate

@@ -435,3 +435,29 @@ def test_the_inbox_keeps_no_callback_token_and_still_ingests(
                                                               "reason", "remote_addr")})
             assert new.token.encode() not in kept
         assert receipts(session) == case.records
+
+
+def test_a_password_in_the_query_is_checked_then_kept_nowhere(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    password = "pa55-in-the-query"
+    new = AccountFactory(provider="chuanglan",
+                         credentials={"account": "N1234567", "password": password})
+    url = path_of(new.token, "chuanglan")
+    query = (f"receiver=N1234567&pswd={password}&msgid=190103103836&reportTime=1901031038"
+             "&mobile=13800138000&status=DELIVRD")
+
+    ok = client.simulate_get(url, query_string=query)
+    wrong = client.simulate_get(url, query_string=query.replace(password, "guess"))
+
+    assert (ok.status_code, ok.text, wrong.status_code) == (200, "OK", 401)
+    ingest_all(runtime)
+    with runtime.sessions() as session:
+        rows = inbox(session)
+        assert sorted(r.state for r in rows) == ["processed", "rejected"]
+        assert all("pswd=***" in r.query for r in rows)
+        kept = orjson.dumps([{c: getattr(r, c) for c in ("query", "headers", "reason")}
+                             for r in rows])
+        assert password.encode() not in kept
+        (receipt,) = session.execute(select(Receipt)).scalars()
+        assert receipt.status == "delivered"
+        assert set(receipt.raw).isdisjoint({"pswd", "receiver"})

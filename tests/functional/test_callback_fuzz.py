@@ -16,13 +16,17 @@ from hypothesis import strategies as st
 from dlrhub.providers.base import Account, CallbackError, CallbackRequest
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.storable import storable
-from tests.catalog import NETEASE_CREDS, NXCLOUD_CREDS, Case, cases
+from tests.catalog import Case, cases
+from tests.conformance.cases import has_case, load
 from tests.factories import AccountFactory
 
-CREDENTIALS = {"netease": NETEASE_CREDS, "nxcloud": NXCLOUD_CREDS,
-               "huawei": {"access_key": "ak", "secret_key": "sk"}}
+# Every registered provider, with the credentials of its conformance case (a provider
+# without one fails the kit's own check).
+KITS = [load(name) for name in sorted(PROVIDERS) if has_case(name)]
+CREDENTIALS = {kit.slug: dict(kit.credentials) for kit in KITS if kit.credentials}
 CASES = cases()
-SAMPLES = [c.body for c in CASES]
+SAMPLES = [c.body for c in CASES] + [s.body for kit in KITS for s in kit.samples if s.body]
+QUERIES = [s.query for kit in KITS for s in kit.samples if s.query]
 XML_SAMPLES = [c.body for c in CASES if c.body.lstrip().startswith(b"<")]
 
 content_types = st.sampled_from([
@@ -52,6 +56,16 @@ bodies = st.one_of(
     ).map(orjson.dumps),
 )
 
+# Query strings for providers that report by GET: theirs, cut, spoilt, or made up.
+queries = st.one_of(
+    st.just(""),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=120),
+    st.dictionaries(st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8),
+                    st.text(max_size=30), max_size=6).map(urlencode),
+    *([st.sampled_from(QUERIES).flatmap(
+        lambda q: st.integers(0, len(q)).map(lambda n: q[:n]))] if QUERIES else []),
+)
+
 
 @pytest.fixture
 def endpoints(client: falcon.testing.TestClient) -> tuple[falcon.testing.TestClient,
@@ -67,15 +81,18 @@ def endpoints(client: falcon.testing.TestClient) -> tuple[falcon.testing.TestCli
 @hsettings(max_examples=300, deadline=None,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(provider=st.sampled_from(sorted(PROVIDERS)), body=bodies, content_type=content_types,
-       headers=st.dictionaries(header_names, header_values, max_size=6))
+       headers=st.dictionaries(header_names, header_values, max_size=6),
+       method=st.sampled_from(["POST", "GET"]), query=queries)
 def test_no_input_gets_a_server_error(
         endpoints: tuple[falcon.testing.TestClient, dict[str, str]], provider: str,
-        body: bytes, content_type: str, headers: dict[str, str]) -> None:
+        body: bytes, content_type: str, headers: dict[str, str], method: str,
+        query: str) -> None:
     client, urls = endpoints
     headers = {k: v for k, v in headers.items() if k != "Content-Length"}
     if content_type:
         headers["Content-Type"] = content_type
-    result = client.simulate_post(urls[provider], body=body, headers=headers)
+    result = client.simulate_request(method, urls[provider], body=body, headers=headers,
+                                     query_string=query or None)
     assert result.status_code < 500, (result.status_code, result.text)
 
 

@@ -99,6 +99,29 @@ def test_each_provider_has_a_form_with_its_credentials_and_help(signed_in: Brows
     assert html(i18n.t("en", "acc.credentials_optional")) in huawei.text
     tencent = signed_in.get("/console/accounts/new", provider="tencent")
     assert 'name="credential.' not in tencent.text
+    chuanglan = signed_in.get("/console/accounts/new", provider="chuanglan")
+    assert 'name="credential.password" type="password"' in chuanglan.text
+    assert html(i18n.t("en", "cred.chuanglan.password")) in chuanglan.text
+    montnets = signed_in.get("/console/accounts/new", provider="montnets")
+    assert 'name="option.pwd_check"' in montnets.text
+    for name in ("kannel", "jasmin", "yunpian"):
+        assert signed_in.get("/console/accounts/new", provider=name).status_code == 200
+
+
+def test_a_kannel_account_shows_the_dlr_url_to_send_with_each_message(
+        signed_in: Browser, console_tenant: dict[str, Any]) -> None:
+    done = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=kannel",
+                            provider="kannel", name="SMSC", timezone="UTC")
+    assert done.status_code == 303, done.text
+    page = signed_in.get(done.headers["location"])
+    url = re.search(r'<code class="url" id="callback-url">([^<]+)</code>', page.text)
+    assert url
+    assert html(i18n.t("en", "setup.dlr_url_template")) in page.text
+    assert (f'<code class="url" id="setup-1">{url.group(1)}?type=%d&amp;id=%I&amp;fid=%F'
+            "&amp;to=%P&amp;from=%p&amp;ts=%T&amp;smsc=%i&amp;raw=%A</code>") in page.text
+    assert 'data-copy="setup-1"' in page.text
+    tencent = signed_in.get(f"/console/accounts/{console_tenant['account'].id}")
+    assert 'id="setup-1"' not in tencent.text
 
 
 def test_creating_an_account_shows_its_callback_url_to_copy(

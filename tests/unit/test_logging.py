@@ -44,6 +44,9 @@ def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
     (f"https://hub.example.com{PATH}/x", "https://hub.example.com/v1/callbacks/huawei/***/x"),
     (f'"{PATH}"', '"/v1/callbacks/huawei/***"'),
     ("/v1/receipts?limit=2", "/v1/receipts?limit=2"),
+    # ChuangLan's password in clear in the query
+    (f"GET {PATH}?receiver=N1&pswd=s3cr%26t&msgid=1 HTTP/1.1",
+     "GET /v1/callbacks/huawei/***?receiver=N1&pswd=***&msgid=1 HTTP/1.1"),
 ])
 def test_a_callback_token_is_masked_in_any_text(text: str, expected: str) -> None:
     assert mask_callback_tokens(text) == expected

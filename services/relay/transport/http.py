@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 import aiohttp
+from yarl import URL
 
 from dlrhub.services.errors import InvalidInput
 from dlrhub.services.relay.jobs import Job, Outcome
@@ -28,6 +29,19 @@ EXCERPT = 1024
 # no more than its share; its requests queue inside their own timeout).
 CONNECTIONS = 256
 PER_HOST = 64
+
+
+def target(job: Job) -> URL:
+    """Return the URL a job is sent to: the endpoint's, then a relayed query as it came.
+
+    The query is appended already encoded: re-encoding it (``%3A`` to ``:``) would change
+    what a provider's receiver signs or parses.
+    """
+    url = URL(job.url)
+    if not job.query:
+        return url
+    base = str(url)
+    return URL(base + ("&" if url.query_string else "?") + job.query, encoded=True)
 
 
 class Sender:
@@ -44,6 +58,7 @@ class Sender:
         self._http: aiohttp.ClientSession | None = None
         self._resolver: GuardedResolver | None = None
         self._inflight: Counter[str] = Counter()
+        self._thread: threading.Thread | None = None
 
     def submit(self, jobs: list[Job]) -> list[Future[Outcome]]:
         """Start sending every job now; return one future per job, in order."""
@@ -66,6 +81,21 @@ class Sender:
         """Send every job and wait for all the outcomes."""
         return [future.result() for future in self.submit(jobs)]
 
+    def close(self) -> None:
+        """Close the connections and stop the loop thread (a test's, or at exit)."""
+        with self._lock:
+            loop, self._loop = self._loop, None
+        if loop is None:
+            return
+        if self._http is not None:
+            asyncio.run_coroutine_threadsafe(self._http.close(), loop).result(timeout=10)
+            self._http = None
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        loop.close()
+
     def _finisher(self, endpoint_id: str) -> Callable[[Future[Outcome]], None]:
         return lambda _future: self._done(endpoint_id)
 
@@ -80,7 +110,9 @@ class Sender:
             if self._loop is not None:
                 return self._loop
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="relay-sender", daemon=True).start()
+            self._thread = threading.Thread(target=loop.run_forever, name="relay-sender",
+                                            daemon=True)
+            self._thread.start()
             asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=10)
             self._loop = loop
             return loop
@@ -106,8 +138,9 @@ class Sender:
         try:
             # total covers waiting for a pooled connection too: a job queued behind a
             # slow endpoint's requests gives up within its own timeout.
-            async with self._http.post(
-                    job.url, data=job.body, headers=job.headers, allow_redirects=False,
+            async with self._http.request(
+                    job.method, target(job), data=job.body, headers=job.headers,
+                    allow_redirects=False,
                     timeout=aiohttp.ClientTimeout(total=job.timeout)) as resp:
                 body = await resp.content.read(EXCERPT)
                 return Outcome(resp.status, (time.perf_counter() - started) * 1000, None,
