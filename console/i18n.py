@@ -366,6 +366,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                 "zh": "牛信云的 access key（回调带签名时填写）。"},
     "cred.nxcloud.access_secret": {"en": "The access secret that signs them.",
                                    "zh": "用于签名的 access secret。"},
+    "cred.twilio.auth_token": {"en": "The Auth Token of your Twilio account (console home, "
+                                     "Account Info): it checks each X-Twilio-Signature.",
+                               "zh": "Twilio 账户的 Auth Token（控制台首页 Account Info）："
+                                     "用于校验每个回调的 X-Twilio-Signature。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},

@@ -11,11 +11,13 @@ from dlrhub.providers.huawei import provider as huawei
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
 from dlrhub.providers.tencent import provider as tencent
+from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
 
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
-    p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud)
+    p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
+                        twilio)
 }
 
 

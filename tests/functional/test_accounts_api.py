@@ -28,6 +28,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "huawei": {"access_key": "huawei-ak-secret-1", "secret_key": "huawei-sk-secret-2"},
     "netease": {"app_key": "netease-key-secret-3", "app_secret": "netease-secret-4"},
     "nxcloud": {"access_key": "nxcloud-ak-secret-5", "access_secret": "nxcloud-secret-6"},
+    "twilio": {"auth_token": "twilio-token-secret-7"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 
