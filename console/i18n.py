@@ -370,6 +370,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                      "Account Info): it checks each X-Twilio-Signature.",
                                "zh": "Twilio 账户的 Auth Token（控制台首页 Account Info）："
                                      "用于校验每个回调的 X-Twilio-Signature。"},
+    "cred.telnyx.public_key": {"en": "The base64 public key of your Telnyx account (Keys & "
+                                     "Credentials, Public Key): it checks each Ed25519 "
+                                     "signature.",
+                               "zh": "Telnyx 账户的 base64 公钥（Keys & Credentials → Public "
+                                     "Key）：用于校验每个回调的 Ed25519 签名。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},

@@ -29,6 +29,8 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "netease": {"app_key": "netease-key-secret-3", "app_secret": "netease-secret-4"},
     "nxcloud": {"access_key": "nxcloud-ak-secret-5", "access_secret": "nxcloud-secret-6"},
     "twilio": {"auth_token": "twilio-token-secret-7"},
+    # The simulator signs with RFC 8032's test seed: only its public key can be simulated.
+    "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -23,7 +23,8 @@ from dlrhub.models import InboundCallback, Receipt, utcnow
 from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
-from tests.unit.providers import test_twilio
+from tests.fixtures import sample
+from tests.unit.providers import test_telnyx, test_twilio
 
 # (body, the URL called, now) -> (headers, query)
 Signer = Callable[[bytes, str, datetime], dict[str, str]]
@@ -42,10 +43,24 @@ class Signed:
     receipts: list[tuple[str, str | None, str | None]]
     success: tuple[int, bytes | None]
     failure_type: str
+    # Signs as another account of the same provider would (another key or token).
+    foreign: Signer
 
 
 def _twilio(body: bytes, url: str, now: datetime) -> dict[str, str]:
     return dict(test_twilio.signed(body, url).headers)
+
+
+def _twilio_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
+    return dict(test_twilio.signed(body, url, token="another-auth-token").headers)
+
+
+def _telnyx(body: bytes, url: str, now: datetime) -> dict[str, str]:
+    return dict(test_telnyx.signed(body, at=now).headers)
+
+
+def _telnyx_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
+    return dict(test_telnyx.signed(body, at=now, seed=test_telnyx.OTHER_SEED).headers)
 
 
 CASES = [
@@ -53,7 +68,11 @@ CASES = [
            "application/x-www-form-urlencoded", _twilio,
            [("failed", "30007", "content_blocked")],
            (200, b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'),
-           "text/plain; charset=utf-8"),
+           "text/plain; charset=utf-8", _twilio_other),
+    Signed("telnyx", {"public_key": test_telnyx.VECTOR_KEY},
+           sample("telnyx_message_finalized.json").strip(), "application/json", _telnyx,
+           [("failed", "40002", "content_blocked")], (200, b'{"status":"ok"}'),
+           "application/json", _telnyx_other),
 ]
 
 
@@ -107,11 +126,9 @@ def test_a_tampered_sample_is_401_in_the_providers_form_and_kept_as_rejected(
     path = f"/v1/callbacks/{case.provider}/{new.token}"
     headers: dict[str, Any] = case.sign(case.body, settings.effective_public_url + path,
                                         utcnow())
-    # Signed for another URL: what a wrong DLRHUB_PUBLIC_URL or a replay elsewhere gives.
-    elsewhere = case.sign(case.body, "https://elsewhere.example" + path, utcnow())
-    for sent in (case.body + b" ", case.body):
-        result = _post(client, path, sent, case.content_type,
-                       headers if sent != case.body else elsewhere)
+    foreign = case.foreign(case.body, settings.effective_public_url + path, utcnow())
+    for sent, with_headers in ((case.body + b" ", headers), (case.body, foreign)):
+        result = _post(client, path, sent, case.content_type, with_headers)
         assert result.status_code == 401, result.text
         assert result.headers["content-type"] == case.failure_type
     with runtime.sessions() as session:
