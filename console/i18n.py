@@ -375,6 +375,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                      "signature.",
                                "zh": "Telnyx 账户的 base64 公钥（Keys & Credentials → Public "
                                      "Key）：用于校验每个回调的 Ed25519 签名。"},
+    "cred.plivo.auth_token": {"en": "The Auth Token of your Plivo account (console overview): "
+                                    "it checks each X-Plivo-Signature-V3.",
+                              "zh": "Plivo 账户的 Auth Token（控制台概览页）：用于校验每个回调的 "
+                                    "X-Plivo-Signature-V3。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},

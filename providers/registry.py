@@ -10,6 +10,7 @@ from dlrhub.providers.cloopen import provider as cloopen
 from dlrhub.providers.huawei import provider as huawei
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
+from dlrhub.providers.plivo import provider as plivo
 from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
@@ -18,7 +19,7 @@ from dlrhub.providers.ucloud import provider as ucloud
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
-                        twilio, telnyx)
+                        twilio, telnyx, plivo)
 }
 
 

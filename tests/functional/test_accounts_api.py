@@ -31,6 +31,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "twilio": {"auth_token": "twilio-token-secret-7"},
     # The simulator signs with RFC 8032's test seed: only its public key can be simulated.
     "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+    "plivo": {"auth_token": "plivo-token-secret-8"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import falcon.testing
 import pytest
@@ -24,7 +25,7 @@ from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
 from tests.fixtures import sample
-from tests.unit.providers import test_telnyx, test_twilio
+from tests.unit.providers import test_plivo, test_telnyx, test_twilio
 
 # (body, the URL called, now) -> (headers, query)
 Signer = Callable[[bytes, str, datetime], dict[str, str]]
@@ -63,6 +64,14 @@ def _telnyx_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
     return dict(test_telnyx.signed(body, at=now, seed=test_telnyx.OTHER_SEED).headers)
 
 
+def _plivo(body: bytes, url: str, now: datetime) -> dict[str, str]:
+    return dict(test_plivo.signed(test_plivo.STATUS, url).headers)
+
+
+def _plivo_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
+    return dict(test_plivo.signed(test_plivo.STATUS, url, token="another").headers)
+
+
 CASES = [
     Signed("twilio", {"auth_token": test_twilio.TOKEN}, test_twilio.status_body(),
            "application/x-www-form-urlencoded", _twilio,
@@ -73,6 +82,10 @@ CASES = [
            sample("telnyx_message_finalized.json").strip(), "application/json", _telnyx,
            [("failed", "40002", "content_blocked")], (200, b'{"status":"ok"}'),
            "application/json", _telnyx_other),
+    Signed("plivo", {"auth_token": test_plivo.TOKEN}, urlencode(test_plivo.STATUS).encode(),
+           "application/x-www-form-urlencoded", _plivo,
+           [("failed", "30", "content_blocked")], (200, b"<Response></Response>"),
+           "text/plain; charset=utf-8", _plivo_other),
 ]
 
 
