@@ -15,11 +15,12 @@ from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
+from dlrhub.providers.vonage import provider as vonage
 
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
-                        twilio, telnyx, plivo)
+                        twilio, telnyx, plivo, vonage)
 }
 
 

@@ -32,6 +32,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     # The simulator signs with RFC 8032's test seed: only its public key can be simulated.
     "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
     "plivo": {"auth_token": "plivo-token-secret-8"},
+    "vonage": {"signature_secret": "vonage-secret-9", "signature_method": "sha512"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from urllib.parse import urlencode
 
 import falcon.testing
 import pytest
@@ -25,10 +23,10 @@ from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
 from tests.fixtures import sample
-from tests.unit.providers import test_plivo, test_telnyx, test_twilio
+from tests.unit.providers import test_plivo, test_telnyx, test_twilio, test_vonage
 
-# (body, the URL called, now) -> (headers, query)
-Signer = Callable[[bytes, str, datetime], dict[str, str]]
+# (the URL called, now, as another account of the provider) -> (body, headers)
+Signer = Callable[[str, datetime, bool], tuple[bytes, dict[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -37,55 +35,55 @@ class Signed:
 
     provider: str
     credentials: dict[str, str]
-    body: bytes
     content_type: str
     sign: Signer
     # (status, error_code, reason_class) of each receipt, in order
     receipts: list[tuple[str, str | None, str | None]]
     success: tuple[int, bytes | None]
     failure_type: str
-    # Signs as another account of the same provider would (another key or token).
-    foreign: Signer
+    # A signed value and what a tampering sender changes it to.
+    tamper: tuple[bytes, bytes]
 
 
-def _twilio(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_twilio.signed(body, url).headers)
+def _twilio(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, str]]:
+    request = test_twilio.signed(test_twilio.status_body(), url,
+                                 token="another-token" if foreign else test_twilio.TOKEN)
+    return request.body, dict(request.headers)
 
 
-def _twilio_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_twilio.signed(body, url, token="another-auth-token").headers)
+def _telnyx(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, str]]:
+    request = test_telnyx.signed(sample("telnyx_message_finalized.json").strip(), at=now,
+                                 **({"seed": test_telnyx.OTHER_SEED} if foreign else {}))
+    return request.body, dict(request.headers)
 
 
-def _telnyx(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_telnyx.signed(body, at=now).headers)
+def _plivo(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, str]]:
+    request = test_plivo.signed(test_plivo.STATUS, url,
+                                token="another-token" if foreign else test_plivo.TOKEN)
+    return request.body, dict(request.headers)
 
 
-def _telnyx_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_telnyx.signed(body, at=now, seed=test_telnyx.OTHER_SEED).headers)
-
-
-def _plivo(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_plivo.signed(test_plivo.STATUS, url).headers)
-
-
-def _plivo_other(body: bytes, url: str, now: datetime) -> dict[str, str]:
-    return dict(test_plivo.signed(test_plivo.STATUS, url, token="another").headers)
+def _vonage(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, str]]:
+    request = test_vonage.signed(test_vonage.dlr(status="failed", **{"err-code": "6"}),
+                                 at=now, secret="another" if foreign else test_vonage.SECRET)
+    return request.body, dict(request.headers)
 
 
 CASES = [
-    Signed("twilio", {"auth_token": test_twilio.TOKEN}, test_twilio.status_body(),
-           "application/x-www-form-urlencoded", _twilio,
-           [("failed", "30007", "content_blocked")],
+    Signed("twilio", {"auth_token": test_twilio.TOKEN}, "application/x-www-form-urlencoded",
+           _twilio, [("failed", "30007", "content_blocked")],
            (200, b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'),
-           "text/plain; charset=utf-8", _twilio_other),
-    Signed("telnyx", {"public_key": test_telnyx.VECTOR_KEY},
-           sample("telnyx_message_finalized.json").strip(), "application/json", _telnyx,
+           "text/plain; charset=utf-8", (b"ErrorCode=30007", b"ErrorCode=30003")),
+    Signed("telnyx", {"public_key": test_telnyx.VECTOR_KEY}, "application/json", _telnyx,
            [("failed", "40002", "content_blocked")], (200, b'{"status":"ok"}'),
-           "application/json", _telnyx_other),
-    Signed("plivo", {"auth_token": test_plivo.TOKEN}, urlencode(test_plivo.STATUS).encode(),
-           "application/x-www-form-urlencoded", _plivo,
-           [("failed", "30", "content_blocked")], (200, b"<Response></Response>"),
-           "text/plain; charset=utf-8", _plivo_other),
+           "application/json", (b'"40002"', b'"40008"')),
+    Signed("plivo", {"auth_token": test_plivo.TOKEN}, "application/x-www-form-urlencoded",
+           _plivo, [("failed", "30", "content_blocked")], (200, b"<Response></Response>"),
+           "text/plain; charset=utf-8", (b"ErrorCode=30", b"ErrorCode=80")),
+    Signed("vonage", {"signature_secret": test_vonage.SECRET, "signature_method": "md5hash"},
+           "application/json", _vonage,
+           [("failed", "6", "content_blocked")], (200, b"OK"), "text/plain; charset=utf-8",
+           (b'"err-code":"6"', b'"err-code":"2"')),
 ]
 
 
@@ -102,7 +100,7 @@ def _ingest(rt: Runtime) -> list[Receipt]:
         return list(session.execute(select(Receipt).order_by(Receipt.id)).scalars())
 
 
-def _post(client: falcon.testing.TestClient, path: str, body: bytes, content_type: str,
+def _post(client: falcon.testing.TestClient, path: str, content_type: str, body: bytes,
           headers: dict[str, str]) -> falcon.testing.Result:
     return client.simulate_post(path, body=body,
                                 headers={"Content-Type": content_type} | headers)
@@ -116,8 +114,7 @@ def test_a_signed_sample_is_accepted_and_becomes_its_receipts_once(
     path = f"/v1/callbacks/{case.provider}/{new.token}"
     url = settings.effective_public_url + path
 
-    first = _post(client, path, case.body, case.content_type, case.sign(case.body, url,
-                                                                       utcnow()))
+    first = _post(client, path, case.content_type, *case.sign(url, utcnow(), False))
 
     assert first.status_code == case.success[0], first.text
     if case.success[1] is not None:
@@ -125,8 +122,7 @@ def test_a_signed_sample_is_accepted_and_becomes_its_receipts_once(
     got = _ingest(runtime)
     assert [(r.status, r.error_code, r.reason_class) for r in got] == case.receipts
 
-    again = _post(client, path, case.body, case.content_type, case.sign(case.body, url,
-                                                                       utcnow()))
+    again = _post(client, path, case.content_type, *case.sign(url, utcnow(), False))
     assert again.status_code == case.success[0]
     assert len(_ingest(runtime)) == len(case.receipts)  # a retry is stored once
 
@@ -137,11 +133,13 @@ def test_a_tampered_sample_is_401_in_the_providers_form_and_kept_as_rejected(
         case: Signed) -> None:
     new = AccountFactory(provider=case.provider, credentials=case.credentials)
     path = f"/v1/callbacks/{case.provider}/{new.token}"
-    headers: dict[str, Any] = case.sign(case.body, settings.effective_public_url + path,
-                                        utcnow())
-    foreign = case.foreign(case.body, settings.effective_public_url + path, utcnow())
-    for sent, with_headers in ((case.body + b" ", headers), (case.body, foreign)):
-        result = _post(client, path, sent, case.content_type, with_headers)
+    url = settings.effective_public_url + path
+    body, headers = case.sign(url, utcnow(), False)
+    old, new_value = case.tamper
+    assert old in body
+    tampered = (body.replace(old, new_value, 1), headers)
+    for sent in (tampered, case.sign(url, utcnow(), True)):
+        result = _post(client, path, case.content_type, *sent)
         assert result.status_code == 401, result.text
         assert result.headers["content-type"] == case.failure_type
     with runtime.sessions() as session:
