@@ -37,7 +37,7 @@ from dlrhub.providers.common import (
     FORM,
     as_utc,
     e164,
-    form_body,
+    form_pairs,
     require_fields,
     same_secret,
     text,
@@ -125,9 +125,8 @@ def _auth_token(account: Account) -> str:
 
 
 def _fields(request: CallbackRequest) -> dict[str, str]:
-    if request.method == "GET":
-        return form_body(CallbackRequest(body=request.query.encode(), headers={}))
-    return form_body(request)
+    return dict(form_pairs(request.query.encode() if request.method == "GET"
+                           else request.body))
 
 
 def _time(value: Any, account: Account, field: str) -> datetime | None:
@@ -300,7 +299,7 @@ class Plivo(Adapter):
 
 def _form_or_refuse(request: CallbackRequest) -> dict[str, str]:
     try:
-        return form_body(request)
+        return dict(form_pairs(request.body))
     except ParseError as ex:
         raise AuthError("the body cannot be read to check X-Plivo-Signature-V3") from ex
 

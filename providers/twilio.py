@@ -37,7 +37,7 @@ from dlrhub.providers.common import (
     FORM,
     JSON,
     e164,
-    form_body,
+    form_pairs,
     json_body,
     local_strftime,
     local_time,
@@ -129,9 +129,8 @@ def _signed_params(request: CallbackRequest) -> list[tuple[str, str]]:
     if request.method != "POST" or request.content_type == JSON:
         return []
     try:
-        return parse_qsl(request.body.decode("utf-8"), keep_blank_values=True,
-                         encoding="utf-8", errors="strict")
-    except (UnicodeDecodeError, ValueError) as ex:
+        return list(form_pairs(request.body))
+    except ParseError as ex:
         raise AuthError("the body cannot be read to check X-Twilio-Signature") from ex
 
 
@@ -202,12 +201,13 @@ class Twilio(Adapter):
 
     def extract(self, request: CallbackRequest, account: Account) -> list[Record]:
         """Return the one status report or incoming message of the form (or query)."""
+        data: dict[str, Any]
         if request.method == "GET":
-            data = form_body(CallbackRequest(body=request.query.encode(), headers={}))
+            data = dict(form_pairs(request.query.encode()))
         elif request.content_type == JSON:
             data = require_object(json_body(request), "the body")
         else:
-            data = form_body(request)
+            data = dict(form_pairs(request.body))
         status = str(data.get("MessageStatus") or data.get("SmsStatus") or "").strip()
         kind: Literal["status", "inbound"]
         if "Body" in data and (not status or status.lower() in INBOUND_STATUSES):

@@ -38,7 +38,7 @@ from dlrhub.providers.common import (
     JSON,
     check_skew,
     e164,
-    form_body,
+    form_pairs,
     json_body,
     local_strftime,
     local_time,
@@ -95,10 +95,10 @@ def signature(params: Mapping[str, Any], secret: str, method: str = DEFAULT_METH
 def _params(request: CallbackRequest) -> dict[str, Any]:
     """Return a callback's parameters: its query (GET), its JSON object or its form."""
     if request.method == "GET":
-        return form_body(CallbackRequest(body=request.query.encode(), headers={}))
+        return dict(form_pairs(request.query.encode()))
     if request.content_type == JSON or request.body.lstrip()[:1] == b"{":
         return require_object(json_body(request), "the body")
-    return form_body(request)
+    return dict(form_pairs(request.body))
 
 
 def _method(account: Account) -> str:
