@@ -16,11 +16,12 @@ from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
 from dlrhub.providers.vonage import provider as vonage
+from dlrhub.providers.vonage_messages import provider as vonage_messages
 
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
-                        twilio, telnyx, plivo, vonage)
+                        twilio, telnyx, plivo, vonage, vonage_messages)
 }
 
 

@@ -33,6 +33,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
     "plivo": {"auth_token": "plivo-token-secret-8"},
     "vonage": {"signature_secret": "vonage-secret-9", "signature_method": "sha512"},
+    "vonage_messages": {"signature_secret": "vonage-messages-secret-10"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

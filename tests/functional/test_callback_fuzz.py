@@ -22,7 +22,8 @@ from tests.factories import AccountFactory
 CREDENTIALS = {"netease": NETEASE_CREDS, "nxcloud": NXCLOUD_CREDS,
                "huawei": {"access_key": "ak", "secret_key": "sk"},
                "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
-               "plivo": {"auth_token": "pt"}}
+               "plivo": {"auth_token": "pt"},
+               "vonage_messages": {"signature_secret": "vs"}}
 CASES = cases()
 SAMPLES = [c.body for c in CASES]
 XML_SAMPLES = [c.body for c in CASES if c.body.lstrip().startswith(b"<")]

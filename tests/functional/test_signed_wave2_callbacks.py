@@ -23,7 +23,13 @@ from dlrhub.services.ingest import ingest
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
 from tests.fixtures import sample
-from tests.unit.providers import test_plivo, test_telnyx, test_twilio, test_vonage
+from tests.unit.providers import (
+    test_plivo,
+    test_telnyx,
+    test_twilio,
+    test_vonage,
+    test_vonage_messages,
+)
 
 # (the URL called, now, as another account of the provider) -> (body, headers)
 Signer = Callable[[str, datetime, bool], tuple[bytes, dict[str, str]]]
@@ -69,6 +75,13 @@ def _vonage(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, st
     return request.body, dict(request.headers)
 
 
+def _vonage_messages(url: str, now: datetime, foreign: bool) -> tuple[bytes, dict[str, str]]:
+    request = test_vonage_messages.signed(
+        test_vonage_messages.REJECTED, at=now,
+        secret="another" if foreign else test_vonage_messages.SECRET)
+    return request.body, dict(request.headers)
+
+
 CASES = [
     Signed("twilio", {"auth_token": test_twilio.TOKEN}, "application/x-www-form-urlencoded",
            _twilio, [("failed", "30007", "content_blocked")],
@@ -84,6 +97,9 @@ CASES = [
            "application/json", _vonage,
            [("failed", "6", "content_blocked")], (200, b"OK"), "text/plain; charset=utf-8",
            (b'"err-code":"6"', b'"err-code":"2"')),
+    Signed("vonage_messages", {"signature_secret": test_vonage_messages.SECRET},
+           "application/json", _vonage_messages, [("rejected", "1050", "blacklisted")],
+           (200, b"OK"), "text/plain; charset=utf-8", (b'"title":"1050"', b'"title":"1040"')),
 ]
 
 

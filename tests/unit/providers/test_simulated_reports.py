@@ -28,7 +28,8 @@ SECRETS = {"netease": {"app_key": "key", "app_secret": "secret"},
            "twilio": {"auth_token": "token"},
            "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
            "plivo": {"auth_token": "token"},
-           "vonage": {"signature_secret": "secret", "signature_method": "sha256"}}
+           "vonage": {"signature_secret": "secret", "signature_method": "sha256"},
+           "vonage_messages": {"signature_secret": "secret"}}
 # What each provider's report carries of the times (the others it cannot say).
 TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "huawei": ("reported_at",), "nxcloud": ("submitted_at",),
@@ -40,7 +41,8 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "telnyx": ("submitted_at", "reported_at"),
          "plivo": ("submitted_at", "reported_at"),
          # scts has minute precision: the planned second is not carried.
-         "vonage": ()}
+         "vonage": (),
+         "vonage_messages": ("reported_at",)}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
