@@ -379,6 +379,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                     "it checks each X-Plivo-Signature-V3.",
                               "zh": "Plivo 账户的 Auth Token（控制台概览页）：用于校验每个回调的 "
                                     "X-Plivo-Signature-V3。"},
+    "cred.vonage.signature_secret": {"en": "The signature secret of your Vonage account (API "
+                                           "Settings, once Vonage has enabled signed "
+                                           "webhooks): it checks each sig.",
+                                     "zh": "Vonage 账户的签名密钥（API Settings，需 Vonage 开通"
+                                           "签名回调）：用于校验每个回调的 sig。"},
+    "cred.vonage.signature_method": {"en": "Its method, as the dashboard shows it: md5hash, "
+                                           "md5, sha1, sha256 or sha512.",
+                                     "zh": "签名方法，与控制台一致：md5hash、md5、sha1、sha256 "
+                                           "或 sha512。"},
+    "cred.vonage_messages.signature_secret": {"en": "The signature secret of your Vonage "
+                                                    "account (API Settings): it checks the "
+                                                    "JWT of each webhook.",
+                                              "zh": "Vonage 账户的签名密钥（API Settings）："
+                                                    "用于校验每个回调的 JWT。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},
