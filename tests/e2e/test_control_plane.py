@@ -1,7 +1,7 @@
 """The README's API walk-through against the real server, on PostgreSQL and Redis.
 
-An admin creates a tenant and a key; the tenant creates an account for each of the
-seven providers, a simulated callback for each becomes receipts it can list and
+An admin creates a tenant and a key; the tenant creates an account for
+every provider, a simulated callback for each becomes receipts it can list and
 filter; another tenant sees none of it.
 """
 
@@ -23,6 +23,12 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "netease": {"app_key": "demo-key", "app_secret": "demo-secret"},
     "nxcloud": {"access_key": "demo-ak", "access_secret": "demo-secret"},
     "huawei": {"access_key": "demo-ak", "secret_key": "demo-sk"},
+    "twilio": {"auth_token": "demo-twilio-token"},
+    "plivo": {"auth_token": "demo-plivo-token"},
+    # The simulator signs Telnyx with RFC 8032's test seed: its public key.
+    "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+    "vonage": {"signature_secret": "demo-vonage-secret", "signature_method": "md5hash"},
+    "vonage_messages": {"signature_secret": "demo-vonage-messages-secret"},
 }
 
 
@@ -36,7 +42,7 @@ def tenant_with_key(api: httpx.Client, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key.json()['key']}"}
 
 
-def test_walkthrough_for_all_seven_providers(stack: Stack, accounts: Any) -> None:
+def test_walkthrough_for_every_provider(stack: Stack, accounts: Any) -> None:
     with httpx.Client(base_url=stack.base_url, timeout=10) as api:
         me = tenant_with_key(api, "acme")
         other = tenant_with_key(api, "globex")

@@ -94,7 +94,12 @@ def test_the_simulator_posts_what_each_adapter_accepts(
         stack: Stack, accounts: Runtime, provider: str) -> None:
     creds = {"netease": {"app_key": "k", "app_secret": "s"},
              "nxcloud": {"access_key": "k", "access_secret": "s"},
-             "huawei": {"access_key": "k", "secret_key": "s"}}.get(provider, {})
+             "huawei": {"access_key": "k", "secret_key": "s"},
+             "twilio": {"auth_token": "t"}, "plivo": {"auth_token": "t"},
+             # The simulator signs Telnyx with RFC 8032's test seed: its public key.
+             "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+             "vonage": {"signature_secret": "s", "signature_method": "sha256"},
+             "vonage_messages": {"signature_secret": "s"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
     from dlrhub.services.simulate import simulate
