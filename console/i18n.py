@@ -393,6 +393,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                                     "JWT of each webhook.",
                                               "zh": "Vonage 账户的签名密钥（API Settings）："
                                                     "用于校验每个回调的 JWT。"},
+    "cred.bird.signing_key": {"en": "The signing key of your MessageBird account (Developers, "
+                                    "API access) or of your Bird webhook subscription: it "
+                                    "checks each MessageBird-Signature.",
+                              "zh": "MessageBird 账户（Developers → API access）或 Bird webhook "
+                                    "订阅的签名密钥：用于校验每个回调的 MessageBird-Signature。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},

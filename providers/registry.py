@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from dlrhub.providers.aliyun import provider as aliyun
 from dlrhub.providers.base import Provider
+from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.cloopen import provider as cloopen
 from dlrhub.providers.huawei import provider as huawei
 from dlrhub.providers.netease import provider as netease
@@ -21,7 +22,7 @@ from dlrhub.providers.vonage_messages import provider as vonage_messages
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
-                        twilio, telnyx, plivo, vonage, vonage_messages)
+                        twilio, telnyx, plivo, vonage, vonage_messages, bird)
 }
 
 

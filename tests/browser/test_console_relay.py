@@ -27,7 +27,8 @@ CREDENTIALS = {"netease": {"app_key": "yunxin-app", "app_secret": "yunxin-secret
                # Providers whose callbacks are always signed need theirs.
                "plivo": {"auth_token": "plivo-token"},
                "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
-               "vonage_messages": {"signature_secret": "vonage-secret"}}
+               "vonage_messages": {"signature_secret": "vonage-secret"},
+               "bird": {"signing_key": "bird-key"}}
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
     "vonage": {"signature_secret": "demo-vonage-secret", "signature_method": "md5hash"},
     "vonage_messages": {"signature_secret": "demo-vonage-messages-secret"},
+    "bird": {"signing_key": "demo-bird-signing-key"},
 }
 
 

@@ -23,7 +23,7 @@ CREDENTIALS = {"netease": NETEASE_CREDS, "nxcloud": NXCLOUD_CREDS,
                "huawei": {"access_key": "ak", "secret_key": "sk"},
                "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
                "plivo": {"auth_token": "pt"},
-               "vonage_messages": {"signature_secret": "vs"}}
+               "vonage_messages": {"signature_secret": "vs"}, "bird": {"signing_key": "bk"}}
 CASES = cases()
 SAMPLES = [c.body for c in CASES]
 XML_SAMPLES = [c.body for c in CASES if c.body.lstrip().startswith(b"<")]

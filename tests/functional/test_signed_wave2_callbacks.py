@@ -24,6 +24,7 @@ from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
 from tests.fixtures import sample
 from tests.unit.providers import (
+    test_bird,
     test_plivo,
     test_telnyx,
     test_twilio,
@@ -160,3 +161,27 @@ def test_a_tampered_sample_is_401_in_the_providers_form_and_kept_as_rejected(
         assert result.headers["content-type"] == case.failure_type
     with runtime.sessions() as session:
         assert [r.state for r in _inbox(session)] == ["rejected", "rejected"]
+
+
+def test_a_legacy_messagebird_report_by_get_is_stored_once_and_a_tampered_one_refused(
+        client: falcon.testing.TestClient, runtime: Runtime) -> None:
+    new = AccountFactory(provider="bird", credentials={"signing_key": test_bird.KEY})
+    path = f"/v1/callbacks/bird/{new.token}"
+    fields = {**test_bird.LEGACY_QUERY, "status": "delivery_failed",
+              "recipient": "8613812345678", "statusErrorCode": "MK:0005"}
+
+    def get(query: str, headers: dict[str, str]) -> falcon.testing.Result:
+        return client.simulate_get(path, query_string=query, headers=headers)
+
+    signed = test_bird.legacy(fields, at=utcnow())
+    for _ in range(2):  # MessageBird's retry is stored once
+        result = get(signed.query, dict(signed.headers))
+        assert (result.status_code, result.content) == (200, b"OK")
+    got = _ingest(runtime)
+    # MK:0005 passed through from a China Mobile number: its carrier says why.
+    assert [(r.status, r.error_code, r.reason_class) for r in got] == [
+        ("failed", "MK:0005", "invalid_number")]
+
+    tampered = get(signed.query.replace("MK%3A0005", "MK%3A0001"), dict(signed.headers))
+    assert tampered.status_code == 401
+    assert tampered.headers["content-type"] == "text/plain; charset=utf-8"

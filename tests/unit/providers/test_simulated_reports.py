@@ -29,7 +29,8 @@ SECRETS = {"netease": {"app_key": "key", "app_secret": "secret"},
            "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
            "plivo": {"auth_token": "token"},
            "vonage": {"signature_secret": "secret", "signature_method": "sha256"},
-           "vonage_messages": {"signature_secret": "secret"}}
+           "vonage_messages": {"signature_secret": "secret"},
+           "bird": {"signing_key": "key"}}
 # What each provider's report carries of the times (the others it cannot say).
 TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "huawei": ("reported_at",), "nxcloud": ("submitted_at",),
@@ -42,7 +43,8 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "plivo": ("submitted_at", "reported_at"),
          # scts has minute precision: the planned second is not carried.
          "vonage": (),
-         "vonage_messages": ("reported_at",)}
+         "vonage_messages": ("reported_at",),
+         "bird": ("reported_at",)}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
@@ -59,7 +61,8 @@ def _received(provider: str, reports: list[PlannedReport]) -> list[Event]:
     sim = adapter.simulate(account, count=1, seq=1, now=NOW, reports=reports)
     headers = {k.lower(): v for k, v in sim.headers.items()}
     headers |= {"content-type": sim.content_type, "host": "localhost"}
-    request = CallbackRequest(body=sim.body, headers=headers, content_type=sim.content_type)
+    request = CallbackRequest(body=sim.body, headers=headers, content_type=sim.content_type,
+                              method=sim.method, query=sim.query)
     adapter.authenticate(request, account, NOW, 300)
     return [adapter.normalize(r, account) for r in adapter.extract(request, account)]
 
