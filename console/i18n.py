@@ -366,6 +366,38 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                 "zh": "牛信云的 access key（回调带签名时填写）。"},
     "cred.nxcloud.access_secret": {"en": "The access secret that signs them.",
                                    "zh": "用于签名的 access secret。"},
+    "cred.twilio.auth_token": {"en": "The Auth Token of your Twilio account (console home, "
+                                     "Account Info): it checks each X-Twilio-Signature.",
+                               "zh": "Twilio 账户的 Auth Token（控制台首页 Account Info）："
+                                     "用于校验每个回调的 X-Twilio-Signature。"},
+    "cred.telnyx.public_key": {"en": "The base64 public key of your Telnyx account (Keys & "
+                                     "Credentials, Public Key): it checks each Ed25519 "
+                                     "signature.",
+                               "zh": "Telnyx 账户的 base64 公钥（Keys & Credentials → Public "
+                                     "Key）：用于校验每个回调的 Ed25519 签名。"},
+    "cred.plivo.auth_token": {"en": "The Auth Token of your Plivo account (console overview): "
+                                    "it checks each X-Plivo-Signature-V3.",
+                              "zh": "Plivo 账户的 Auth Token（控制台概览页）：用于校验每个回调的 "
+                                    "X-Plivo-Signature-V3。"},
+    "cred.vonage.signature_secret": {"en": "The signature secret of your Vonage account (API "
+                                           "Settings, once Vonage has enabled signed "
+                                           "webhooks): it checks each sig.",
+                                     "zh": "Vonage 账户的签名密钥（API Settings，需 Vonage 开通"
+                                           "签名回调）：用于校验每个回调的 sig。"},
+    "cred.vonage.signature_method": {"en": "Its method, as the dashboard shows it: md5hash, "
+                                           "md5, sha1, sha256 or sha512.",
+                                     "zh": "签名方法，与控制台一致：md5hash、md5、sha1、sha256 "
+                                           "或 sha512。"},
+    "cred.vonage_messages.signature_secret": {"en": "The signature secret of your Vonage "
+                                                    "account (API Settings): it checks the "
+                                                    "JWT of each webhook.",
+                                              "zh": "Vonage 账户的签名密钥（API Settings）："
+                                                    "用于校验每个回调的 JWT。"},
+    "cred.bird.signing_key": {"en": "The signing key of your MessageBird account (Developers, "
+                                    "API access) or of your Bird webhook subscription: it "
+                                    "checks each MessageBird-Signature.",
+                              "zh": "MessageBird 账户（Developers → API access）或 Bird webhook "
+                                    "订阅的签名密钥：用于校验每个回调的 MessageBird-Signature。"},
     "option.cloopen.answer": {"en": "How dlrhub acknowledges a push (CloOpen does not document "
                                     "it): auto answers in the form of the request.",
                               "zh": "dlrhub 如何应答推送（容联云未说明）：auto 按请求的格式应答。"},

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from dlrhub.providers.aliyun import provider as aliyun
 from dlrhub.providers.base import Provider
+from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
 from dlrhub.providers.cloopen import provider as cloopen
 from dlrhub.providers.huawei import provider as huawei
@@ -14,14 +15,20 @@ from dlrhub.providers.kannel import provider as kannel
 from dlrhub.providers.montnets import provider as montnets
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
+from dlrhub.providers.plivo import provider as plivo
+from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
+from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
+from dlrhub.providers.vonage import provider as vonage
+from dlrhub.providers.vonage_messages import provider as vonage_messages
 from dlrhub.providers.yunpian import provider as yunpian
 
 # Adding a provider: one module in this package, one line here (see the README).
 PROVIDERS: Mapping[str, Provider] = {
-    p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud, kannel,
-                        jasmin, yunpian, chuanglan, montnets)
+    p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
+                        twilio, telnyx, plivo, vonage, vonage_messages, bird,
+                        kannel, jasmin, yunpian, chuanglan, montnets)
 }
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from dlrhub.providers import netease, nxcloud
+from dlrhub.providers import netease, nxcloud, telnyx
 from tests.fixtures import sample, seed
 
 JSON = "application/json"
@@ -18,6 +18,9 @@ FORM = "application/x-www-form-urlencoded"
 
 NETEASE_CREDS = {"app_key": "demoAppKey", "app_secret": "demoAppSecret"}
 NXCLOUD_CREDS = {"access_key": "fme2na3kdi3ki", "access_secret": "demoSecret123"}
+# Telnyx signs with a private key only it holds: the samples are signed with RFC 8032's
+# published test seed, whose public key the account holds.
+TELNYX_CREDS = {"public_key": telnyx.SIMULATOR_PUBLIC_KEY}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ def _netease_signer(body: bytes, now: datetime) -> dict[str, str]:
     md5 = hashlib.md5(body).hexdigest()
     return {"AppKey": NETEASE_CREDS["app_key"], "CurTime": cur, "MD5": md5,
             "CheckSum": netease.checksum(NETEASE_CREDS["app_secret"], md5, cur)}
+
+
+def _telnyx_signer(body: bytes, now: datetime) -> dict[str, str]:
+    ts = str(int(now.timestamp()))
+    return {"telnyx-timestamp": ts,
+            "telnyx-signature-ed25519": telnyx.sign(telnyx.SIMULATOR_SEED, ts, body)}
 
 
 def _nxcloud_signer(action: str) -> Callable[[bytes, datetime], dict[str, str]]:
@@ -168,4 +177,12 @@ def cases() -> list[Case]:
              JSON, 1, NXCLOUD_CREDS, _nxcloud_signer("mo")),
         Case("nxcloud-form-unsigned", "nxcloud", _nxcloud_form(), FORM, 1),
         Case("nxcloud-form-unsigned-mo", "nxcloud", _nxcloud_form(inbound=True), FORM, 1),
+        # Twilio and Vonage sign only when the account holds their secret; Plivo signs the
+        # URL it calls, which these cases do not know (tests/functional/
+        # test_signed_wave2_callbacks.py posts signed samples of all of them).
+        Case("twilio-status-failed", "twilio",
+             _body_after_comments(sample("twilio_status_failed.txt")), FORM, 1),
+        Case("telnyx-finalized", "telnyx", sample("telnyx_message_finalized.json").strip(),
+             JSON, 1, TELNYX_CREDS, _telnyx_signer),
+        Case("vonage-dlr", "vonage", sample("vonage_dlr.json").strip(), JSON, 1),
     ]

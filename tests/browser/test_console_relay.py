@@ -23,7 +23,12 @@ from tests.processes import wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 # Each provider's required credentials, as a person would type them.
-CREDENTIALS = {"netease": {"app_key": "yunxin-app", "app_secret": "yunxin-secret"}}
+CREDENTIALS = {"netease": {"app_key": "yunxin-app", "app_secret": "yunxin-secret"},
+               # Providers whose callbacks are always signed need theirs.
+               "plivo": {"auth_token": "plivo-token"},
+               "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+               "vonage_messages": {"signature_secret": "vonage-secret"},
+               "bird": {"signing_key": "bird-key"}}
 
 
 @pytest.fixture(scope="module")

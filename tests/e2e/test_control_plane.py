@@ -1,7 +1,7 @@
 """The README's API walk-through against the real server, on PostgreSQL and Redis.
 
-An admin creates a tenant and a key; the tenant creates an account for each of the
-seven providers, a simulated callback for each becomes receipts it can list and
+An admin creates a tenant and a key; the tenant creates an account for
+every provider, a simulated callback for each becomes receipts it can list and
 filter; another tenant sees none of it.
 """
 
@@ -25,6 +25,13 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "huawei": {"access_key": "demo-ak", "secret_key": "demo-sk"},
     "chuanglan": {"account": "demo-account", "password": "demo-pswd"},
     "montnets": {"userid": "demo-userid", "password": "demo-password"},
+    "twilio": {"auth_token": "demo-twilio-token"},
+    "plivo": {"auth_token": "demo-plivo-token"},
+    # The simulator signs Telnyx with RFC 8032's test seed: its public key.
+    "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+    "vonage": {"signature_secret": "demo-vonage-secret", "signature_method": "md5hash"},
+    "vonage_messages": {"signature_secret": "demo-vonage-messages-secret"},
+    "bird": {"signing_key": "demo-bird-signing-key"},
 }
 
 

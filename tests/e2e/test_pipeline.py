@@ -96,7 +96,13 @@ def test_the_simulator_posts_what_each_adapter_accepts(
              "nxcloud": {"access_key": "k", "access_secret": "s"},
              "huawei": {"access_key": "k", "secret_key": "s"},
              "chuanglan": {"account": "a", "password": "p"},
-             "montnets": {"userid": "u", "password": "p"}}.get(provider, {})
+             "montnets": {"userid": "u", "password": "p"},
+             "twilio": {"auth_token": "t"}, "plivo": {"auth_token": "t"},
+             # The simulator signs Telnyx with RFC 8032's test seed: its public key.
+             "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+             "vonage": {"signature_secret": "s", "signature_method": "sha256"},
+             "vonage_messages": {"signature_secret": "s"},
+             "bird": {"signing_key": "k"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
     from dlrhub.services.simulate import simulate

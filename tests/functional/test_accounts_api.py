@@ -33,6 +33,13 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "yunpian": {},
     "chuanglan": {"account": "chuanglan-account-7", "password": "chuanglan-pswd-8"},
     "montnets": {"userid": "montnets-userid-9", "password": "montnets-password-10"},
+    "twilio": {"auth_token": "twilio-token-secret-7"},
+    # The simulator signs with RFC 8032's test seed: only its public key can be simulated.
+    "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+    "plivo": {"auth_token": "plivo-token-secret-8"},
+    "vonage": {"signature_secret": "vonage-secret-9", "signature_method": "sha512"},
+    "vonage_messages": {"signature_secret": "vonage-messages-secret-10"},
+    "bird": {"signing_key": "bird-signing-key-11"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -26,7 +26,13 @@ SECRETS = {"netease": {"app_key": "key", "app_secret": "secret"},
            "nxcloud": {"access_key": "ak", "access_secret": "as"},
            "huawei": {"access_key": "ak", "secret_key": "sk"},
            "chuanglan": {"account": "N1", "password": "pw"},
-           "montnets": {"userid": "J1", "password": "pw"}}
+           "montnets": {"userid": "J1", "password": "pw"},
+           "twilio": {"auth_token": "token"},
+           "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+           "plivo": {"auth_token": "token"},
+           "vonage": {"signature_secret": "secret", "signature_method": "sha256"},
+           "vonage_messages": {"signature_secret": "secret"},
+           "bird": {"signing_key": "key"}}
 # What each provider's report carries of the times (the others it cannot say).
 TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "huawei": ("reported_at",), "nxcloud": ("submitted_at",),
@@ -35,7 +41,15 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "cloopen": ("submitted_at", "reported_at"),
          # the SMPP done date to the second (Kannel); Jasmin's is to the minute
          "kannel": ("reported_at",), "jasmin": (), "yunpian": ("reported_at",),
-         "chuanglan": ("reported_at",), "montnets": ("submitted_at", "reported_at")}
+         "chuanglan": ("reported_at",), "montnets": ("submitted_at", "reported_at"),
+         # RawDlrDoneDate has minute precision: the planned second is not carried.
+         "twilio": (),
+         "telnyx": ("submitted_at", "reported_at"),
+         "plivo": ("submitted_at", "reported_at"),
+         # scts has minute precision: the planned second is not carried.
+         "vonage": (),
+         "vonage_messages": ("reported_at",),
+         "bird": ("reported_at",)}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 

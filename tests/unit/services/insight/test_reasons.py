@@ -178,6 +178,8 @@ SAMPLE_FAILURES = {
     ("ucloud-seed-002", "MSBLACK"): R.blacklisted,
     ("ucloud-dlr", "MSBLACK"): R.blacklisted,
     ("huawei-failed", "E200027"): R.gateway_or_protocol_error,
+    ("twilio-status-failed", "30007"): R.content_blocked,
+    ("telnyx-finalized", "40002"): R.content_blocked,
 }
 
 
