@@ -43,6 +43,7 @@ from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
 from dlrhub.config import Settings
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
+from dlrhub.core import tracing
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
             limiter_for(settings.broker_url), settings.api_rate_limit,
             settings.api_rate_burst_seconds)),
         *console.middleware(),
+        *tracing.hooks().middleware(),  # none unless tracing is on
     ]
     app = falcon.App(middleware=middleware)
     # Providers post bodies in their own media types; the callback resource reads raw

@@ -18,6 +18,8 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
+from dlrhub.config.tracing import BEAT, WORKER, configure_tracing
+from dlrhub.core.tracing import hooks
 from dlrhub.tasks import alerts, expectations, ingest, relay
 from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock
@@ -85,6 +87,7 @@ def _serve_metrics(**_: Any) -> None:
 
 @on_signal(beat_init)
 def _be_the_only_beat(**_: Any) -> None:
+    configure_tracing(get_settings(), BEAT, celery=True)
     hold_beat_lock((get_settings().data_dir / "celerybeat.lock").resolve())
 
 
@@ -93,6 +96,9 @@ def _start_process(**_: Any) -> None:
     # As in api/wsgi.py: what the pool process inherited never needs collecting.
     gc.collect()
     gc.freeze()
+    # Traced (if on) from here, as the instrumentations ask of a forking pool: the span
+    # exporter's thread is the pool process's own, and the engine is made after it.
+    configure_tracing(get_settings(), WORKER, celery=True)
     slot.start()  # connections and threads of its own, never its parent's
 
 
@@ -101,3 +107,7 @@ def _record_what_is_under_way(**_: Any) -> None:
     # Sends a relay task left to finish in the background are recorded before the
     # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.
     slot.stop(timeout=15)
+    if hooks().enabled:
+        from dlrhub.config import otel
+
+        otel.flush()  # the spans still batched, before the process goes
