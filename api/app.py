@@ -40,10 +40,9 @@ from dlrhub.api.resources.receipts import (
     Stats,
 )
 from dlrhub.api.resources.tenants import Tenant, TenantKey, TenantKeys, Tenants
-from dlrhub.config import Settings
+from dlrhub.config import Settings, tracing
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
-from dlrhub.core import tracing
 from dlrhub.models import utcnow
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits

@@ -33,8 +33,8 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from dlrhub import __version__
+from dlrhub.config import tracing
 from dlrhub.config.redaction import mask_callback_tokens
-from dlrhub.core import tracing
 
 # Attributes that hold a URL, a path or a query string, in the old and the stable
 # HTTP semantic conventions.
@@ -72,8 +72,7 @@ def start(endpoint: str | None, service_name: str, *, celery: bool) -> None:
         if celery:
             from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
-            CeleryInstrumentor().instrument(  # type: ignore[no-untyped-call]
-                tracer_provider=provider)
+            CeleryInstrumentor().instrument(tracer_provider=provider)
         tracing.install(OtelHooks(provider.get_tracer("dlrhub", __version__)))
 
 

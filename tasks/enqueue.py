@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from dlrhub.core import tracing
+from dlrhub.config import tracing
 from dlrhub.services import metrics
 from dlrhub.tasks.app import INGEST_MANY
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from math import ceil
 from typing import Any
 
-from dlrhub.core import tracing
+from dlrhub.config import tracing
 from dlrhub.tasks.app import INGEST_MANY, RELAY, RELAY_ENDPOINT
 from dlrhub.tasks.enqueue import Enqueuer
 

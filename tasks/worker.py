@@ -18,8 +18,7 @@ from celery.signals import (
 )
 
 from dlrhub.config import configure_logging, get_settings
-from dlrhub.config.tracing import BEAT, WORKER, configure_tracing
-from dlrhub.core.tracing import hooks
+from dlrhub.config.tracing import BEAT, WORKER, configure_tracing, hooks
 from dlrhub.tasks import alerts, expectations, ingest, relay
 from dlrhub.tasks.app import ALERTS, INGEST_MANY, RELAY, RELAY_ENDPOINT, SWEEP, create_celery
 from dlrhub.tasks.beatlock import hold_beat_lock

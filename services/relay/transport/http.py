@@ -18,7 +18,7 @@ from concurrent.futures import Future
 
 import aiohttp
 
-from dlrhub.core import tracing
+from dlrhub.config import tracing
 from dlrhub.services.errors import InvalidInput
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.relay.transport.addresses import check_literal
