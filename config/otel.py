@@ -155,18 +155,17 @@ def redacted(span: ReadableSpan) -> ReadableSpan:
     """Return ``span``, or a copy whose name, attributes and events are made safe."""
     name = _mask_tokens(span.name)
     attributes = scrub_attributes(span.attributes or {})
-    events = [Event(event.name, scrub_attributes(event.attributes or {}, phones=True),
-                    event.timestamp) for event in span.events]
-    events_changed = any(e.attributes != old.attributes for e, old in zip(
-        events, span.events, strict=True))
+    events, events_changed = [], False
+    for event in span.events:
+        safe = scrub_attributes(event.attributes or {}, phones=True)
+        events.append(event if safe is None else Event(event.name, safe, event.timestamp))
+        events_changed = events_changed or safe is not None
     if name == span.name and attributes is None and not events_changed:
         return span
     return ReadableSpan(
         name, context=span.context, parent=span.parent, resource=span.resource,
         attributes=attributes if attributes is not None else span.attributes,
-        events=[e if e.attributes != old.attributes else old
-                for e, old in zip(events, span.events, strict=True)],
-        links=span.links, kind=span.kind, status=span.status,
+        events=events, links=span.links, kind=span.kind, status=span.status,
         start_time=span.start_time, end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope)
 

@@ -87,3 +87,34 @@ def test_no_token_query_string_or_phone_number_survives_the_scrub() -> None:
     assert scrub_attributes({"db.system": "postgresql"}) is None  # nothing to change
     assert traces_url("http://c:4318/") == "http://c:4318/v1/traces"
     assert traces_url("http://c:4318/v1/traces") == "http://c:4318/v1/traces"
+
+
+def test_spans_leave_the_process_scrubbed_and_otherwise_whole() -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from dlrhub.config.otel import Redacting
+
+    received = InMemorySpanExporter()
+    provider = TracerProvider()  # this test's own, not the process's
+    provider.add_span_processor(SimpleSpanProcessor(Redacting(received)))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("POST /v1/callbacks/tencent/s3cr3t") as span:
+        span.set_attribute("http.url", "http://h/v1/callbacks/tencent/s3cr3t?mobile=1391234")
+        span.record_exception(ValueError("unknown number +8613912345678"))
+    with tracer.start_as_current_span("SELECT dlrhub") as plain:
+        plain.set_attribute("db.system", "postgresql")
+        plain.add_event("retry", {"attempt": 2})
+
+    scrubbed, untouched = received.get_finished_spans()
+    assert scrubbed.name == "POST /v1/callbacks/tencent/***"
+    assert scrubbed.attributes == {"http.url": "http://h/v1/callbacks/tencent/***"}
+    (error,) = scrubbed.events
+    assert error.attributes is not None
+    assert error.attributes["exception.message"] == "unknown number ***"
+    assert error.attributes["exception.type"] == "ValueError"
+    assert untouched.attributes == {"db.system": "postgresql"}
+    assert [(e.name, dict(e.attributes or {})) for e in untouched.events] == [
+        ("retry", {"attempt": 2})]
+    provider.shutdown()
