@@ -44,7 +44,7 @@ from dlrhub.api.resources.receipts import (
     Stats,
 )
 from dlrhub.api.resources.tenants import OwnTenant, Tenant, TenantKey, TenantKeys, Tenants
-from dlrhub.config import Settings
+from dlrhub.config import Settings, tracing
 from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
 from dlrhub.console.web import PREFIX as CONSOLE
@@ -91,6 +91,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         LogIds(),
         AuditTrail(rt.sessions),
         *console.middleware(),
+        *tracing.hooks().middleware(),  # none unless tracing is on
     ]
     app = falcon.App(middleware=middleware)
     # Providers post bodies in their own media types; the callback resource reads raw

@@ -4,7 +4,10 @@ import gc
 
 from dlrhub.api.app import create_app
 from dlrhub.config import get_settings
+from dlrhub.config.tracing import API, configure_tracing
 
+# Before the app and its engine are built: the instrumentations wrap their making.
+configure_tracing(get_settings(), API)
 app = create_app(get_settings())
 # Everything built at start-up lives as long as the process: moved out of the
 # collector's reach, a full collection no longer walks ~100k objects while every

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     # Callbacks are never limited.
     api_rate_limit: float = Field(default=100.0, ge=0)
     api_rate_burst_seconds: float = Field(default=2.0, gt=0)
+    # Where to send traces (an OTLP/HTTP receiver's base URL, e.g. a collector's
+    # http://127.0.0.1:4318); unset, tracing is off unless the standard OTEL_* variables
+    # ask for it (config/tracing.py).
+    otel_endpoint: str | None = None
 
     # An account whose callbacks were rejected this many times within the window (s)
     # tells its tenant once (``account.callbacks_rejected``), and again when a whole

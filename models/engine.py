@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+import sqlalchemy
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -22,17 +23,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=pool_size, max_overflow=pool_size,
-                               json_serializer=_json_text, hide_parameters=True)
+        engine = _create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                pool_size=pool_size, max_overflow=pool_size,
+                                json_serializer=_json_text, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it would cost a round trip on every request of the hot path. After a
     # database restart the first error on a stale connection invalidates the whole pool
     # (one 503, which the provider retries) and every later checkout is fresh.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                         pool_recycle=1800, json_serializer=_json_text,
-                         hide_parameters=True)
+    return _create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                          pool_recycle=1800, json_serializer=_json_text,
+                          hide_parameters=True)
+
+
+def _create_engine(url: str, **options: Any) -> Engine:
+    # Looked up when called, not bound at import: tracing (config/otel.py) wraps
+    # sqlalchemy.create_engine to trace the engines made after it is switched on.
+    return sqlalchemy.create_engine(url, **options)
 
 
 def _json_text(value: Any) -> str:

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, or_, select
+from sqlalchemy.engine import CursorResult, Result
 from sqlmodel import Session
 
 from dlrhub.config import Settings
@@ -224,8 +225,13 @@ def _deleted(session: Session, table: Table, ids: Iterable[str],
     ids = list(ids)
     if not ids:
         return 0
-    result = session.execute(delete(table).where(table.c.id.in_(ids), where))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return _count(session.execute(delete(table).where(table.c.id.in_(ids), where)))
+
+
+def _count(result: Result[Any]) -> int:
+    """Return the rows a DELETE removed (a DML statement's result is a CursorResult)."""
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount or 0)
 
 
 def _inbox_where(tenant: _Tenant, state: InboxState) -> ColumnElement[bool]:
@@ -261,9 +267,9 @@ def _receipts_step(tenant: _Tenant, batch: int,
         orphans = 0
         if message_ids:
             # The message rows of which no receipt is left: their timeline is empty.
-            orphans = int(session.execute(delete(m).where(
+            orphans = _count(session.execute(delete(m).where(
                 m.c.tenant_id == tenant.id, m.c.message_id.in_(message_ids),
-                ~_has_receipt(tenant.id))).rowcount or 0)  # type: ignore[attr-defined]
+                ~_has_receipt(tenant.id))))
         return {"selected": len(rows), "receipt": gone, "message": orphans}
     return step
 
@@ -291,8 +297,8 @@ def _deliveries_step(tenant: _Tenant, status: DeliveryStatus,
     def step(session: Session) -> dict[str, int]:
         where = _deliveries_where(tenant, status)
         ids = [row.id for row in _oldest(session, d, where, d.c.created_at, batch)]
-        attempts = int(session.execute(delete(a).where(a.c.delivery_id.in_(ids)))
-                       .rowcount or 0) if ids else 0  # type: ignore[attr-defined]
+        attempts = _count(session.execute(delete(a).where(a.c.delivery_id.in_(ids)))
+                          ) if ids else 0
         gone = _deleted(session, d, ids, where)
         return {"selected": len(ids), "delivery": gone, "attempt": attempts}
     return step

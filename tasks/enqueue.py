@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from dlrhub.config import tracing
 from dlrhub.services import metrics
 from dlrhub.tasks.app import INGEST_MANY
 
@@ -42,9 +43,10 @@ class Enqueuer:
         # How long the first id of a batch waits for company: it bounds the sends (and
         # their CPU) to about 1/linger per process however busy the API gets.
         self._linger = linger
-        # Items are (inbox id, records), or an Event that `flush` waits on. SimpleQueue
-        # is the C one: a request thread's put costs a fraction of queue.Queue's.
-        self._queue: queue.SimpleQueue[tuple[str, int] | threading.Event] = \
+        # Items are (inbox id, records, the callback's trace context or None), or an
+        # Event that `flush` waits on. SimpleQueue is the C one: a request thread's put
+        # costs a fraction of queue.Queue's.
+        self._queue: queue.SimpleQueue[tuple[str, int, object | None] | threading.Event] = \
             queue.SimpleQueue()
         self._max_pending = max_pending
         self._thread: threading.Thread | None = None
@@ -59,7 +61,8 @@ class Enqueuer:
             self.dropped += 1  # the sweeper picks it up; the row is safe in the inbox
             metrics.ENQUEUE_DROPPED.inc()
             return
-        self._queue.put((inbox_id, max(1, records)))
+        # The request's trace context rides along to the task (None: tracing is off).
+        self._queue.put((inbox_id, max(1, records), tracing.capture()))
 
     def _ensure_started(self) -> None:
         # Started lazily so that a forking server starts one per worker process.
@@ -80,6 +83,7 @@ class Enqueuer:
     def _run(self) -> None:
         while True:
             batch: list[str] = []
+            contexts: list[object | None] = []
             weight = 0
             waiters: list[threading.Event] = []
             item = self._queue.get()
@@ -90,6 +94,7 @@ class Enqueuer:
                     break  # a flush wants what is queued now, not what may come
                 batch.append(item[0])
                 weight += item[1]
+                contexts.append(item[2])
                 if len(batch) >= self._max_batch or weight >= self._max_records:
                     break
                 try:
@@ -97,14 +102,16 @@ class Enqueuer:
                 except queue.Empty:
                     break
             if batch:
-                self._send(batch)
+                self._send(batch, contexts)
             for waiter in waiters:
                 waiter.set()
 
-    def _send(self, batch: list[str]) -> None:
+    def _send(self, batch: list[str], contexts: list[object | None]) -> None:
         try:
-            self._celery.send_task(INGEST_MANY, args=[batch], retry=True,
-                                   retry_policy=_RETRY_POLICY)
+            # Traced, the task continues the first callback's trace and links the others.
+            with tracing.carried(contexts, f"send {INGEST_MANY}"):
+                self._celery.send_task(INGEST_MANY, args=[batch], retry=True,
+                                       retry_policy=_RETRY_POLICY, headers=tracing.headers())
             self.sent_tasks += 1
         except Exception:  # any broker failure: the inbox rows wait for the sweeper
             self.dropped += len(batch)

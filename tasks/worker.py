@@ -22,6 +22,7 @@ from celery.signals import (
 
 from dlrhub.config import configure_logging, get_settings
 from dlrhub.config.logging import json_line, log_ids
+from dlrhub.config.tracing import BEAT, WORKER, configure_tracing, hooks
 from dlrhub.tasks import alerts, expectations, ingest, ops, purge, relay
 from dlrhub.tasks.app import (
     ALERTS,
@@ -141,6 +142,7 @@ def _serve_metrics(**_: Any) -> None:
 
 @on_signal(beat_init)
 def _be_the_only_beat(**_: Any) -> None:
+    configure_tracing(get_settings(), BEAT, celery=True)
     hold_beat_lock((get_settings().data_dir / "celerybeat.lock").resolve())
 
 
@@ -149,6 +151,9 @@ def _start_process(**_: Any) -> None:
     # As in api/wsgi.py: what the pool process inherited never needs collecting.
     gc.collect()
     gc.freeze()
+    # Traced (if on) from here, as the instrumentations ask of a forking pool: the span
+    # exporter's thread is the pool process's own, and the engine is made after it.
+    configure_tracing(get_settings(), WORKER, celery=True)
     slot.start()  # connections and threads of its own, never its parent's
 
 
@@ -157,3 +162,7 @@ def _record_what_is_under_way(**_: Any) -> None:
     # Sends a relay task left to finish in the background are recorded before the
     # process goes (a warm shutdown); a kill leaves them to their lease and the sweeper.
     slot.stop(timeout=15)
+    if hooks().enabled:
+        from dlrhub.config import otel
+
+        otel.flush()  # the spans still batched, before the process goes

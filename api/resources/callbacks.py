@@ -75,6 +75,7 @@ class CallbackResource:
         if result.inbox_id is not None:  # committed already (autocommit)
             self._wakeups.inbox_ready((result.inbox_id,), result.records)
         metrics.record_callback(adapter.name, result.outcome)
+        req.context.callback_outcome = result.outcome  # for the request's span, if traced
         resp.status = result.answer.status
         resp.content_type = result.answer.content_type
         resp.data = result.answer.body
