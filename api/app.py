@@ -103,7 +103,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     body = settings.max_body_bytes
 
     send_tests = _test_sender(settings.allow_private_endpoints)
-    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, send_tests)
+    relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, send_tests,
+                  Periods.of_settings(settings))
     routes = [
         Route("/v1/callbacks/{provider}/{token}", CallbackResource(
             rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,

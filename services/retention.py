@@ -50,6 +50,7 @@ from dlrhub.models import (
 )
 from dlrhub.models.dialect import begin_immediate, lock_skipping_locked
 from dlrhub.models.tenant import TenantRetention
+from dlrhub.services.tenancy import get_tenant
 
 Sessions = Callable[[], Session]
 
@@ -101,6 +102,13 @@ def effective_periods(tenant: TenantRetention | Any, defaults: Periods) -> dict[
         out[kind] = Period(days=defaults.days(kind), default=True) if own is None \
             else Period(days=int(own), default=False)
     return out
+
+
+def oldest_kept(session: Session, tenant_id: str, kind: str, defaults: Periods,
+                now: datetime) -> datetime:
+    """Return the oldest time whose rows of ``kind`` the tenant still keeps."""
+    tenant = get_tenant(session, tenant_id)
+    return now - timedelta(days=effective_periods(tenant, defaults)[kind].days)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from dlrhub.services import endpoints
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.relay import outbox
 from dlrhub.services.relay.jobs import Job, Outcome
+from dlrhub.services.retention import Periods
 
 Sessions = Callable[[], Session]
 Send = Callable[[list[Job]], list[Outcome]]
@@ -33,12 +34,13 @@ Send = Callable[[list[Job]], list[Outcome]]
 
 class _Base:
     def __init__(self, sessions: Sessions, box: SecretBox, max_body: int,
-                 allow_private: bool, send: Send) -> None:
+                 allow_private: bool, send: Send, periods: Periods) -> None:
         self._sessions = sessions
         self._box = box
         self._max_body = max_body
         self._allow_private = allow_private
         self._send = send
+        self._periods = periods
 
 
 class Endpoints(_Base):
@@ -144,7 +146,9 @@ class EndpointReplay(_Base):
                auth="tenant", body=ReplayRequest,
                response=ReplayResult, status=202, tag="endpoints",
                description="Sends the tenant's events received in [since, until) again, as "
-               "new deliveries, through the endpoint's own filters (and `statuses`).")
+               "new deliveries, through the endpoint's own filters (and `statuses`). "
+               "`since` may go back at most the tenant's receipt retention period "
+               "(`GET /v1/tenant`): older events are no longer kept.")
     def on_post(self, req: falcon.Request, resp: falcon.Response, endpoint_id: str) -> None:
         """Plan the range's events again; the relay is woken once committed."""
         body = read_json(req, ReplayRequest, self._max_body)
@@ -153,7 +157,7 @@ class EndpointReplay(_Base):
             ids = outbox.replay(session, tenant_id=req.context.tenant_id,
                                 endpoint_id=endpoint_id, since=body.since,
                                 until=body.until or now, statuses=list(body.statuses),
-                                now=now)
+                                now=now, periods=self._periods)
             session.commit()
         write(resp, ReplayResult(deliveries=len(ids), delivery_ids=ids[:1000]), 202)
 

@@ -20,6 +20,7 @@ from dlrhub.services.errors import InvalidInput
 from dlrhub.services.relay import outbox
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.relay.policy.retries import NAMED, RetryPolicy, parse_policy
+from dlrhub.services.retention import Periods
 
 Send = Callable[[list[Job]], list[Outcome]]
 CUSTOM = "waits"  # the form's choice of a policy given as its own waits
@@ -328,7 +329,8 @@ class EndpointReplay(Accepts, _Page):
                     raise InvalidInput(f"statuses[{index}]", "not a known status")
             with self.console.sessions() as session:
                 ids = outbox.replay(session, tenant_id=ctx.tenant_id, endpoint_id=endpoint_id,
-                                    since=since, until=until, statuses=statuses, now=now)
+                                    since=since, until=until, statuses=statuses, now=now,
+                                    periods=Periods.of_settings(self.console.settings))
                 session.commit()
         except InvalidInput as ex:  # the page is a 404 for someone else's endpoint
             self.endpoint_page(resp, ctx, endpoint_id, status=400, error=refusal(ex))

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, or_, select
 from sqlmodel import Session
 
+from dlrhub.core.times import iso_z
 from dlrhub.core.vocabulary import OPERATIONAL_EVENTS
 from dlrhub.models import (
     DELIVERY_TABLE,
@@ -30,6 +31,7 @@ from dlrhub.models import (
 )
 from dlrhub.services.endpoints import get_endpoint
 from dlrhub.services.errors import InvalidInput
+from dlrhub.services.retention import Periods, oldest_kept
 from dlrhub.services.wakeups import after_commit
 
 DELIVERIES = DELIVERY_TABLE
@@ -143,15 +145,22 @@ def _row(endpoint: Endpoint, event_ids: list[str], inbox_id: str | None,
 
 
 def replay(session: Session, *, tenant_id: str, endpoint_id: str, since: datetime,
-           until: datetime, statuses: list[str] | None, now: datetime) -> list[str]:
+           until: datetime, statuses: list[str] | None, now: datetime,
+           periods: Periods) -> list[str]:
     """Plan new deliveries of the tenant's events received in [since, until); return them.
 
     The endpoint's own filters apply (and ``statuses`` narrows them further); each
     replayed delivery is new, with its own id and a fresh run of the retry policy.
+    ``since`` goes back at most the tenant's receipt retention period (``periods`` the
+    system's): a range before it is refused, not read as "everything".
     """
     if until <= since:
         raise InvalidInput("until", "must be after since")
     endpoint = get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+    oldest = oldest_kept(session, tenant_id, "receipts", periods, now)
+    if since < oldest:
+        raise InvalidInput("since", f"may go back at most to {iso_z(oldest)}, the tenant's "
+                           "receipt retention period: older events are not kept")
     query = (select(RECEIPTS.c.id, RECEIPTS.c.account_id, RECEIPTS.c.type,
                     RECEIPTS.c.status, RECEIPTS.c.inbox_id, RECEIPTS.c.synthetic)
              .where(RECEIPTS.c.tenant_id == tenant_id, RECEIPTS.c.received_at >= since,

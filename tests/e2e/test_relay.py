@@ -159,7 +159,7 @@ def test_replay_sends_stored_events_again_through_the_endpoints_filters(
     assert customer.received == []
 
     replayed = client.post(f"/v1/endpoints/{endpoint['id']}/replay",
-                           json={"since": "2020-01-01T00:00:00Z"}, headers=me)
+                           json={"since": hour_ago()}, headers=me)
     assert replayed.status_code == 202, replayed.text
     assert replayed.json()["deliveries"] == 2  # 3 events in batches of 2
     wait_for(lambda: len(customer.received) == 2, 20, "the replayed batches")
@@ -167,13 +167,18 @@ def test_replay_sends_stored_events_again_through_the_endpoints_filters(
     assert sids == ["r-1", "r-2", "r-3"]
 
     empty = client.post(f"/v1/endpoints/{endpoint['id']}/replay",
-                        json={"since": "2020-01-01T00:00:00Z", "statuses": ["failed"]},
+                        json={"since": hour_ago(), "statuses": ["failed"]},
                         headers=me)
     assert empty.json()["deliveries"] == 0
     backwards = client.post(f"/v1/endpoints/{endpoint['id']}/replay",
                             json={"since": "2030-01-01T00:00:00Z",
                                   "until": "2020-01-01T00:00:00Z"}, headers=me)
     assert (backwards.status_code, backwards.json()["field"]) == (422, "until")
+
+
+def hour_ago() -> str:
+    from datetime import UTC, datetime, timedelta
+    return (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
 
 def test_a_test_event_is_sent_now_signed_and_its_answer_returned(

@@ -6,6 +6,7 @@ instead of saying why, and `replay {"since": 0}` replayed every event ever store
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import falcon.testing
@@ -72,3 +73,17 @@ def test_a_time_with_a_zone_still_passes(client: falcon.testing.TestClient,
     result = client.simulate_get("/v1/receipts", headers=tenant["headers"],
                                  params={"until": "2026-01-31T00:00:00+08:00"})
     assert result.status_code == 200, result.text
+
+
+def test_a_replay_from_before_the_retention_period_is_refused_naming_the_bound(
+        client: falcon.testing.TestClient, tenant: dict[str, Any]) -> None:
+    path = f"/v1/endpoints/{tenant['endpoint_id']}/replay"
+    old = client.simulate_post(path, json={"since": "2020-01-01T00:00:00Z"},
+                               headers=tenant["headers"])
+    assert old.status_code == 422, old.text
+    assert old.json["field"] == "since"
+    assert "retention period" in old.json["detail"]
+    # Inside the default 180 days: planned (nothing to send here, but not refused).
+    since = (datetime.now(UTC) - timedelta(days=179)).isoformat()
+    recent = client.simulate_post(path, json={"since": since}, headers=tenant["headers"])
+    assert recent.status_code == 202, recent.text
