@@ -53,7 +53,7 @@ from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
 from dlrhub.services.event_types import event_types
 from dlrhub.services.keys import KeyDirectory
-from dlrhub.services.ratelimit import limiter_for
+from dlrhub.services.ratelimit import RefusalLog, limiter_for
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.retention import Periods
 from dlrhub.services.runtime import Runtime
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         RequestId(),
         Authentication(settings.admin_token, keys, RateLimits(
             limiter_for(settings.broker_url), settings.api_rate_limit,
-            settings.api_rate_burst_seconds)),
+            settings.api_rate_burst_seconds, RefusalLog(rt.engine))),
         LogIds(),
         AuditTrail(rt.sessions),
         *console.middleware(),

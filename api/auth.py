@@ -11,7 +11,7 @@ import falcon
 from dlrhub.api.openapi import operation_of
 from dlrhub.services.errors import Forbidden, TooManyRequests, Unauthorized
 from dlrhub.services.keys import KeyDirectory
-from dlrhub.services.ratelimit import Limit, Limiter
+from dlrhub.services.ratelimit import Limit, Limiter, RefusalLog
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,18 @@ class RateLimits:
     # Requests a second (0: none) and the seconds' worth a key may make at once.
     rate: float
     burst_seconds: float
+    # Where refusals are counted for the operator (None: nowhere).
+    refusals: RefusalLog | None = None
 
-    def check(self, key_id: str, tenant_rate: float | None) -> None:
+    def check(self, tenant_id: str, key_id: str, tenant_rate: float | None) -> None:
         """Raise ``TooManyRequests`` if the key is over its limit."""
         rate = tenant_rate if tenant_rate is not None else self.rate
         if rate <= 0:
             return
         wait = self.limiter.take(key_id, Limit.of(rate, self.burst_seconds))
         if wait > 0:
+            if self.refusals is not None:
+                self.refusals.note(tenant_id)
             raise TooManyRequests(
                 f"this API key is over its limit of {rate:g} requests a second",
                 retry_after=wait)
@@ -71,7 +75,8 @@ class Authentication:
         if principal.suspended:
             raise Forbidden("the tenant is suspended")
         if self._limits is not None:
-            self._limits.check(principal.key_id, principal.rate_limit)
+            self._limits.check(principal.tenant_id, principal.key_id,
+                               principal.rate_limit)
         req.context.role = "tenant"
         req.context.tenant_id = principal.tenant_id
         req.context.key_id = principal.key_id

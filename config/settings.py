@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     admin_webhook_url: str | None = None
     admin_webhook_secret: str | None = None
     admin_backlog_threshold: int = Field(default=10_000, ge=0)
+    # A tenant whose keys were refused for their rate limit within this many seconds is
+    # told to the operator's webhook (admin.tenant_rate_limited), and again once it is not.
+    admin_rate_limited_window: float = Field(default=300.0, gt=0)
     # Retention (services/retention.py): how many days each kind of row is kept, unless
     # a tenant has its own period (set by the admin). Inbox bodies are the raw callbacks,
     # personal data the receipts already hold in normalized form: a month to look into

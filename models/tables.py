@@ -496,6 +496,21 @@ class ConsoleSignInFailure(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class ApiRefusal(SQLModel, table=True):
+    """A tenant whose API keys were answered 429 for their rate limit: when, how often.
+
+    Written by the API (services/ratelimit.RefusalLog) at most every few seconds per
+    process; read by the beat, which tells the operator of a tenant over its limit.
+    """
+
+    __tablename__ = "api_refusal"
+
+    tenant_id: str = Field(primary_key=True, max_length=40)
+    first_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    refusals: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class WorkerSeen(SQLModel, table=True):
     """A worker process's heartbeat: when it started and when it was last seen.
 
@@ -580,6 +595,7 @@ ALERT_RULE_TABLE = _table(AlertRule)
 CONSOLE_SESSION_TABLE = _table(ConsoleSession)
 CONSOLE_SIGNIN_FAILURE_TABLE = _table(ConsoleSignInFailure)
 WORKER_SEEN_TABLE = _table(WorkerSeen)
+API_REFUSAL_TABLE = _table(ApiRefusal)
 AUDIT_TABLE = _table(AuditEvent)
 OPS_CONDITION_TABLE = _table(OpsCondition)
 

@@ -7,9 +7,10 @@ evaluations see it. The condition moves in the transaction that posts the event 
 commits only once the webhook took it (a 2xx), so a webhook that is down gets the event
 at a later evaluation, not never (seen again then, with that evaluation's time).
 
-A tenant over its API rate limit is not reported (yet): the limiter
-(services/ratelimit.py) keeps one arrival time per key, in Redis or in each API
-process, and counts no 429s anywhere a beat could read.
+``admin.tenant_rate_limited`` tells when a tenant's API keys start being refused for
+their rate limit (429), from the ``api_refusal`` rows the API writes every few seconds
+per process (services/ratelimit.RefusalLog), and ``resolved`` once a whole window has
+passed without a refusal: once per episode and tenant, like the backlog.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,14 +28,15 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from dlrhub.core.times import iso_z
-from dlrhub.models import INBOX_TABLE, InboxState
-from dlrhub.services.ops_conditions import Change, move
+from dlrhub.models import API_REFUSAL_TABLE, INBOX_TABLE, TENANT_TABLE, InboxState
+from dlrhub.services.ops_conditions import Change, firing_keys, move
 from dlrhub.services.relay.jobs import USER_AGENT
 from dlrhub.services.relay.transport import signing
 
 log = logging.getLogger(__name__)
 
 BACKLOG = "admin.inbox_backlog"
+RATE_LIMITED = "admin.tenant_rate_limited"
 TIMEOUT = 10.0
 
 
@@ -95,3 +97,47 @@ def evaluate_backlog(sessions: sessionmaker[Session], hook: AdminHook, *, thresh
         session.commit()
     log.info("admin webhook: inbox backlog %s (%d pending)", event["data"]["state"], pending)
     return event
+
+
+def evaluate_rate_limited(sessions: sessionmaker[Session], hook: AdminHook, *,
+                          window: float, now: datetime) -> list[dict[str, Any]]:
+    """Tell the admin webhook of each tenant that started or stopped being rate-limited.
+
+    A tenant is rate-limited while a refusal was recorded within ``window`` seconds.
+    Each change is told in its own transaction, committed once the webhook took it.
+    """
+    told: list[dict[str, Any]] = []
+    since = now - timedelta(seconds=window)
+    with sessions() as session:
+        rows = {r.tenant_id: r for r in session.execute(
+            select(API_REFUSAL_TABLE, TENANT_TABLE.c.name).join(
+                TENANT_TABLE, TENANT_TABLE.c.id == API_REFUSAL_TABLE.c.tenant_id))}
+        firing = {k.removeprefix(f"{RATE_LIMITED}:")
+                  for k in firing_keys(session, f"{RATE_LIMITED}:")}
+    for tenant_id in sorted(set(rows) | firing):
+        row = rows.get(tenant_id)
+        limited = row is not None and row.last_at >= since
+        with sessions() as session:
+            change = move(session, f"{RATE_LIMITED}:{tenant_id}", firing=limited, now=now)
+            if change is None:
+                continue
+            event = _rate_limited_event(change, tenant_id, row, now)
+            if not post(hook, event, now):
+                session.rollback()  # told at a later evaluation
+                continue
+            session.commit()
+        told.append(event)
+    return told
+
+
+def _rate_limited_event(change: Change, tenant_id: str, row: Any,
+                        now: datetime) -> dict[str, Any]:
+    state = "firing" if change.firing else "resolved"
+    seed = f"{RATE_LIMITED}\x1f{tenant_id}\x1f{iso_z(change.since)}\x1f{state}"
+    return {"id": "adm_" + hashlib.sha256(seed.encode()).hexdigest()[:26],
+            "type": RATE_LIMITED, "timestamp": iso_z(now),
+            "data": {"state": state, "tenant_id": tenant_id,
+                     "tenant_name": row.name if row is not None else None,
+                     "refusals": row.refusals if row is not None else None,
+                     "last_refused_at": iso_z(row.last_at) if row is not None else None,
+                     "since": iso_z(change.since)}}

@@ -22,9 +22,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import redis
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from dlrhub.models import API_REFUSAL_TABLE, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +140,59 @@ class RedisLimiter:
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+
+class RefusalLog:
+    """Record which tenants' keys are refused, for the operator (admin events).
+
+    A refusal costs no database write of its own: each process writes a tenant's row
+    at most every ``every`` seconds, adding the refusals it counted meanwhile, so a
+    script hammering the API costs the database one upsert per few seconds, not one per
+    request. A write that fails is logged once and the counts wait for the next.
+    """
+
+    def __init__(self, engine: Engine, every: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = utcnow) -> None:
+        self._engine = engine
+        self._every = every
+        self._clock = clock
+        self._now = now
+        self._pending: dict[str, int] = {}
+        self._written: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def note(self, tenant_id: str) -> None:
+        """Count one refusal of the tenant's keys; write the count when it is time."""
+        at = self._clock()
+        with self._lock:
+            self._pending[tenant_id] = self._pending.get(tenant_id, 0) + 1
+            if at - self._written.get(tenant_id, float("-inf")) < self._every:
+                return
+            count = self._pending.pop(tenant_id)
+            self._written[tenant_id] = at
+        self._write(tenant_id, count)
+
+    def _write(self, tenant_id: str, count: int) -> None:
+        now = self._now()
+        table = API_REFUSAL_TABLE
+        stmt = (postgresql.insert(table) if self._engine.dialect.name == "postgresql"
+                else sqlite.insert(table))
+        stmt = stmt.values(tenant_id=tenant_id, first_at=now, last_at=now, refusals=count)
+        # A tenant refused again after a quiet spell starts a new episode.
+        stmt = stmt.on_conflict_do_update(index_elements=["tenant_id"], set_={
+            "last_at": stmt.excluded.last_at,
+            "refusals": table.c.refusals + stmt.excluded.refusals})
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(stmt)
+        except SQLAlchemyError as ex:
+            with self._lock:
+                self._pending[tenant_id] = self._pending.get(tenant_id, 0) + count
+            if not self._warned:
+                log.warning("could not record rate-limit refusals (%s)", type(ex).__name__)
+                self._warned = True
 
 
 def limiter_for(broker_url: str | None) -> Limiter:

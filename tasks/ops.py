@@ -8,7 +8,7 @@ from dlrhub.tasks.process import Process
 
 
 def evaluate(process: Process) -> int:
-    """Tell bursts of rejected callbacks to tenants, the inbox backlog to the operator.
+    """Tell bursts of rejected callbacks to tenants; the backlog and limited tenants to the admin.
 
     Scheduled by the beat with the alert rules; return how many events were told.
     """
@@ -25,4 +25,6 @@ def evaluate(process: Process) -> int:
         if admin_events.evaluate_backlog(rt.sessions, hook, now=now,
                                          threshold=settings.admin_backlog_threshold):
             told += 1
+        told += len(admin_events.evaluate_rate_limited(
+            rt.sessions, hook, window=settings.admin_rate_limited_window, now=now))
     return told
