@@ -194,6 +194,16 @@ class Adapter:
         """Judge a re-posted callback's answer as the provider would (here: any 2xx)."""
         return 200 <= status < 300
 
+    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
+               status: int = 200, reason: str = "") -> Answer:
+        """Answer ``OK`` in plain text (the provider reads only the status), or the reason.
+
+        For the many providers that take any 2xx; one that checks the body overrides it.
+        """
+        body = "OK" if ok else (reason or "error")
+        return Answer(status=200 if ok else status, body=body.encode(),
+                      content_type="text/plain; charset=utf-8")
+
     def setup(self, callback_url: str) -> Mapping[str, str]:
         """Return what else a tenant pastes at the provider, by name (here: nothing)."""
         return {}

@@ -26,7 +26,6 @@ from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
-    Answer,
     AuthError,
     CallbackRequest,
     Event,
@@ -46,7 +45,6 @@ from dlrhub.providers.common import (
     require_object,
     same_secret,
     text,
-    text_answer,
 )
 
 SIGNATURE_HEADER = "messagebird-signature"
@@ -242,13 +240,6 @@ class Bird(Adapter):
             reported_at=_time(payload.get("updatedAt"), account, "updatedAt"),
             raw=data,
         )
-
-    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
-               status: int = 200, reason: str = "") -> Answer:
-        """Answer 200 ``OK`` (any 2xx is success), or the HTTP status and why."""
-        if ok:
-            return text_answer(200, "OK")
-        return text_answer(status, reason or "error")
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",

@@ -24,7 +24,6 @@ from dlrhub.providers import smpp
 from dlrhub.providers.base import (
     Account,
     Adapter,
-    Answer,
     AuthError,
     CallbackRequest,
     Event,
@@ -40,7 +39,6 @@ from dlrhub.providers.common import (
     query_fields,
     same_secret,
     text,
-    text_answer,
 )
 
 # status → dlrhub status: DELIVRD is delivered; UNKNOWN and REJECTD are the SMPP states;
@@ -120,11 +118,6 @@ class ChuangLan(Adapter):
     def failure_status(self, code: str) -> str:
         """Return the status a failure report with ``code`` reads as."""
         return STATUS.get(code.upper(), "failed")
-
-    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
-               status: int = 200, reason: str = "") -> Answer:
-        """Answer ``OK``; a refusal is its reason in text."""
-        return text_answer(200, "OK") if ok else text_answer(status, reason or "error")
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Accept a 2xx whose body is ``OK``."""

@@ -26,7 +26,6 @@ from dlrhub.providers import smpp
 from dlrhub.providers.base import (
     Account,
     Adapter,
-    Answer,
     CallbackRequest,
     Event,
     ParseError,
@@ -34,7 +33,7 @@ from dlrhub.providers.base import (
     Record,
     SimulatedCallback,
 )
-from dlrhub.providers.common import FORM, e164, query_fields, text, text_answer, unix_time
+from dlrhub.providers.common import FORM, e164, query_fields, text, unix_time
 
 # The DLR type (%d, the dlr-mask bits): 1 delivered to the phone, 2 not delivered to the
 # phone, 4 queued on the SMSC, 8 delivered to the SMSC, 16 not delivered to the SMSC.
@@ -164,11 +163,6 @@ class Kannel(Adapter):
             or unix_time(data.get("ts"), "ts"),
             raw=data,
         )
-
-    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
-               status: int = 200, reason: str = "") -> Answer:
-        """Answer ``OK``; Kannel reads only the HTTP status, a failure's reason is text."""
-        return text_answer(200, "OK") if ok else text_answer(status, reason or "error")
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",

@@ -24,7 +24,6 @@ from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
-    Answer,
     AuthError,
     CallbackRequest,
     Event,
@@ -46,7 +45,6 @@ from dlrhub.providers.common import (
     require_object,
     same_secret,
     text,
-    text_answer,
     unix_time,
 )
 
@@ -221,13 +219,6 @@ class Vonage(Adapter):
             reported_at=reported,
             raw=data,
         )
-
-    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
-               status: int = 200, reason: str = "") -> Answer:
-        """Answer 200 ``OK`` (Vonage wants 200 or 204), or the HTTP status and why."""
-        if ok:
-            return text_answer(200, "OK")
-        return text_answer(status, reason or "error")
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",

@@ -25,7 +25,6 @@ from dlrhub.core.vocabulary import EventType
 from dlrhub.providers.base import (
     Account,
     Adapter,
-    Answer,
     AuthError,
     CallbackRequest,
     Event,
@@ -44,7 +43,6 @@ from dlrhub.providers.common import (
     require_object,
     same_secret,
     text,
-    text_answer,
 )
 
 # status → status (Vonage's Messages API status callbacks, SMS channel).
@@ -258,13 +256,6 @@ class VonageMessages(Adapter):
             reported_at=_time(data.get("timestamp"), account, "timestamp"),
             raw=data,
         )
-
-    def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
-               status: int = 200, reason: str = "") -> Answer:
-        """Answer 200 ``OK``, or the HTTP status and why."""
-        if ok:
-            return text_answer(200, "OK")
-        return text_answer(status, reason or "error")
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",
