@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dlrhub.providers.aliyun import provider as aliyun
+from dlrhub.providers.baidu import provider as baidu
 from dlrhub.providers.base import Provider
 from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
@@ -28,7 +29,7 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets)
+                        kannel, jasmin, yunpian, chuanglan, montnets, baidu)
 }
 
 
