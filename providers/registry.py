@@ -17,6 +17,7 @@ from dlrhub.providers.montnets import provider as montnets
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
 from dlrhub.providers.plivo import provider as plivo
+from dlrhub.providers.qiniu import provider as qiniu
 from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
@@ -29,7 +30,8 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets, baidu)
+                        kannel, jasmin, yunpian, chuanglan, montnets, baidu,
+                        qiniu)
 }
 
 

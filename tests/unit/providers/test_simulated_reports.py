@@ -43,7 +43,7 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          # the SMPP done date to the second (Kannel); Jasmin's is to the minute
          "kannel": ("reported_at",), "jasmin": (), "yunpian": ("reported_at",),
          "chuanglan": ("reported_at",), "montnets": ("submitted_at", "reported_at"),
-         "baidu": ("submitted_at", "reported_at"),
+         "baidu": ("submitted_at", "reported_at"), "qiniu": ("reported_at",),
          # RawDlrDoneDate has minute precision: the planned second is not carried.
          "twilio": (),
          "telnyx": ("submitted_at", "reported_at"),
