@@ -23,6 +23,7 @@ from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
+from dlrhub.providers.volcengine import provider as volcengine
 from dlrhub.providers.vonage import provider as vonage
 from dlrhub.providers.vonage_messages import provider as vonage_messages
 from dlrhub.providers.yunpian import provider as yunpian
@@ -32,7 +33,7 @@ PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
                         kannel, jasmin, yunpian, chuanglan, montnets, baidu,
-                        qiniu, submail)
+                        qiniu, submail, volcengine)
 }
 
 

@@ -32,6 +32,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "jasmin": {},
     "yunpian": {},
     "qiniu": {},
+    "volcengine": {},
     "chuanglan": {"account": "chuanglan-account-7", "password": "chuanglan-pswd-8"},
     "montnets": {"userid": "montnets-userid-9", "password": "montnets-password-10"},
     "baidu": {"token": "baidu-token-secret-12"},

@@ -44,7 +44,7 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "kannel": ("reported_at",), "jasmin": (), "yunpian": ("reported_at",),
          "chuanglan": ("reported_at",), "montnets": ("submitted_at", "reported_at"),
          "baidu": ("submitted_at", "reported_at"), "qiniu": ("reported_at",),
-         "submail": ("reported_at",),
+         "submail": ("reported_at",), "volcengine": ("submitted_at", "reported_at"),
          # RawDlrDoneDate has minute precision: the planned second is not carried.
          "twilio": (),
          "telnyx": ("submitted_at", "reported_at"),
