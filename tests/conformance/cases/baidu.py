@@ -82,6 +82,11 @@ KIT = ProviderKit(
                           "reference": None, "segments": 1,
                           "reason_class": "invalid_number",
                           "reported_at": "2020-08-13T12:13:35+00:00"}]),
+        # B:00012 is Baidu's own code (黑名单管控), classified from its receipt-code table.
+        Sample(name="failed-baidu-code", content_type=JSON, body=orjson.dumps(
+            {**_FAILED, "carrierCode": "B:00012"}),
+            expected=[{"type": STATUS, "status": "failed", "error_code": "B:00012",
+                       "reason_class": "blacklisted"}]),
     ],
     signer=_sign,
     tampers={"no signature": _without("signature"), "no timestamp": _without("timestamp"),
