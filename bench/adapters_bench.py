@@ -36,6 +36,8 @@ CREDENTIALS = {
     "huawei": {"access_key": "bench-ak", "secret_key": "bench-sk"},
     "chuanglan": {"account": "N1234567", "password": "bench-pswd"},
     "montnets": {"userid": "J10003", "password": "bench-password"},
+    "baidu": {"token": "bench-token"},
+    "submail": {"key": "bench-subhook-key"},
 }
 URL = "http://127.0.0.1:8000/v1/callbacks/{provider}/bench-token"
 

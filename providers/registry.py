@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dlrhub.providers.aliyun import provider as aliyun
+from dlrhub.providers.baidu import provider as baidu
 from dlrhub.providers.base import Provider
 from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
@@ -16,10 +17,13 @@ from dlrhub.providers.montnets import provider as montnets
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
 from dlrhub.providers.plivo import provider as plivo
+from dlrhub.providers.qiniu import provider as qiniu
+from dlrhub.providers.submail import provider as submail
 from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
 from dlrhub.providers.ucloud import provider as ucloud
+from dlrhub.providers.volcengine import provider as volcengine
 from dlrhub.providers.vonage import provider as vonage
 from dlrhub.providers.vonage_messages import provider as vonage_messages
 from dlrhub.providers.yunpian import provider as yunpian
@@ -28,7 +32,8 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets)
+                        kannel, jasmin, yunpian, chuanglan, montnets, baidu,
+                        qiniu, submail, volcengine)
 }
 
 

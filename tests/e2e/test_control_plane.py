@@ -25,6 +25,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "huawei": {"access_key": "demo-ak", "secret_key": "demo-sk"},
     "chuanglan": {"account": "demo-account", "password": "demo-pswd"},
     "montnets": {"userid": "demo-userid", "password": "demo-password"},
+    "baidu": {"token": "demo-baidu-token"},
     "twilio": {"auth_token": "demo-twilio-token"},
     "plivo": {"auth_token": "demo-plivo-token"},
     # The simulator signs Telnyx with RFC 8032's test seed: its public key.

@@ -97,6 +97,7 @@ def test_the_simulator_posts_what_each_adapter_accepts(
              "huawei": {"access_key": "k", "secret_key": "s"},
              "chuanglan": {"account": "a", "password": "p"},
              "montnets": {"userid": "u", "password": "p"},
+             "baidu": {"token": "t"},
              "twilio": {"auth_token": "t"}, "plivo": {"auth_token": "t"},
              # The simulator signs Telnyx with RFC 8032's test seed: its public key.
              "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},

@@ -31,8 +31,12 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "kannel": {},
     "jasmin": {},
     "yunpian": {},
+    "qiniu": {},
+    "volcengine": {},
     "chuanglan": {"account": "chuanglan-account-7", "password": "chuanglan-pswd-8"},
     "montnets": {"userid": "montnets-userid-9", "password": "montnets-password-10"},
+    "baidu": {"token": "baidu-token-secret-12"},
+    "submail": {"key": "submail-key-secret-13"},
     "twilio": {"auth_token": "twilio-token-secret-7"},
     # The simulator signs with RFC 8032's test seed: only its public key can be simulated.
     "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
