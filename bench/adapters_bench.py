@@ -38,6 +38,13 @@ CREDENTIALS = {
     "montnets": {"userid": "J10003", "password": "bench-password"},
     "baidu": {"token": "bench-token"},
     "submail": {"key": "bench-subhook-key"},
+    "twilio": {"auth_token": "bench-token"},
+    "plivo": {"auth_token": "bench-token"},
+    # The simulator signs Telnyx with RFC 8032's test seed: its public key.
+    "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
+    "vonage": {"signature_secret": "bench-secret", "signature_method": "sha256"},
+    "vonage_messages": {"signature_secret": "bench-secret"},
+    "bird": {"signing_key": "bench-key"},
 }
 URL = "http://127.0.0.1:8000/v1/callbacks/{provider}/bench-token"
 

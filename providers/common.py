@@ -217,6 +217,8 @@ def e164(number: Any, *, region: str | None = None, country_code: str | None = N
         return f"+86{raw}"
     if raw.startswith("+86") and _CN_MOBILE.fullmatch(raw, 3):
         return raw  # already a mainland mobile in E.164, as phonenumbers would give it
+    if international and raw.startswith("86") and _CN_MOBILE.fullmatch(raw, 2):
+        return f"+{raw}"  # the same, only without its "+" (Vonage's msisdn, Bird's)
     candidate = raw
     use_region = region
     if country_code and not raw.startswith("+"):
