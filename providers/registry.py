@@ -10,6 +10,7 @@ from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
 from dlrhub.providers.cloopen import provider as cloopen
 from dlrhub.providers.huawei import provider as huawei
+from dlrhub.providers.infobip import provider as infobip
 from dlrhub.providers.jasmin import provider as jasmin
 from dlrhub.providers.kannel import provider as kannel
 from dlrhub.providers.montnets import provider as montnets
@@ -28,7 +29,7 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets)
+                        kannel, jasmin, yunpian, chuanglan, montnets, infobip)
 }
 
 

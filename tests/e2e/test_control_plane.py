@@ -32,6 +32,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "vonage": {"signature_secret": "demo-vonage-secret", "signature_method": "md5hash"},
     "vonage_messages": {"signature_secret": "demo-vonage-messages-secret"},
     "bird": {"signing_key": "demo-bird-signing-key"},
+    "infobip": {"username": "demo-infobip-user", "password": "demo-infobip-password"},
 }
 
 

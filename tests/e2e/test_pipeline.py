@@ -102,7 +102,8 @@ def test_the_simulator_posts_what_each_adapter_accepts(
              "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
              "vonage": {"signature_secret": "s", "signature_method": "sha256"},
              "vonage_messages": {"signature_secret": "s"},
-             "bird": {"signing_key": "k"}}.get(provider, {})
+             "bird": {"signing_key": "k"},
+             "infobip": {"username": "u", "password": "p"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
     from dlrhub.services.simulate import simulate

@@ -18,7 +18,7 @@ from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.insight.reasons import classify
 from tests.conformance.kit import ProviderKit, Sample
 
-SLUGS = ["twilio", "telnyx", "plivo", "vonage", "vonage_messages", "bird"]
+SLUGS = ["twilio", "telnyx", "plivo", "vonage", "vonage_messages", "bird", "infobip"]
 URL = "https://hub.example.com/v1/callbacks/{slug}/tok"
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
