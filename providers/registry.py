@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dlrhub.providers.africastalking import provider as africastalking
 from dlrhub.providers.aliyun import provider as aliyun
 from dlrhub.providers.base import Provider
 from dlrhub.providers.bird import provider as bird
@@ -29,7 +30,8 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets, infobip)
+                        kannel, jasmin, yunpian, chuanglan, montnets, infobip,
+                        africastalking)
 }
 
 
