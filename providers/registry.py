@@ -18,6 +18,7 @@ from dlrhub.providers.montnets import provider as montnets
 from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
 from dlrhub.providers.plivo import provider as plivo
+from dlrhub.providers.sinch import provider as sinch
 from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
 from dlrhub.providers.twilio import provider as twilio
@@ -31,7 +32,7 @@ PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
                         kannel, jasmin, yunpian, chuanglan, montnets, infobip,
-                        africastalking)
+                        africastalking, sinch)
 }
 
 

@@ -41,6 +41,7 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "vonage_messages": {"signature_secret": "vonage-messages-secret-10"},
     "bird": {"signing_key": "bird-signing-key-11"},
     "africastalking": {},
+    "sinch": {},
     "infobip": {"username": "infobip-user-12", "password": "infobip-password-13"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]

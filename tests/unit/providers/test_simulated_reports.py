@@ -52,7 +52,8 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "vonage_messages": ("reported_at",),
          "bird": ("reported_at",),
          "infobip": ("submitted_at", "reported_at"),
-         "africastalking": ()}
+         "africastalking": (),
+         "sinch": ("reported_at",)}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
