@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from dlrhub.providers.africastalking import provider as africastalking
 from dlrhub.providers.aliyun import provider as aliyun
+from dlrhub.providers.aws_sns import provider as aws_sns
 from dlrhub.providers.base import Provider
 from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
@@ -32,7 +33,7 @@ PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
                         kannel, jasmin, yunpian, chuanglan, montnets, infobip,
-                        africastalking, sinch)
+                        africastalking, sinch, aws_sns)
 }
 
 

@@ -53,7 +53,8 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "bird": ("reported_at",),
          "infobip": ("submitted_at", "reported_at"),
          "africastalking": (),
-         "sinch": ("reported_at",)}
+         "sinch": ("reported_at",),
+         "aws_sns": ("submitted_at", "reported_at")}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
