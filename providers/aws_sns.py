@@ -298,12 +298,22 @@ class AwsSns(Adapter):
             return json_answer(200, {"status": "ok"})
         return json_answer(status, {"status": "error", "reason": reason or "error"})
 
+    def handshake_url(self, request: CallbackRequest) -> str | None:
+        """Return a SubscriptionConfirmation's ``SubscribeURL`` if it is on an SNS host."""
+        try:
+            doc = _envelope(request)
+        except ParseError:
+            return None
+        url = text(doc.get("SubscribeURL"))
+        if doc.get("Type") != CONFIRMATION or url is None or not allowed_sns_url(url):
+            return None
+        return url
+
     def setup(self, callback_url: str) -> Mapping[str, str]:
-        """Tell the tenant how the subscription is confirmed."""
+        """Tell the tenant how the subscription is made and confirmed."""
         return {"subscription": "Subscribe this URL (protocol HTTPS) to the SNS topic of "
-                                "the configuration set's event destination; confirm it "
-                                "with the SubscribeURL of the SubscriptionConfirmation "
-                                "kept in the account's inbox."}
+                                "the configuration set's event destination; dlrhub "
+                                "confirms the subscription by itself when SNS asks."}
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",
