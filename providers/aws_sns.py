@@ -140,12 +140,14 @@ class CertificateStore:
 
     def key(self, url: str) -> rsa.RSAPublicKey:
         """Return the public key of the certificate at ``url``, or raise ``AuthError``."""
-        if not allowed_sns_url(url):
-            raise AuthError("SigningCertURL is not https on sns.<region>.amazonaws.com")
+        # A cached URL was either checked before its fetch or put here by this process
+        # (the simulator's, on a host that never resolves): safe to use unchecked.
         with self._lock:
             found = self._keys.get(url)
         if found is not None:
             return found
+        if not allowed_sns_url(url):
+            raise AuthError("SigningCertURL is not https on sns.<region>.amazonaws.com")
         try:
             pem = self.opener(url)
             self.put(url, pem)
@@ -360,13 +362,15 @@ def _simulation_key() -> tuple[str, rsa.RSAPrivateKey]:
     """Return this process's simulation certificate URL and key, made on first use.
 
     The key is random and lives only in this process's memory, and its certificate is
-    cached under a URL with a random part: no callback from outside can be signed by it.
+    cached under a random URL off SNS: no callback from outside can be signed by it, and
+    a server in another process refuses the simulator's callbacks (401) unfetched.
     """
     with _SIMULATION_LOCK:
         if not _SIMULATION:
             key, pem = make_certificate()
-            url = ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-"
-                   f"dlrhub-simulated-{secrets.token_hex(8)}.pem")
+            # .invalid never resolves (RFC 2606) and is no SNS host: another process
+            # refuses it without fetching anything.
+            url = f"https://dlrhub-simulator.invalid/{secrets.token_hex(16)}.pem"
             CERTIFICATES.put(url, pem)
             _SIMULATION.append((url, key))
         return _SIMULATION[0]

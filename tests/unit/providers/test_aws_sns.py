@@ -105,3 +105,13 @@ def test_the_subscription_is_confirmed_only_on_an_sns_host() -> None:
 def test_the_guarded_opener_refuses_what_is_not_sns_before_any_connection() -> None:
     with pytest.raises(OSError, match="sns"):
         sns_certificates.guarded_open("https://127.0.0.1/c.pem", allow_private=False)
+
+
+def test_the_simulators_certificate_is_no_sns_url_another_process_would_fetch() -> None:
+    sim = aws_sns.provider.simulate(Account(id="a", provider="aws_sns"), count=1, seq=1,
+                                    now=NOW)
+    cert_url = orjson.loads(sim.body)["SigningCertURL"]
+    assert not aws_sns.allowed_sns_url(cert_url)
+    fresh = aws_sns.CertificateStore(lambda url: pytest.fail(f"fetched {url}"))
+    with pytest.raises(AuthError, match="SigningCertURL"):
+        fresh.key(cert_url)
