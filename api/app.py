@@ -49,6 +49,7 @@ from dlrhub.config.logging import mask_tokens_in_logs
 from dlrhub.console import app as console
 from dlrhub.console.web import PREFIX as CONSOLE
 from dlrhub.models import utcnow
+from dlrhub.services import sns_certificates
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits
 from dlrhub.services.event_types import event_types
@@ -93,6 +94,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
         *console.middleware(),
         *tracing.hooks().middleware(),  # none unless tracing is on
     ]
+    # AWS SNS callbacks name their signing certificate's URL: fetched through the guard.
+    sns_certificates.install(allow_private=settings.allow_private_endpoints)
     app = falcon.App(middleware=middleware)
     # Providers post bodies in their own media types; the callback resource reads raw
     # bytes and decides, so Falcon must not try to parse forms itself.

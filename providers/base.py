@@ -208,6 +208,10 @@ class Adapter:
         """Return what else a tenant pastes at the provider, by name (here: nothing)."""
         return {}
 
+    def handshake_url(self, request: CallbackRequest) -> str | None:
+        """Return the URL to GET to confirm a subscription this callback asks for (none)."""
+        return None
+
 
 class Provider(Protocol):
     """The contract of a provider adapter; one module per provider implements it."""
@@ -262,6 +266,13 @@ class Provider(Protocol):
 
     def accepts_answer(self, status: int, body: bytes) -> bool:
         """Judge an answer to this provider's callback as the provider itself would."""
+        ...
+
+    def handshake_url(self, request: CallbackRequest) -> str | None:
+        """Return the URL dlrhub must GET to confirm a subscription (AWS SNS), or None.
+
+        Asked only of an authenticated callback, once it is in the inbox.
+        """
         ...
 
     def setup(self, callback_url: str) -> Mapping[str, str]:

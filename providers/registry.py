@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dlrhub.providers.africastalking import provider as africastalking
 from dlrhub.providers.aliyun import provider as aliyun
+from dlrhub.providers.aws_sns import provider as aws_sns
 from dlrhub.providers.baidu import provider as baidu
 from dlrhub.providers.base import Provider
 from dlrhub.providers.bird import provider as bird
 from dlrhub.providers.chuanglan import provider as chuanglan
 from dlrhub.providers.cloopen import provider as cloopen
 from dlrhub.providers.huawei import provider as huawei
+from dlrhub.providers.infobip import provider as infobip
 from dlrhub.providers.jasmin import provider as jasmin
 from dlrhub.providers.kannel import provider as kannel
 from dlrhub.providers.montnets import provider as montnets
@@ -18,6 +21,7 @@ from dlrhub.providers.netease import provider as netease
 from dlrhub.providers.nxcloud import provider as nxcloud
 from dlrhub.providers.plivo import provider as plivo
 from dlrhub.providers.qiniu import provider as qiniu
+from dlrhub.providers.sinch import provider as sinch
 from dlrhub.providers.submail import provider as submail
 from dlrhub.providers.telnyx import provider as telnyx
 from dlrhub.providers.tencent import provider as tencent
@@ -32,8 +36,8 @@ from dlrhub.providers.yunpian import provider as yunpian
 PROVIDERS: Mapping[str, Provider] = {
     p.name: p for p in (tencent, ucloud, aliyun, cloopen, huawei, netease, nxcloud,
                         twilio, telnyx, plivo, vonage, vonage_messages, bird,
-                        kannel, jasmin, yunpian, chuanglan, montnets, baidu,
-                        qiniu, submail, volcengine)
+                        kannel, jasmin, yunpian, chuanglan, montnets, infobip,
+                        africastalking, sinch, aws_sns, baidu, qiniu, submail, volcengine)
 }
 
 

@@ -13,6 +13,7 @@ from dlrhub.config.logging import log_ids
 from dlrhub.config.redaction import mask_callback_tokens, mask_query_secrets
 from dlrhub.models import INBOX_TABLE, InboxState, new_id
 from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
+from dlrhub.services import sns_certificates
 from dlrhub.services.accounts import CallbackTarget, TokenDirectory
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,20 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
             log.exception("could not store a %s callback", adapter.name)
         return Received(adapter.answer(request, account, ok=False, status=503,
                                        reason="temporarily unavailable, retry"), "unavailable")
+    handshake = adapter.handshake_url(request)
+    if handshake is not None:
+        try:
+            sns_certificates.confirm(handshake)
+        except OSError as ex:
+            # The URL carries the subscription's token: only the reason is logged.
+            with log_ids(inbox_id=inbox_id):
+                log.warning("could not confirm a %s subscription: %s", adapter.name,
+                            type(ex).__name__)
+            return Received(adapter.answer(request, account, ok=False, status=503,
+                                           reason="the subscription could not be "
+                                                  "confirmed, retry"), "unavailable")
+        with log_ids(inbox_id=inbox_id):
+            log.info("confirmed a %s subscription", adapter.name)
     return Received(adapter.answer(request, account, ok=True), "accepted", inbox_id,
                     len(records))
 

@@ -28,7 +28,8 @@ CREDENTIALS = {"netease": {"app_key": "yunxin-app", "app_secret": "yunxin-secret
                "plivo": {"auth_token": "plivo-token"},
                "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
                "vonage_messages": {"signature_secret": "vonage-secret"},
-               "bird": {"signing_key": "bird-key"}}
+               "bird": {"signing_key": "bird-key"},
+               "infobip": {"username": "infobip-user", "password": "infobip-pw"}}
 
 
 @pytest.fixture(scope="module")

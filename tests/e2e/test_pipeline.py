@@ -103,12 +103,18 @@ def test_the_simulator_posts_what_each_adapter_accepts(
              "telnyx": {"public_key": "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
              "vonage": {"signature_secret": "s", "signature_method": "sha256"},
              "vonage_messages": {"signature_secret": "s"},
-             "bird": {"signing_key": "k"}}.get(provider, {})
+             "bird": {"signing_key": "k"},
+             "infobip": {"username": "u", "password": "p"}}.get(provider, {})
     new = AccountFactory(provider=provider, credentials=creds or None)
     url = f"{stack.base_url}/v1/callbacks/{provider}/{new.token}"
     from dlrhub.services.simulate import simulate
 
     report = simulate(provider, url, count=5, batch=4, credentials=creds)
+    if provider == "aws_sns":
+        # Signed with a certificate that exists only in the simulating process: the
+        # server refuses it, and fetches nothing, as it must for a forged SNS callback.
+        assert (report.accepted, report.rejected, report.errors) == (0, 5, 0)
+        return
     assert (report.accepted, report.rejected, report.errors) == (5, 0, 0)
     wait_for(lambda: stack.settled() and stack.receipts() == report.records, 30,
              f"{report.records} receipts")

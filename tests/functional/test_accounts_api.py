@@ -44,6 +44,10 @@ CREDENTIALS: dict[str, dict[str, str]] = {
     "vonage": {"signature_secret": "vonage-secret-9", "signature_method": "sha512"},
     "vonage_messages": {"signature_secret": "vonage-messages-secret-10"},
     "bird": {"signing_key": "bird-signing-key-11"},
+    "africastalking": {},
+    "sinch": {},
+    "aws_sns": {"topic_arn": "arn:aws:sns:us-east-1:123456789012:aws-sns-topic-14"},
+    "infobip": {"username": "infobip-user-12", "password": "infobip-password-13"},
 }
 SECRETS = [value for creds in CREDENTIALS.values() for value in creds.values()]
 

@@ -33,7 +33,8 @@ SECRETS = {"netease": {"app_key": "key", "app_secret": "secret"},
            "plivo": {"auth_token": "token"},
            "vonage": {"signature_secret": "secret", "signature_method": "sha256"},
            "vonage_messages": {"signature_secret": "secret"},
-           "bird": {"signing_key": "key"}}
+           "bird": {"signing_key": "key"},
+           "infobip": {"username": "u", "password": "p"}}
 # What each provider's report carries of the times (the others it cannot say).
 TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          "huawei": ("reported_at",), "nxcloud": ("submitted_at",),
@@ -52,7 +53,11 @@ TIMES = {"tencent": ("reported_at",), "ucloud": ("reported_at",),
          # scts has minute precision: the planned second is not carried.
          "vonage": (),
          "vonage_messages": ("reported_at",),
-         "bird": ("reported_at",)}
+         "bird": ("reported_at",),
+         "infobip": ("submitted_at", "reported_at"),
+         "africastalking": (),
+         "sinch": ("reported_at",),
+         "aws_sns": ("submitted_at", "reported_at")}
 EVERY_CLASS = mix.build("clean", failures=dict.fromkeys(ReasonClass, 7), parts=20,
                         late=5, out_of_order=5)
 
