@@ -442,6 +442,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "setup.mo_get_url_template.help": {
         "en": "To receive replies, set this as the get-url of a Kannel sms-service.",
         "zh": "如需接收上行短信，请将其设为 Kannel sms-service 的 get-url。"},
+    "setup.subscription": {"en": "SNS subscription", "zh": "SNS 订阅"},
+    "setup.subscription.help": {
+        "en": "Subscribe the callback URL above (protocol HTTPS) to the SNS topic of the "
+              "configuration set's event destination; dlrhub confirms the subscription "
+              "itself when SNS asks.",
+        "zh": "请将上面的回调 URL（HTTPS 协议）订阅到配置集事件目标的 SNS 主题；"
+              "SNS 发来确认请求时，dlrhub 会自行确认订阅。"},
     "acc.previous_until": {"en": "The previous callback URL keeps working until",
                            "zh": "旧的回调 URL 仍可使用，直到"},
     "acc.grace": {"en": "Grace period of the current URL", "zh": "当前 URL 的宽限期"},

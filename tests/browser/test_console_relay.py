@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dlrhub.providers.registry import PROVIDERS
 from tests.browser.conftest import ADMIN_TOKEN, Served
 from tests.browser.test_console import _context, audit, sign_in
 from tests.customer import Customer, customer_server
@@ -80,8 +81,11 @@ def test_accounts_endpoints_and_deliveries_without_curl(
         page.wait_for_url(re.compile(f"provider={provider}"))
         if provider == "huawei":
             audit(page, served, "account-new")
-        page.get_by_label("Name").fill(f"{provider} main")
-        for name, value in CREDENTIALS.get(provider, {}).items():
+        page.get_by_label("Name", exact=True).fill(f"{provider} main")
+        # Every credential the provider requires (a new provider needs no line here),
+        # with the ones above where the value matters.
+        required = dict.fromkeys(PROVIDERS[provider].required_credentials, "typed-secret")
+        for name, value in {**required, **CREDENTIALS.get(provider, {})}.items():
             page.get_by_label(name, exact=True).fill(value)
         page.get_by_role("button", name="Create the account").click()
         page.wait_for_url(re.compile(r"/console/accounts/acc_\w+\?created=1"))

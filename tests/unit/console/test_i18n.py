@@ -11,6 +11,7 @@ import pytest
 from dlrhub.console import i18n
 from dlrhub.console.pages.receipts import CHOICE_FILTERS, TEXT_FILTERS, TIME_FILTERS
 from dlrhub.core.vocabulary import EventType, ReasonClass, ReceiptStatus
+from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.overview import RANGES
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
@@ -64,3 +65,11 @@ def test_every_status_reason_class_and_event_type_reads_in_chinese() -> None:
 def test_the_language_is_the_chosen_one_else_the_browsers(
         cookie: str | None, header: str | None, lang: str) -> None:
     assert i18n.choose(cookie, header) == lang
+
+
+def test_every_providers_setup_hint_has_a_title_and_help_in_both_languages() -> None:
+    for name, adapter in PROVIDERS.items():
+        for hint in adapter.setup("https://hub.example/v1/callbacks/x/token"):
+            for key in (f"setup.{hint}", f"setup.{hint}.help"):
+                assert key in i18n.CATALOGUE, (name, key)
+                assert set(i18n.CATALOGUE[key]) == {"en", "zh"}, (name, key)
