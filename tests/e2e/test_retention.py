@@ -1,4 +1,8 @@
-"""Retention end to end: the real beat sends the purge, a real worker runs it, one at a time."""
+"""Retention end to end: the real beat sends the purge, a real worker runs it, one at a time.
+
+On the embedded default (SQLite, file lock); the PostgreSQL advisory lock and the purge
+itself on PostgreSQL are tested in tests/functional/test_retention.py and test_onlyone.py.
+"""
 
 from __future__ import annotations
 
@@ -11,36 +15,41 @@ from sqlalchemy import select
 
 from dlrhub.config import Settings
 from dlrhub.models import INBOX_TABLE, RECEIPT_TABLE, utcnow
+from dlrhub.models.migrate import upgrade
 from dlrhub.services.onlyone import only_one
 from dlrhub.services.runtime import Runtime
 from dlrhub.tasks.purge import LOCK
-from tests.conftest import truncate
 from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory, bind_session
 from tests.processes import Process, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def rt(pg_url: str) -> Iterator[Runtime]:
-    runtime = Runtime.build(Settings(database_url=pg_url, secret_key="e2e-secret-key"))
-    truncate(runtime.engine)
+def rt(tmp_path: Path) -> Iterator[Runtime]:
+    """The embedded default in its own folder: SQLite and the file broker.
+
+    Its own database and broker, not the shared test ones: the package's e2e stack runs
+    on those with its sweeper and workers, which would ingest this test's old pending
+    callback and take some of its beat's purge tasks.
+    """
+    settings = Settings(data_dir=tmp_path, secret_key="e2e-secret-key")
+    upgrade(settings.effective_database_url)
+    runtime = Runtime.build(settings)
     with runtime.sessions() as session:
         bind_session(session, runtime.box, commit=True)
         yield runtime
-    truncate(runtime.engine)
     runtime.close()
 
 
-def worker(pg_url: str, redis_url: str, data: Path) -> Process:
-    env = {"DLRHUB_DATABASE_URL": pg_url, "DLRHUB_BROKER_URL": redis_url,
-           "DLRHUB_DATA_DIR": str(data), "DLRHUB_SECRET_KEY": "e2e-secret-key",
+def worker(data: Path) -> Process:
+    env = {"DLRHUB_DATA_DIR": str(data), "DLRHUB_SECRET_KEY": "e2e-secret-key",
            "DLRHUB_PURGE_INTERVAL": "1", "DLRHUB_LOG_LEVEL": "INFO"}
     return Process(["worker", "--beat", "--concurrency", "1"], env, data / "worker.log")
 
 
 def test_the_beat_purges_what_expired_and_never_two_runs_at_once(
-        rt: Runtime, pg_url: str, redis_url: str, tmp_path: Path) -> None:
+        rt: Runtime, tmp_path: Path) -> None:
     account = AccountFactory(provider="tencent").account
     old = ReceiptFactory(account=account, received_at=utcnow() - timedelta(days=181))
     new = ReceiptFactory(account=account, received_at=utcnow() - timedelta(days=1))
@@ -54,7 +63,7 @@ def test_the_beat_purges_what_expired_and_never_two_runs_at_once(
             return set(conn.execute(select(RECEIPT_TABLE.c.id).where(
                 RECEIPT_TABLE.c.account_id == account.id)).scalars())
 
-    proc = worker(pg_url, redis_url, tmp_path)
+    proc = worker(tmp_path)
     # Another purge holds the lock: the worker's runs step aside and delete nothing.
     with only_one(rt.engine, LOCK, tmp_path) as held:
         assert held
