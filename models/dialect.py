@@ -245,7 +245,7 @@ _PG_COLUMNS = (
     ("type", "text"), ("provider", "text"), ("message_id", "text"), ("reference", "text"),
     ("phone", "text"), ("status", "text"), ("provider_status", "text"),
     ("error_code", "text"), ("error_message", "text"), ("segments", "int4"),
-    ("part", "text"), ("price", "text"), ("submitted_at", "timestamptz"),
+    ("part", "text"), ("sequence", "int8"), ("price", "text"), ("submitted_at", "timestamptz"),
     ("reported_at", "timestamptz"), ("received_at", "timestamptz"), ("text", "text"),
     ("raw", "jsonb"), ("dedupe_key", "text"), ("reason_class", "text"),
     ("retryable", "bool"), ("country", "text"), ("carrier", "text"), ("synthetic", "bool"),
@@ -292,6 +292,7 @@ _MESSAGE_KEY = ["tenant_id", "message_id", "account_id", "phone"]
 _MESSAGE_WRITE = (
     ("id", "text"), ("status", "text"), ("final", "bool"), ("provider_status", "text"),
     ("reason_class", "text"), ("retryable", "bool"), ("parts", "jsonb"), ("segments", "int4"),
+    ("sequence", "int8"),
     ("submitted_at", "timestamptz"), ("reported_at", "timestamptz"),
     ("received_at", "timestamptz"), ("handset_latency_ms", "int8"),
     ("receipt_lag_ms", "int8"), ("out_of_order", "int4"), ("corrected", "bool"),
@@ -307,13 +308,14 @@ _MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
 # or for a message reported whole, the status columns that are its one part).
 _MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "phone", "parts",
                    "status", "status_receipt_id", "received_at", "reported_at",
-                   "provider_status", "reason_class", "retryable",
+                   "provider_status", "reason_class", "retryable", "sequence",
                    "segments", "submitted_at", "out_of_order", "corrected",
                    "first_receipt_id", "last_receipt_id", "created_at")
 # What a row this statement inserted (xmax 0: no transaction updated it) returns as NULL:
 # the caller has it, and reading back 10,000 of them costs more than writing them.
 _KNOWN_WHEN_NEW = frozenset({"parts", "status", "status_receipt_id", "received_at",
-                             "reported_at", "provider_status", "reason_class", "retryable"})
+                             "reported_at", "provider_status", "reason_class", "retryable",
+                             "sequence"})
 # Through stages, as receipts: built from the constant column lists above.
 _MESSAGE_LOCK_STAGE = _Stage("message", _MESSAGE_NEW_NAMES, [t for _, t in _MESSAGE_NEW], (
     f"INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608

@@ -200,6 +200,8 @@ class Receipt(SQLModel, table=True):
     segments: int | None = None
     # Which part of a long SMS the report is about, where the provider reports each part.
     part: str | None = Field(default=None, max_length=20)
+    # The provider's own order of its reports on the message (Plivo ``Sequence``).
+    sequence: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     price: str | None = Field(default=None, max_length=40)
     submitted_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
@@ -266,6 +268,9 @@ class Message(SQLModel, table=True):
     parts: dict[str, Any] | None = Field(default=None,
                                          sa_column=Column(JSONType, nullable=True))
     segments: int | None = None
+    # The provider's order number of the report that set the status, where it numbers
+    # its reports (Plivo ``Sequence``); ``parts`` holds each part's.
+    sequence: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     submitted_at: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
     # Of the receipt that decided the status (the last part's, for a delivered long SMS).

@@ -290,6 +290,8 @@ class AwsSns(Adapter):
             submitted_at=unix_time(data.get("messageRequestTimestamp"),
                                    "messageRequestTimestamp"),
             reported_at=unix_time(data.get("eventTimestamp"), "eventTimestamp"),
+            # SNS keeps a notification's MessageId on each retry of it.
+            report_id=text(data.get("snsMessageId")),
             raw=data,
         )
 

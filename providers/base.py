@@ -101,6 +101,13 @@ class Event:
     # Tells apart records that share the dedupe fields but are not the same record
     # (Huawei reports every part of a long SMS with the same id and status).
     part: str | None = None
+    # The provider's own order of its reports on one message (Plivo ``Sequence``): where
+    # two reports of a message both have one, it decides which came later.
+    sequence: int | None = None
+    # The provider's own id of this report, the same on each retry of it (Twilio's
+    # ``I-Twilio-Idempotency-Token``, Telnyx ``data.id``, SNS ``MessageId``): the report
+    # is stored once per id rather than once per content (``services.ingest.dedupe_key``).
+    report_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +219,16 @@ class Adapter:
         """Return the URL to GET to confirm a subscription this callback asks for (none)."""
         return None
 
+    def retryable(self, raw: Mapping[str, Any]) -> bool | None:
+        """Return the provider's own word on whether sending a failure again may help.
+
+        ``raw`` is a stored status report's record. None (here: always) leaves it to the
+        reason class; a provider that flags its errors permanent or temporary (Infobip)
+        says so, and its word wins over the class's, though not over an account's
+        ``reason_overrides``.
+        """
+        return None
+
 
 class Provider(Protocol):
     """The contract of a provider adapter; one module per provider implements it."""
@@ -252,6 +269,10 @@ class Provider(Protocol):
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:
         """Answer in the provider's own success or failure form."""
+        ...
+
+    def retryable(self, raw: Mapping[str, Any]) -> bool | None:
+        """Return the provider's own word on whether a failure is worth sending again."""
         ...
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,

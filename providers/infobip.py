@@ -22,7 +22,7 @@ https://www.infobip.com/docs/essentials/api-essentials/response-status-and-error
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -210,6 +210,18 @@ class Infobip(Adapter):
             reported_at=_time(data.get("doneAt"), "doneAt"),
             raw=data,
         )
+
+    def retryable(self, raw: Mapping[str, Any]) -> bool | None:
+        """Return the opposite of the report's ``error.permanent``, Infobip's own flag.
+
+        A report without an error, with the no-error group (0), or whose flag is not a
+        boolean says nothing: the reason class decides.
+        """
+        error = raw.get("error")
+        if not isinstance(error, dict) or str(error.get("groupId")) == "0":
+            return None
+        permanent = error.get("permanent")
+        return (not permanent) if isinstance(permanent, bool) else None
 
     def answer(self, request: CallbackRequest, account: Account | None, *, ok: bool,
                status: int = 200, reason: str = "") -> Answer:

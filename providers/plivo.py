@@ -164,6 +164,18 @@ def _planned(report: PlannedReport, seq: int) -> dict[str, str]:
     }
 
 
+def _sequence(value: Any) -> int | None:
+    """Return Plivo's ``Sequence`` (its count of a message's callbacks), if it is one.
+
+    It orders the message's reports (services/message_state.py); a value that is not a
+    count from 0 to 2**63 - 1 is left in ``raw`` and the report orders by time instead.
+    """
+    found = text(value)
+    if found is None or not (found.isascii() and found.isdigit()) or len(found) > 18:
+        return None
+    return int(found)
+
+
 class Plivo(Adapter):
     """Adapter for Plivo message status callbacks and incoming messages (MO)."""
 
@@ -249,6 +261,7 @@ class Plivo(Adapter):
             submitted_at=_time(data.get("SentTime") or data.get("QueuedTime"), account,
                                "SentTime"),
             reported_at=_time(data.get("DeliveryReportTime"), account, "DeliveryReportTime"),
+            sequence=_sequence(data.get("Sequence")),
             raw=data,
         )
 

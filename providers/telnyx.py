@@ -228,6 +228,7 @@ class Telnyx(Adapter):
                 segments=to_count(payload.get("parts"), "parts"),
                 reported_at=_time(payload.get("received_at") or data.get("occurred_at"),
                                   account, "received_at"),
+                report_id=text(data.get("id")),
                 raw=data,
             )
         recipient: Mapping[str, Any] = data["recipient"]
@@ -248,6 +249,9 @@ class Telnyx(Adapter):
             submitted_at=_time(payload.get("sent_at"), account, "sent_at"),
             reported_at=_time(payload.get("completed_at") or data.get("occurred_at"),
                               account, "completed_at"),
+            # The event's id, the same on every retry: Telnyx promises neither order nor
+            # exactly-once delivery and says to dedupe on it.
+            report_id=text(data.get("id")),
             raw=data,
         )
 

@@ -235,6 +235,7 @@ class Twilio(Adapter):
                 phone=e164(data.get("From"), region=account.default_region),
                 text=str(data.get("Body")),
                 segments=to_count(data.get("NumSegments"), "NumSegments"),
+                report_id=text(data.get(IDEMPOTENCY_FIELD)),
                 raw=data,
             )
         provider_status = (text(data.get("MessageStatus")) or text(data.get("SmsStatus"))
@@ -252,6 +253,8 @@ class Twilio(Adapter):
             segments=to_count(data.get("NumSegments"), "NumSegments"),
             reported_at=local_time(data.get("RawDlrDoneDate"), DONE_DATE_FORMAT,
                                    account.timezone, "RawDlrDoneDate"),
+            # The same on Twilio's retries of this request (Twilio's advice: dedupe on it).
+            report_id=text(data.get(IDEMPOTENCY_FIELD)),
             raw=data,
         )
 

@@ -15,6 +15,10 @@ The rules, per part (a message reported whole is the one part ``''``):
 - ``unknown`` is final but says nothing: a later delivered, failed, expired or rejected
   report replaces it without a correction, and a later ``unknown`` never replaces those.
 
+Which of two reports came later is the provider's word where it numbers its reports
+(``sequence``: Plivo's ``Sequence``), else the time it says the report happened, else
+the time it arrived.
+
 A message with parts is ``delivered`` when every part is (all ``segments`` of them, where
 the provider says how many); otherwise it takes its worst part's status, reason class and
 retryable, in the order of ``WORST``.
@@ -38,6 +42,8 @@ WORST = ("rejected", "failed", "expired", UNKNOWN, PENDING, DELIVERED)
 _RANK = {status: rank for rank, status in enumerate(WORST)}
 # The part of a message reported whole.
 WHOLE = ""
+# Where a report has no sequence: before every numbered one (sequences start at 0 or 1).
+_NO_SEQUENCE = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +60,17 @@ class Report:
     segments: int | None = None
     reason_class: str | None = None
     retryable: bool | None = None
+    sequence: int | None = None
 
     @property
-    def happened(self) -> tuple[datetime, datetime, str]:
-        """Order of events: when the provider says it happened, then arrival, then id.
+    def happened(self) -> tuple[int, datetime, datetime, str]:
+        """Order of events: the provider's sequence, when it says it happened, arrival, id.
 
-        A receipt without a reported time counts as happening when it was received.
+        A receipt without a reported time counts as happening when it was received; one
+        without a sequence (most providers give none) comes before any that has one.
         """
-        return (self.reported_at or self.received_at, self.received_at, self.id)
+        return (_NO_SEQUENCE if self.sequence is None else self.sequence,
+                self.reported_at or self.received_at, self.received_at, self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +84,14 @@ class Part:
     provider_status: str | None = None
     reason_class: str | None = None
     retryable: bool | None = None
+    sequence: int | None = None
 
     @classmethod
     def of(cls, report: Report) -> Part:
         """Return the part as ``report`` sets it."""
         return cls(report.status, report.id, report.received_at, report.reported_at,
-                   report.provider_status, report.reason_class, report.retryable)
+                   report.provider_status, report.reason_class, report.retryable,
+                   report.sequence)
 
     @property
     def final(self) -> bool:
@@ -88,16 +99,17 @@ class Part:
         return self.status != PENDING
 
     @property
-    def happened(self) -> tuple[datetime, datetime, str]:
+    def happened(self) -> tuple[int, datetime, datetime, str]:
         """The order key of the receipt that set the part (see ``Report.happened``)."""
-        return (self.reported_at or self.received_at, self.received_at, self.receipt_id)
+        return (_NO_SEQUENCE if self.sequence is None else self.sequence,
+                self.reported_at or self.received_at, self.received_at, self.receipt_id)
 
     def document(self) -> dict[str, Any]:
         """Return the part as JSON (what the message row keeps and the API shows)."""
         return {"status": self.status, "receipt_id": self.receipt_id,
                 "provider_status": self.provider_status, "reported_at": _iso(self.reported_at),
                 "received_at": _iso(self.received_at), "reason_class": self.reason_class,
-                "retryable": self.retryable}
+                "retryable": self.retryable, "sequence": self.sequence}
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Part:
@@ -105,7 +117,8 @@ class Part:
         received = _time(doc["received_at"])
         assert received is not None
         return cls(doc["status"], doc["receipt_id"], received, _time(doc.get("reported_at")),
-                   doc.get("provider_status"), doc.get("reason_class"), doc.get("retryable"))
+                   doc.get("provider_status"), doc.get("reason_class"), doc.get("retryable"),
+                   doc.get("sequence"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +163,7 @@ class Summary:
     provider_status: str | None = None
     # The receipt that decided the status (the last part's, for a delivered long SMS).
     receipt_id: str | None = None
+    sequence: int | None = None
     reported_at: datetime | None = None
     received_at: datetime | None = None
     handset_latency_ms: int | None = None
@@ -172,7 +186,7 @@ def stored_parts(row: Mapping[str, Any] | object) -> dict[str, Part]:
         return {}
     return {WHOLE: Part(get("status"), get("status_receipt_id"), get("received_at"),
                         get("reported_at"), get("provider_status"), get("reason_class"),
-                        get("retryable"))}
+                        get("retryable"), get("sequence"))}
 
 
 def parts_document(parts: dict[str, Part]) -> dict[str, Any] | None:
@@ -267,7 +281,7 @@ def summarize(state: State) -> Summary:
     return Summary(
         status=decider.status, final=final, reason_class=decider.reason_class,
         retryable=decider.retryable, provider_status=decider.provider_status,
-        receipt_id=decider.receipt_id, reported_at=decider.reported_at,
+        receipt_id=decider.receipt_id, sequence=decider.sequence, reported_at=decider.reported_at,
         received_at=decider.received_at, handset_latency_ms=handset,
         receipt_lag_ms=_ms(decider.received_at, decider.reported_at))
 

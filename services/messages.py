@@ -155,6 +155,7 @@ def _fresh(message_id: str, key: Key, receipts: list[dict[str, Any]]
         "provider_status": r["provider_status"], "reason_class": r["reason_class"],
         # Reported whole: the status columns are its one part (``stored_parts``).
         "retryable": r["retryable"], "parts": None, "segments": r["segments"],
+        "sequence": r["sequence"],
         "submitted_at": r["submitted_at"], "reported_at": reported, "received_at": received,
         "handset_latency_ms": (_ms(reported, r["submitted_at"])
                                if final and reported is not None else None),
@@ -214,7 +215,8 @@ def _report(r: dict[str, Any]) -> Report:
         id=r["id"], status=r["status"], received_at=r["received_at"],
         reported_at=r["reported_at"], submitted_at=r["submitted_at"],
         provider_status=r["provider_status"], part=r.get("part") or WHOLE,
-        segments=r["segments"], reason_class=r["reason_class"], retryable=r["retryable"])
+        segments=r["segments"], reason_class=r["reason_class"], retryable=r["retryable"],
+        sequence=r["sequence"])
 
 
 def _row(message_id: str, state: State, summary: Summary) -> dict[str, Any]:
@@ -223,7 +225,8 @@ def _row(message_id: str, state: State, summary: Summary) -> dict[str, Any]:
         "provider_status": summary.provider_status, "reason_class": summary.reason_class,
         "retryable": summary.retryable,
         "parts": parts_document(state.parts),
-        "segments": state.segments, "submitted_at": state.submitted_at,
+        "segments": state.segments, "sequence": summary.sequence,
+        "submitted_at": state.submitted_at,
         "reported_at": summary.reported_at, "received_at": summary.received_at,
         "handset_latency_ms": summary.handset_latency_ms,
         "receipt_lag_ms": summary.receipt_lag_ms, "out_of_order": state.out_of_order,
@@ -252,7 +255,7 @@ def _correction_event(receipt: dict[str, Any], correction: Correction,
         "message_id": receipt["message_id"], "reference": receipt["reference"],
         "phone": receipt["phone"], "status": kept.status,
         "provider_status": kept.provider_status, "error_code": None, "error_message": None,
-        "segments": None, "part": receipt.get("part"), "price": None,
+        "segments": None, "sequence": None, "part": receipt.get("part"), "price": None,
         "submitted_at": receipt["submitted_at"], "reported_at": receipt["reported_at"],
         "received_at": now, "text": None, "raw": {},
         "dedupe_key": hashlib.sha256(f"{_CORRECTED}\x1f{receipt['id']}".encode()).hexdigest(),

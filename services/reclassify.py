@@ -25,7 +25,8 @@ RECEIPTS = RECEIPT_TABLE
 DEFAULT_BATCH = 5000
 _READ = (RECEIPTS.c.id, RECEIPTS.c.type, RECEIPTS.c.provider, RECEIPTS.c.account_id,
          RECEIPTS.c.status, RECEIPTS.c.error_code, RECEIPTS.c.provider_status,
-         RECEIPTS.c.phone, RECEIPTS.c.synthetic, *(RECEIPTS.c[n] for n in COLUMNS))
+         RECEIPTS.c.phone, RECEIPTS.c.synthetic, RECEIPTS.c.raw,
+         *(RECEIPTS.c[n] for n in COLUMNS))
 
 
 @dataclass

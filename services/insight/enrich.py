@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dlrhub.models import EventType
+from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.insight.numbers import locate
-from dlrhub.services.insight.reasons import classify
+from dlrhub.services.insight.reasons import classify, normalize_code
 
 _STATUS = EventType.status.value
 # The columns ``facts`` decides, in the order it returns them.
@@ -26,15 +27,26 @@ def facts(row: Mapping[str, Any],
 
     Only status reports dlrhub did not make itself are classified: its own events
     (missing receipts, corrections, alerts, synthetic finals) keep what they were given.
+    ``row`` has the receipt's columns, ``raw`` included (a provider may flag a failure
+    permanent or temporary in it: ``Adapter.retryable``).
     """
     country, carrier = locate(row["phone"])
     if row["type"] != _STATUS or row.get("synthetic"):
         return row.get("reason_class"), row.get("retryable"), country, carrier
-    verdict = classify(row["provider"], row["status"],
-                       row["error_code"] or row["provider_status"],
+    code = row["error_code"] or row["provider_status"]
+    verdict = classify(row["provider"], row["status"], code,
                        carrier=carrier, country=country, overrides=overrides)
-    reason = verdict.reason_class.value if verdict.reason_class is not None else None
-    return reason, verdict.retryable, country, carrier
+    if verdict.reason_class is None:
+        return None, None, country, carrier
+    retryable = verdict.retryable
+    # The provider's own permanent/temporary flag beats the class's general answer;
+    # the tenant's override of the code beats both.
+    if not (overrides and code and normalize_code(code) in overrides):
+        adapter = PROVIDERS.get(row["provider"])
+        said = adapter.retryable(row["raw"]) if adapter is not None else None
+        if said is not None:
+            retryable = said
+    return verdict.reason_class.value, retryable, country, carrier
 
 
 def enrich(rows: Iterable[dict[str, Any]],

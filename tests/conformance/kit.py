@@ -26,7 +26,7 @@ class Sample:
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     # The events it must become, in order; each maps event fields (type, status,
-    # message_id, phone, error_code, provider_status, reason_class, segments, part,
+    # message_id, phone, error_code, provider_status, reason_class, retryable, segments, part,
     # submitted_at, reported_at, text...) to the value they must have exactly.
     expected: Sequence[Mapping[str, Any]] = ()
     # False where ``headers`` already carry a published signature that must pass as is.

@@ -139,18 +139,22 @@ def events_of(kit: ProviderKit, sample: Sample) -> list[Event]:
     return [adapter.normalize(r, account) for r in adapter.extract(request, account)]
 
 
-def reason_class(kit: ProviderKit, event: Event) -> str | None:
-    """Return the reason class ingest gives the event, from the insight dictionary."""
+def reason_of(kit: ProviderKit, event: Event) -> tuple[str | None, bool | None]:
+    """Return the reason class and retryable ingest gives the event (the dictionary's,
+    or the provider's own flag in the record)."""
     row = {"phone": event.phone, "type": event.type.value, "provider": kit.slug,
            "status": event.status, "error_code": event.error_code,
-           "provider_status": event.provider_status, "synthetic": False}
-    return facts(row, None)[0]
+           "provider_status": event.provider_status, "synthetic": False, "raw": event.raw}
+    reason, retryable, _country, _carrier = facts(row, None)
+    return reason, retryable
 
 
 def value_of(kit: ProviderKit, event: Event, name: str, expected: Any) -> Any:
     """Return an event's field as the expectation states it (enums and times as text)."""
     if name == "reason_class":
-        return reason_class(kit, event)
+        return reason_of(kit, event)[0]
+    if name == "retryable":
+        return reason_of(kit, event)[1]
     got = getattr(event, name)
     if isinstance(got, Enum) and isinstance(expected, str):
         return got.value

@@ -31,7 +31,7 @@ def _store(runtime: Runtime, tenant_id: str, account_id: str, count: int) -> Non
         "inbox_id": "inb_bulk", "type": "sms.status", "provider": "tencent",
         "message_id": f"m-{i}", "reference": None, "phone": f"+86138{i:08d}",
         "status": "delivered", "provider_status": "SUCCESS", "error_code": None,
-        "error_message": None, "segments": 1, "part": None, "price": None,
+        "error_message": None, "segments": 1, "sequence": None, "part": None, "price": None,
         "submitted_at": None, "reported_at": now, "received_at": now - timedelta(seconds=i),
         "text": None, "raw": {"sid": f"m-{i}", "pad": "x" * 200}, "dedupe_key": f"k-{i}",
         "reason_class": None, "retryable": None, "country": "CN", "carrier": "china_mobile",

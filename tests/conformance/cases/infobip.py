@@ -45,6 +45,21 @@ _BATCH = {"results": [
              "name": "EC_ABSENT_SUBSCRIBER", "description": "Absent Subscriber",
              "permanent": False}),
 ]}
+# Infobip's own flag decides ``retryable`` where the class alone cannot say (both of
+# these classes answer "sometimes"): a permanent block, a temporary handset fault.
+_UNDELIVERABLE = {"groupId": 2, "groupName": "UNDELIVERABLE", "id": 9,
+                  "name": "UNDELIVERABLE_NOT_DELIVERED",
+                  "description": "Message sent not delivered"}
+_FLAGGED = {"results": [
+    _report("MESSAGE-ID-901-xyz", _UNDELIVERABLE,
+            {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": 8,
+             "name": "EC_ROAMING_NOT_ALLOWED", "description": "Roaming not allowed",
+             "permanent": True}),
+    _report("MESSAGE-ID-902-xyz", _UNDELIVERABLE,
+            {"groupId": 1, "groupName": "HANDSET_ERRORS", "id": 7,
+             "name": "EC_UNKNOWN_EQUIPMENT", "description": "Unknown equipment",
+             "permanent": False}),
+]}
 _EVENT = {"type": STATUS, "phone": "+41793026727", "segments": 1,
           "submitted_at": datetime(2019, 11, 9, 15, 59, 58, tzinfo=UTC),
           "reported_at": datetime(2019, 11, 9, 16, 0, tzinfo=UTC)}
@@ -85,7 +100,15 @@ KIT = ProviderKit(
              "provider_status": "DELIVERED_TO_OPERATOR", "error_code": None},
             {**_EVENT, "status": "failed", "message_id": "MESSAGE-ID-789-xyz",
              "error_code": "EC_ABSENT_SUBSCRIBER",
-             "reason_class": "unreachable_powered_off"},
+             "reason_class": "unreachable_powered_off", "retryable": True},
+        ]),
+        Sample("permanent-flag", orjson.dumps(_FLAGGED), JSON, expected=[
+            {**_EVENT, "status": "failed", "message_id": "MESSAGE-ID-901-xyz",
+             "error_code": "EC_ROAMING_NOT_ALLOWED",
+             "reason_class": "carrier_unspecified_block", "retryable": False},
+            {**_EVENT, "status": "failed", "message_id": "MESSAGE-ID-902-xyz",
+             "error_code": "EC_UNKNOWN_EQUIPMENT", "reason_class": "handset_error",
+             "retryable": True},
         ]),
         Sample("incoming", orjson.dumps(_MO), JSON, expected=[
             {"type": INBOUND, "status": "received", "message_id": "817790313235066447",

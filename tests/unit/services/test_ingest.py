@@ -176,6 +176,19 @@ def test_dedupe_key_tells_apart_what_differs_and_only_that() -> None:
         assert dedupe_key(a) != dedupe_key(replace(a, **change)), change
 
 
+def test_a_report_the_provider_names_is_stored_once_per_name() -> None:
+    # Twilio's idempotency token, Telnyx's event id: a retry carries the same name
+    a = Event(type="sms.status", status="pending", message_id="m", phone="+1",
+              provider_status="sent", report_id="tok-1", raw={"n": 1})
+    assert dedupe_key(a) == dedupe_key(replace(a, raw={"n": 2}))
+    # two reports alike in every field are two when the provider named them apart
+    assert dedupe_key(a) != dedupe_key(replace(a, report_id="tok-2"))
+    # and one name on several recipients' reports (a Telnyx event) is one per phone
+    assert dedupe_key(a) != dedupe_key(replace(a, phone="+2"))
+    # a named report never collides with the unnamed one of the same content
+    assert dedupe_key(a) != dedupe_key(replace(a, report_id=None))
+
+
 def test_ids_sort_by_creation_time() -> None:
     import time
 

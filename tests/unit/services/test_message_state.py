@@ -41,6 +41,36 @@ def one_by_one(reports: list[Report]) -> State:
 # --- one part: finals, intermediates, corrections -----------------------------------
 
 
+def numbered(rid: str, status: str, sequence: int | None, *, received: float) -> Report:
+    """A report without a time, numbered by its provider (Plivo's ``Sequence``)."""
+    r = report(rid, status, None, received=received)
+    return Report(id=r.id, status=r.status, received_at=r.received_at,
+                  provider_status=rid, sequence=sequence)
+
+
+def test_the_providers_sequence_orders_reports_whatever_their_arrival() -> None:
+    # "sent" (2) arrives before "queued" (1): queued is the late one, sent stays
+    state = one_by_one([numbered("sent", "pending", 2, received=10),
+                        numbered("queued", "pending", 1, received=11)])
+    assert (state.parts[""].provider_status, state.parts[""].sequence) == ("sent", 2)
+    assert state.out_of_order == 1
+    # in one batch too, and in arrival order nothing is late
+    outcome = apply(State(), [numbered("sent", "pending", 2, received=10),
+                              numbered("queued", "pending", 1, received=11)])
+    assert (outcome.state.parts[""].provider_status, outcome.out_of_order) == ("sent", 0)
+    state = one_by_one([numbered("queued", "pending", 1, received=10),
+                        numbered("sent", "pending", 2, received=11)])
+    assert (state.parts[""].provider_status, state.out_of_order) == ("sent", 0)
+    # without a sequence, arrival decides (the provider gives no time either)
+    state = one_by_one([numbered("sent", "pending", None, received=10),
+                        numbered("queued", "pending", None, received=11)])
+    assert (state.parts[""].provider_status, state.out_of_order) == ("queued", 0)
+    # the sequence that set a part survives the trip through the database's document
+    assert Part.from_document(state.parts[""].document()) == state.parts[""]
+    numbered_part = Part.of(numbered("sent", "pending", 7, received=1))
+    assert Part.from_document(numbered_part.document()).sequence == 7
+
+
 def test_a_late_pending_never_replaces_a_final_status_and_counts_as_out_of_order() -> None:
     state = apply(State(), [report("a", "delivered", 5)]).state
     outcome = apply(state, [report("b", "pending", 1)])

@@ -21,7 +21,7 @@ def receipt(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": "evt_1", "status": "delivered", "provider_status": "DELIVRD",
         "reported_at": AT, "received_at": AT + timedelta(seconds=3), "submitted_at": None,
-        "segments": None, "part": None, "reason_class": None, "retryable": None,
+        "segments": None, "sequence": None, "part": None, "reason_class": None, "retryable": None,
         "tenant_id": "ten_1", "account_id": "acc_1", "provider": "huawei",
         "message_id": "m-1", "phone": "+8613800000001"}
     return {**base, **changes}
