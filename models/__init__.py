@@ -18,6 +18,7 @@ from dlrhub.models.account import (
     AccountPublic,
     AccountStored,
     AccountUpdate,
+    SubscriptionPublic,
 )
 from dlrhub.models.alert import AlertRuleCreate, AlertRulePublic, AlertRuleUpdate, AlertScope
 from dlrhub.models.endpoint import EndpointBase, EndpointCreate, EndpointPublic, EndpointUpdate
@@ -125,6 +126,7 @@ __all__ = [
     "ReasonClass",
     "Receipt",
     "ReceiptStatus",
+    "SubscriptionPublic",
     "Tenant",
     "TenantBase",
     "TenantCreate",

@@ -12,7 +12,7 @@ so the service fills it in.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import field_validator
 from sqlalchemy import Column, Integer, String
@@ -148,6 +148,22 @@ class AccountUpdate(SQLModel):
         return value
 
 
+class SubscriptionPublic(SQLModel):
+    """One subscription of an account's callback URL at its provider (an SNS topic)."""
+
+    model_config = PUBLIC_CONFIG
+
+    topic: str = Field(description="what the URL is subscribed to: the SNS topic's ARN")
+    status: Literal["confirmed", "unsubscribed"] = Field(
+        description="confirmed: dlrhub visited the confirmation URL and the provider sends "
+                    "here; unsubscribed: the provider said it no longer does")
+    subscription_id: str | None = Field(
+        default=None, description="the provider's id of the subscription (its ARN), where "
+                                  "the confirmation answer gave one")
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
 class AccountPublic(AccountStored):
     """A provider account as answered: never a credential value."""
 
@@ -166,5 +182,10 @@ class AccountPublic(AccountStored):
     expectations_since: datetime | None = Field(
         description="since when expectations are registered on this account: from then on "
                     "its final receipts without one count as unmatched")
+    subscriptions: list[SubscriptionPublic] = Field(
+        default_factory=list,
+        description="the provider's subscriptions of the callback URL (AWS SNS topics), "
+                    "as dlrhub confirmed them and the provider ended them; empty for the "
+                    "providers that have none")
     created_at: datetime
     updated_at: datetime

@@ -82,6 +82,10 @@ class ProviderAccount(AccountStored, table=True):
     # ingest loads anyway, so accounts that never use expectations cost ingest nothing.
     expectations_since: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The provider's subscriptions of the callback URL (AWS SNS topics), by topic:
+    # services/subscriptions.py keeps them as the provider's callbacks change them.
+    subscriptions: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONType, nullable=True))
     created_at: datetime = Field(default_factory=utcnow,
                                  sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow,

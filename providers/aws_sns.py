@@ -51,6 +51,7 @@ from dlrhub.providers.base import (
     PlannedReport,
     Record,
     SimulatedCallback,
+    SubscriptionChange,
 )
 from dlrhub.providers.common import (
     JSON,
@@ -65,6 +66,11 @@ from dlrhub.providers.common import (
 )
 
 TEXT = "text/plain"
+# An ARN is at most 2,048 characters (IAM's limit); SNS's are far shorter.
+MAX_ARN = 2048
+# ConfirmSubscription answers XML whose one fact dlrhub keeps is the subscription's ARN.
+_SUBSCRIPTION_ARN = re.compile(rb"<SubscriptionArn>\s*(arn:[\x21-\x3b\x3d-\x7e]{1,2048}?)\s*"
+                               rb"</SubscriptionArn>")
 NOTIFICATION = "Notification"
 CONFIRMATION = "SubscriptionConfirmation"
 UNSUBSCRIBE = "UnsubscribeConfirmation"
@@ -312,6 +318,29 @@ class AwsSns(Adapter):
         if doc.get("Type") != CONFIRMATION or url is None or not allowed_sns_url(url):
             return None
         return url
+
+    def subscription_change(self, request: CallbackRequest,
+                            confirmed: bytes | None) -> SubscriptionChange | None:
+        """Return a confirmed subscription (with its ARN from SNS's answer), or an ended one.
+
+        A SubscriptionConfirmation counts once dlrhub has visited its SubscribeURL
+        (``confirmed`` is SNS's answer); an UnsubscribeConfirmation says the topic no
+        longer sends here (dlrhub does not subscribe again: the tenant decides).
+        """
+        try:
+            doc = _envelope(request)
+        except ParseError:
+            return None
+        topic = text(doc.get("TopicArn"))
+        if topic is None or len(topic) > MAX_ARN:
+            return None
+        if doc.get("Type") == CONFIRMATION and confirmed is not None:
+            found = _SUBSCRIPTION_ARN.search(confirmed)
+            return SubscriptionChange(topic, "confirmed",
+                                      found.group(1).decode() if found else None)
+        if doc.get("Type") == UNSUBSCRIBE:
+            return SubscriptionChange(topic, "unsubscribed")
+        return None
 
     def setup(self, callback_url: str) -> Mapping[str, str]:
         """Tell the tenant how the subscription is made and confirmed."""

@@ -120,6 +120,21 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """A provider's subscription of the callback URL, as one of its callbacks changes it.
+
+    AWS SNS subscribes the URL to a topic, asks for a confirmation, and says when it was
+    unsubscribed; the account shows each topic's subscription (services/subscriptions.py).
+    """
+
+    # The provider's name of what the URL is subscribed to (an SNS topic ARN).
+    topic: str
+    status: Literal["confirmed", "unsubscribed"]
+    # The provider's id of the subscription, where its confirmation answer gives one.
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SimulatedCallback:
     """A realistic callback built by an adapter for demos, tests and load."""
 
@@ -219,6 +234,15 @@ class Adapter:
         """Return the URL to GET to confirm a subscription this callback asks for (none)."""
         return None
 
+    def subscription_change(self, request: CallbackRequest,
+                            confirmed: bytes | None) -> SubscriptionChange | None:
+        """Return how this callback changes the URL's subscription (here: never).
+
+        ``confirmed`` is what the provider answered when dlrhub visited
+        ``handshake_url``, None where it did not visit one.
+        """
+        return None
+
     def retryable(self, raw: Mapping[str, Any]) -> bool | None:
         """Return the provider's own word on whether sending a failure again may help.
 
@@ -273,6 +297,11 @@ class Provider(Protocol):
 
     def retryable(self, raw: Mapping[str, Any]) -> bool | None:
         """Return the provider's own word on whether a failure is worth sending again."""
+        ...
+
+    def subscription_change(self, request: CallbackRequest,
+                            confirmed: bytes | None) -> SubscriptionChange | None:
+        """Return how this callback changes the URL's subscription, if it does."""
         ...
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,

@@ -32,6 +32,7 @@ from dlrhub.models import (
 )
 from dlrhub.providers.base import Account, Option, Provider
 from dlrhub.providers.registry import PROVIDERS
+from dlrhub.services import subscriptions
 from dlrhub.services.crypto import SecretBox, new_token, token_hash
 from dlrhub.services.errors import InvalidInput, NotFound, non_blank
 from dlrhub.services.expectations.rules import check_seconds
@@ -322,6 +323,7 @@ def public_account(account: ProviderAccount, box: SecretBox, public_url: str) ->
         credentials=credential_names(account, box),
         previous_token_expires_at=account.previous_token_expires_at,
         expectations_since=account.expectations_since,
+        subscriptions=subscriptions.public(account.subscriptions),
         created_at=account.created_at,
         updated_at=account.updated_at,
     )

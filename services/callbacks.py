@@ -13,7 +13,7 @@ from dlrhub.config.logging import log_ids
 from dlrhub.config.redaction import mask_callback_tokens, mask_query_secrets
 from dlrhub.models import INBOX_TABLE, InboxState, new_id
 from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
-from dlrhub.services import sns_certificates
+from dlrhub.services import sns_certificates, subscriptions
 from dlrhub.services.accounts import CallbackTarget, TokenDirectory
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,10 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
         return Received(adapter.answer(request, account, ok=False, status=503,
                                        reason="temporarily unavailable, retry"), "unavailable")
     handshake = adapter.handshake_url(request)
+    confirmed: bytes | None = None
     if handshake is not None:
         try:
-            sns_certificates.confirm(handshake)
+            confirmed = sns_certificates.confirm(handshake)
         except OSError as ex:
             # The URL carries the subscription's token: only the reason is logged.
             with log_ids(inbox_id=inbox_id):
@@ -108,6 +109,9 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
                                                   "confirmed, retry"), "unavailable")
         with log_ids(inbox_id=inbox_id):
             log.info("confirmed a %s subscription", adapter.name)
+    change = adapter.subscription_change(request, confirmed)
+    if change is not None:
+        subscriptions.record(engine, target.account_id, change, now)
     return Received(adapter.answer(request, account, ok=True), "accepted", inbox_id,
                     len(records))
 

@@ -65,9 +65,12 @@ def install_opener(opener: Callable[[str], bytes]) -> None:
     aws_sns.CERTIFICATES.opener = opener
 
 
-def confirm(url: str) -> None:
-    """Confirm a subscription by GETting its SubscribeURL; raise ``OSError`` on failure."""
+def confirm(url: str) -> bytes:
+    """Confirm a subscription by GETting its SubscribeURL and return SNS's answer.
+
+    Raise ``OSError`` on failure.
+    """
     try:
-        aws_sns.confirm_subscription(url, _visit)
+        return aws_sns.confirm_subscription(url, _visit)
     except ValueError as ex:
         raise OSError(str(ex)) from ex

@@ -29,7 +29,8 @@ from dlrhub.models import (
     ProviderAccount,
     utcnow,
 )
-from dlrhub.services import endpoints
+from dlrhub.providers.base import SubscriptionChange
+from dlrhub.services import endpoints, subscriptions
 from dlrhub.services.runtime import Runtime
 from tests.customer import Customer, customer_server
 from tests.factories import AccountFactory, InboundCallbackFactory, ReceiptFactory
@@ -122,6 +123,28 @@ def test_a_kannel_account_shows_the_dlr_url_to_send_with_each_message(
     assert 'data-copy="setup-1"' in page.text
     tencent = signed_in.get(f"/console/accounts/{console_tenant['account'].id}")
     assert 'id="setup-1"' not in tencent.text
+
+
+def test_an_sns_account_shows_its_topics_subscriptions(
+        signed_in: Browser, runtime: Runtime) -> None:
+    done = signed_in.submit("/console/accounts/new", "/console/accounts/new?provider=aws_sns",
+                            provider="aws_sns", name="SNS", timezone="UTC")
+    assert done.status_code == 303, done.text
+    account_id = done.headers["location"].rsplit("/", 1)[1].split("?")[0]
+    page = signed_in.get(done.headers["location"])
+    assert 'id="subscriptions"' not in page.text  # none yet
+    topic = "arn:aws:sns:us-east-1:123456789012:sms-<events>"
+    subscriptions.record(runtime.engine, account_id,
+                         SubscriptionChange(topic, "confirmed", f"{topic}:2bcf"), utcnow())
+    subscriptions.record(runtime.engine, account_id,
+                         SubscriptionChange("arn:aws:sns:eu-west-1:1:old", "unsubscribed"),
+                         utcnow())
+    page = signed_in.get(f"/console/accounts/{account_id}")
+    assert 'id="subscriptions"' in page.text
+    assert html(topic) in page.text
+    assert topic not in page.text  # escaped
+    assert html(i18n.t("en", "acc.sub_status_confirmed")) in page.text
+    assert html(i18n.t("en", "acc.sub_status_unsubscribed")) in page.text
 
 
 def test_creating_an_account_shows_its_callback_url_to_copy(

@@ -8,18 +8,25 @@ certificate made here and records the confirmation GET.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import falcon.testing
 import orjson
 import pytest
 
+from dlrhub.config import Settings
+from dlrhub.models import utcnow
 from dlrhub.providers import aws_sns
-from dlrhub.services import sns_certificates
+from dlrhub.providers.base import SubscriptionChange
+from dlrhub.services import sns_certificates, subscriptions
+from dlrhub.services.runtime import Runtime
 from tests.conformance.cases.aws_sns import CONFIRMATION, TOPIC
 from tests.factories import AccountFactory
+from tests.functional.test_accounts_api import make_api
 
 CERT_URL = "https://sns.eu-central-1.amazonaws.com/SimpleNotificationService-conf.pem"
 KEY, PEM = aws_sns.make_certificate()
+SUBSCRIPTION_ARN = f"{TOPIC}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"
 
 
 class Network:
@@ -35,7 +42,11 @@ class Network:
             return PEM
         if not self.confirms:
             raise OSError("connection refused")
-        return b"<ConfirmSubscriptionResponse><SubscriptionArn>arn</SubscriptionArn>"
+        return (b'<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                b"<ConfirmSubscriptionResult><SubscriptionArn>" + SUBSCRIPTION_ARN.encode()
+                + b"</SubscriptionArn></ConfirmSubscriptionResult>"
+                b"<ResponseMetadata><RequestId>075ecce8-8dac-11e1-bf80-f781d96e9307"
+                b"</RequestId></ResponseMetadata></ConfirmSubscriptionResponse>")
 
 
 @pytest.fixture
@@ -46,17 +57,18 @@ def network(client: falcon.testing.TestClient) -> Iterator[Network]:
     sns_certificates.install(allow_private=False)
 
 
-def _confirmation() -> bytes:
-    doc: dict[str, object] = {**CONFIRMATION, "SigningCertURL": CERT_URL,
+def _confirmation(kind: str = "SubscriptionConfirmation") -> bytes:
+    doc: dict[str, object] = {**CONFIRMATION, "Type": kind, "SigningCertURL": CERT_URL,
                               "SignatureVersion": "2"}
     doc["Signature"] = aws_sns.sign(doc, KEY)
     return orjson.dumps(doc)
 
 
-def _post(client: falcon.testing.TestClient, token: str, body: bytes) -> falcon.testing.Result:
+def _post(client: falcon.testing.TestClient, token: str, body: bytes,
+          kind: str = "SubscriptionConfirmation") -> falcon.testing.Result:
     return client.simulate_post(f"/v1/callbacks/aws_sns/{token}", body=body,
                                 headers={"Content-Type": "text/plain; charset=UTF-8",
-                                         "x-amz-sns-message-type": "SubscriptionConfirmation"})
+                                         "x-amz-sns-message-type": kind})
 
 
 def test_a_confirmation_is_confirmed_before_it_is_answered(
@@ -86,3 +98,50 @@ def test_a_forged_confirmation_makes_dlrhub_call_nothing(
     result = _post(client, account.token, orjson.dumps(doc))
     assert result.status_code == 401
     assert set(network.asked) <= {CERT_URL}  # at most the (cached) certificate
+
+
+def test_the_account_shows_each_topics_subscription_as_sns_changes_it(
+        settings: Settings, runtime: Runtime, network: Network) -> None:
+    api = make_api(settings, runtime)
+    sns_certificates.install_opener(network.open)  # the new app installed the real one
+    account = api.create("aws_sns", credentials={"topic_arn": TOPIC})
+    token = account["callback_url"].rsplit("/", 1)[1]
+    assert account["subscriptions"] == []
+    # a confirmation SNS could not be told of shows nothing: SNS will ask again
+    network.confirms = False
+    assert _post(api.client, token, _confirmation()).status_code == 503
+    assert api.call("GET", f"/v1/accounts/{account['id']}").json["subscriptions"] == []
+    network.confirms = True
+    assert _post(api.client, token, _confirmation()).status_code == 200
+    [confirmed] = api.call("GET", f"/v1/accounts/{account['id']}").json["subscriptions"]
+    assert (confirmed["topic"], confirmed["status"], confirmed["subscription_id"]) == (
+        TOPIC, "confirmed", SUBSCRIPTION_ARN)
+    assert confirmed["confirmed_at"] is not None
+    assert confirmed["unsubscribed_at"] is None
+    # SNS says the topic no longer sends here: shown, and nothing is visited
+    asked = len(network.asked)
+    unsubscribed = _confirmation("UnsubscribeConfirmation")
+    assert _post(api.client, token, unsubscribed, "UnsubscribeConfirmation").status_code == 200
+    assert network.asked[asked:] == []
+    [ended] = api.call("GET", f"/v1/accounts/{account['id']}").json["subscriptions"]
+    assert (ended["topic"], ended["status"], ended["subscription_id"]) == (
+        TOPIC, "unsubscribed", SUBSCRIPTION_ARN)
+    assert ended["confirmed_at"] == confirmed["confirmed_at"]
+    assert ended["unsubscribed_at"] is not None
+    # the confirmation URL's token is a secret of the subscription: never answered
+    assert "2336412f37" not in "".join(api.answers)
+
+
+def test_at_most_twenty_topics_are_kept_the_most_recently_changed() -> None:
+    doc: dict[str, Any] | None = None
+    for n in range(25):
+        doc = subscriptions.apply_change(
+            doc, SubscriptionChange(f"arn:aws:sns:us-east-1:1:t{n}", "confirmed"), utcnow())
+    shown = [s.topic for s in subscriptions.public(doc)]
+    assert len(shown) == subscriptions.MAX_TOPICS
+    assert shown[0] == "arn:aws:sns:us-east-1:1:t24"
+    assert "arn:aws:sns:us-east-1:1:t4" not in shown
+    # a topic confirmed again moves to the front
+    doc = subscriptions.apply_change(
+        doc, SubscriptionChange("arn:aws:sns:us-east-1:1:t10", "confirmed"), utcnow())
+    assert subscriptions.public(doc)[0].topic == "arn:aws:sns:us-east-1:1:t10"
