@@ -28,7 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("message") as batch:
-        batch.drop_column("sequence")
-    with op.batch_alter_table("receipt") as batch:
-        batch.drop_column("sequence")
+    # Plain DROP COLUMNs (SQLite has them since 3.35): a batch would copy the receipts.
+    op.drop_column("message", "sequence")
+    op.drop_column("receipt", "sequence")

@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("provider_account") as batch:
-        batch.drop_column("subscriptions")
+    # A plain DROP COLUMN (SQLite has it since 3.35): a batch would recreate the table,
+    # which the receipts' foreign keys to it forbid while receipts exist.
+    op.drop_column("provider_account", "subscriptions")
