@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+import compare
 import procstat
 from runs import BENCH, ROOT, in_venv, run_bench, write_report
 from wrkload import WrkResult, lua_script, run_wrk
@@ -126,6 +128,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quiet-wait", type=float, default=120,
                    help="longest wait for that, seconds (default 120)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    p.add_argument("--compare", metavar="REF",
+                   help="also run git revision REF (from a temporary worktree), "
+                        "interleaved with this tree, and report each figure of both "
+                        "and their ratio; implies --no-baseline (see bench/compare.py)")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="with --compare: runs of each revision, in A B B A order "
+                        "(default 2)")
     p.add_argument("--results", type=Path, default=BENCH / "results",
                    help="folder of the Markdown result files (default bench/results)")
     p.add_argument("--keep", action="store_true",
@@ -143,6 +152,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                  "worker_concurrency", "max_requests", "timeout"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    if args.compare:
+        args.no_baseline = True
     if args.connections < args.wrk_threads:
         p.error("--connections must be at least --wrk-threads")
     if args.database in PROTECTED_DATABASES:
@@ -455,6 +468,37 @@ TARGETS: dict[tuple[str, int], tuple[str, Callable[[Row], bool]]] = {
 LATENCY_TARGET_MS: dict[tuple[str, int], float] = {("postgres", 1): 50.0}
 
 
+# What a stored receipt costs end to end: the API, the worker, the database and the
+# broker (on the embedded stack ``dlrhub serve`` is all of dlrhub's in one process).
+PIPELINE = ("api", "worker", "serve", "postgres", "redis")
+
+
+def cpu_per_unit(row: Row) -> dict[str, float]:
+    """Return CPU milliseconds per unit of work of a measured row.
+
+    Per accepted callback: the API's CPU during the load ÷ 200 answers. Per stored
+    receipt: each component's CPU over the load and the drain after it ÷ the receipts
+    stored, and their sum (end to end). CPU time per unit of work is the figure that
+    holds on a busy machine, where rates do not.
+    """
+    out: dict[str, float] = {}
+    p, d, load, drain = row.product, row.drain, row.cpu_load, row.cpu_drain
+    if p is None or load is None:
+        return out
+    if p.ok and load.by.get("api"):
+        out["API CPU ms per accepted callback"] = 1000 * load.by["api"] / p.ok
+    if d is None or not d.stored or drain is None:
+        return out
+    total = 0.0
+    for name in PIPELINE:
+        cpu = load.by.get(name, 0.0) + drain.by.get(name, 0.0)
+        if cpu:
+            out[f"{name} CPU ms per stored receipt"] = 1000 * cpu / d.stored
+            total += cpu
+    out["end-to-end CPU ms per stored receipt"] = 1000 * total / d.stored
+    return out
+
+
 def paced_met(row: Row, rate: int) -> bool:
     """Return whether the paced run met its target: ``rate`` accepted/s, p99 in bound."""
     bound = LATENCY_TARGET_MS.get((row.stack, row.batch))
@@ -555,9 +599,11 @@ def reset_stores(args: argparse.Namespace, env: dict[str, str], commands: list[s
 class Bench:
     """One benchmark run of one stack."""
 
-    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+    def __init__(self, args: argparse.Namespace, work: Path,
+                 revision: compare.Revision | None = None) -> None:
         self.args = args
         self.work = work
+        self.revision = revision or compare.Revision(compare.THIS)
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.procs = Processes(self.logs)
@@ -569,8 +615,8 @@ class Bench:
         self.commands: list[str] = []
         self.info: dict[str, str] = {}
         self.data_dir = work / "data"
-        self.code_start = self.code_end = product_code()
-        self.env = stack_env(args, self.data_dir, self.port)
+        self.code_start = self.code_end = product_code(self.revision.root or ROOT)
+        self.env = self.revision.env(stack_env(args, self.data_dir, self.port))
 
     # -- setting up --
 
@@ -849,7 +895,7 @@ class Bench:
         self.start_product()
         self.run_product()
         self.procs.stop_all()
-        self.code_end = product_code()
+        self.code_end = product_code(self.revision.root or ROOT)
 
     def stop(self) -> None:
         """Stop every server this run started; close the counting connection."""
@@ -885,7 +931,7 @@ def _wrk_version(wrk: str) -> str:
 PRODUCT_PACKAGES = ("api", "cli", "config", "core", "models", "providers", "services", "tasks")
 
 
-def product_code() -> tuple[str, float]:
+def product_code(root: Path = ROOT) -> tuple[str, float]:
     """Return a short hash of dlrhub's sources and their latest modification time.
 
     Identifies the code a report measured without asking git; a later modification
@@ -896,9 +942,9 @@ def product_code() -> tuple[str, float]:
     digest = hashlib.sha256()
     latest = 0.0
     for package in PRODUCT_PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
+        for path in sorted((root / package).rglob("*.py")):
             with contextlib.suppress(OSError):
-                digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
                 latest = max(latest, path.stat().st_mtime)
     return digest.hexdigest()[:12], latest
@@ -990,6 +1036,12 @@ def report(bench: Bench, started: datetime) -> str:
              for note in ([r.drain.note] if r.drain and r.drain.note else []) + r.notes]
     if notes:
         lines += ["", *notes]
+    lines += ["", "CPU per unit of work (milliseconds; `cpu_per_unit`):", ""]
+    for r in bench.rows:
+        units = cpu_per_unit(r)
+        if units:
+            lines.append(f"- batch {r.batch}: " + ", ".join(
+                f"{name} {value:.3f}" for name, value in units.items()))
     lines += ["", "CPU, in cores (CPU seconds ÷ wall seconds) per component:", ""]
     for r in bench.rows:
         for what, cpu in (("baseline, load", r.cpu_baseline), ("dlrhub, load", r.cpu_load),
@@ -1000,6 +1052,82 @@ def report(bench: Bench, started: datetime) -> str:
     lines += ["", "Commands (environment: DLRHUB_* as set by bench/ingest):", "", "```",
               *bench.commands, "```", ""]
     return "\n".join(lines)
+
+
+def figures(row: Row) -> dict[str, float | None]:
+    """Return what ``--compare`` sets side by side for one row: rates, latency, CPU."""
+    p, d = row.product, row.drain
+    return {"accepted callbacks/s": p.ok_per_second if p else None,
+            "stored receipts/s": d.per_second if d and d.complete else None,
+            "p50 ms": p.p50 if p else None, "p99 ms": p.p99 if p else None,
+            **cpu_per_unit(row)}
+
+
+def compare_report(args: argparse.Namespace, started: datetime,
+                   runs: list[tuple[compare.Revision, Bench]]) -> str:
+    """Return the Markdown of a ``--compare`` run: both revisions' figures and the ratio."""
+    other = next(rev for rev, _ in runs if rev.root is not None)
+    this = next(rev for rev, _ in runs if rev.root is None)
+    sequence = ", ".join(f"{rev.label}" for rev, _ in runs)
+    lines = [
+        f"# dlrhub ingest benchmark — {args.stack} stack, {this.label} ({this.commit}) "
+        f"against {other.label} ({other.commit})",
+        "",
+        f"{started:%Y-%m-%d %H:%M:%S %Z}; {os.cpu_count()} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()}; {_versions()}.",
+        f"{args.duration}s per measured run after a {args.warmup}s warm-up, "
+        f"{args.connections} connections; {args.rounds} runs of each revision, in this "
+        f"order: {sequence}. Each run recreates the database and runs its revision's "
+        "migrations. A cell lists each run's figure, then the ratio of the means.",
+        "",
+        f"| batch | figure | {other.label} | {this.label} | {this.label} ÷ {other.label} |",
+        "|---:|---|---|---|---:|",
+    ]
+    for batch in args.batch_sizes:
+        by_rev: dict[bool, list[dict[str, float | None]]] = {True: [], False: []}
+        for rev, bench in runs:
+            for row in bench.rows:
+                if row.batch == batch:
+                    by_rev[rev.root is None].append(figures(row))
+        names = list(dict.fromkeys(n for found in by_rev.values() for f in found for n in f))
+        for name in names:
+            mine = [f.get(name) for f in by_rev[True]]
+            theirs = [f.get(name) for f in by_rev[False]]
+            r = compare.ratio(compare.mean(mine), compare.mean(theirs))
+            lines.append(f"| {batch} | {name} | {compare.spread(theirs)} "
+                         f"| {compare.spread(mine)} | {_n(r, 2) if r is not None else '–'} |")
+    notes = [f"- {rev.label}, batch {row.batch}: {note}" for rev, bench in runs
+             for row in bench.rows
+             for note in ([row.drain.note] if row.drain and row.drain.note else []) + row.notes]
+    if notes:
+        lines += ["", *notes]
+    lines += ["", "Each run's own report (CPU by component, latency details) is below.", ""]
+    for rev, bench in runs:
+        lines += [f"## {rev.label} ({rev.commit})", "",
+                  report(bench, started).split("\n", 1)[1], ""]
+    return "\n".join(lines)
+
+
+def run_compare(args: argparse.Namespace, started: datetime) -> int:
+    """Run ``--rounds`` of each revision, interleaved; write the comparison."""
+    runs: list[tuple[compare.Revision, Bench]] = []
+    this = compare.this_tree()
+    with compare.worktree(args.compare) as other:
+        for which in compare.order(args.rounds):
+            rev = this if which else other
+            print(f"bench/ingest: run {len(runs) + 1} of {2 * args.rounds}: {rev.label} "
+                  f"({rev.commit})", file=sys.stderr, flush=True)
+            bench, failed = run_bench(
+                "ingest", f"dlrhub-bench-{args.stack}-",
+                functools.partial(Bench, args, revision=rev), keep=args.keep,
+                kept="logs, wrk output and data")
+            if failed is not None:
+                return failed
+            assert isinstance(bench, Bench)
+            runs.append((rev, bench))
+    write_report(args.results, f"ingest-{args.stack}-compare", started,
+                 compare_report(args, started, runs))
+    return 0
 
 
 # --- main ------------------------------------------------------------------------------
@@ -1014,6 +1142,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     in_venv("ingest", argv)
     started = datetime.now().astimezone()
+    if args.compare:
+        return run_compare(args, started)
     bench, failed = run_bench("ingest", f"dlrhub-bench-{args.stack}-",
                               lambda work: Bench(args, work), keep=args.keep,
                               kept="logs, wrk output and data")
