@@ -50,6 +50,9 @@ from dlrhub.providers.common import (
 SIGNATURE_HEADER = "messagebird-signature"
 TIMESTAMP_HEADER = "messagebird-request-timestamp"
 JSON = "application/json"
+# Bird's event of a message the number received (its payload's direction is "incoming");
+# the channel's other sms.* events are status updates of messages sent.
+INBOUND_EVENT = "sms.inbound"
 
 # Legacy status report: status → status (MessageBird's SMS status list).
 LEGACY_STATUS = {
@@ -179,6 +182,12 @@ class Bird(Adapter):
         event = str(doc.get("event") or "")
         if not isinstance(payload, dict) or not event.startswith("sms."):
             return []  # other services' events (contacts, payments…) share the URL
+        if event == INBOUND_EVENT or payload.get("direction") == "incoming":
+            sender = _object(payload.get("sender"))
+            contact = _object(sender.get("contact"))
+            require_fields(payload, ("id",), "payload")
+            require_fields(contact, ("identifierValue",), "payload.sender.contact")
+            return [Record("inbound", {**doc, "format": "bird"})]
         require_fields(payload, ("id", "status"), "payload")
         return [Record("status", {**doc, "format": "bird"})]
 
@@ -186,6 +195,8 @@ class Bird(Adapter):
         """Map a legacy status report or a Bird SMS status to the event shape."""
         data = record.data
         if data.get("format") == "bird":
+            if record.kind == "inbound":
+                return self._bird_inbound(data, account)
             return self._bird(data, account)
         if record.kind == "inbound":
             return Event(
@@ -212,6 +223,22 @@ class Bird(Adapter):
             error_code=text(data.get("statusErrorCode")) if failed else None,
             error_message=text(data.get("statusReason")) if failed else None,
             reported_at=_time(data.get("statusDatetime"), account, "statusDatetime"),
+            raw=data,
+        )
+
+    @staticmethod
+    def _bird_inbound(data: Mapping[str, Any], account: Account) -> Event:
+        """Map Bird's ``sms.inbound`` (a message the number received) to the event shape."""
+        payload: Mapping[str, Any] = data["payload"]
+        contact = _object(_object(payload.get("sender")).get("contact"))
+        body = _object(payload.get("body"))
+        return Event(
+            type=EventType.inbound,
+            status="received",
+            message_id=text(payload.get("id")),
+            phone=e164(contact.get("identifierValue"), region=account.default_region),
+            text=str(_object(body.get("text")).get("text") or ""),
+            reported_at=_time(payload.get("createdAt"), account, "createdAt"),
             raw=data,
         )
 

@@ -9,7 +9,8 @@ does not sign: the secret token of the URL and the IP allow-list are the checks.
 
 Sources: the Kannel user guide's escape table (as copied in xgp/kannel-java,
 ``sms/src/main/java/org/kannel/sms/Dlr.java``, https://github.com/xgp/kannel-java) and
-the dlr-mask values (https://gist.github.com/atkawa7/125c02113df26337de092ab9f47f4542);
+the dlr-mask values (https://gist.github.com/atkawa7/125c02113df26337de092ab9f47f4542;
+``gw/dlr.h`` in Kannel's source distribution, https://www.kannel.org/, adds 32);
 the receipt text is SMPP's (``providers/smpp.py``).
 """
 
@@ -36,7 +37,8 @@ from dlrhub.providers.base import (
 from dlrhub.providers.common import FORM, e164, query_fields, text, unix_time
 
 # The DLR type (%d, the dlr-mask bits): 1 delivered to the phone, 2 not delivered to the
-# phone, 4 queued on the SMSC, 8 delivered to the SMSC, 16 not delivered to the SMSC.
+# phone, 4 queued on the SMSC, 8 delivered to the SMSC, 16 not delivered to the SMSC,
+# 32 an intermediate report (Kannel's gw/dlr.h, DLR_INTERMEDIATE 0x20).
 # Kannel maps ACCEPTD to 4 and UNKNOWN, EXPIRED, DELETED, UNDELIV, REJECTD to 2; a 2
 # with the receipt text (%A) takes the text's stat (EXPIRED stays expired).
 DELIVERED, UNDELIVERED, QUEUED, SMSC_DELIVERED, SMSC_REJECTED = 1, 2, 4, 8, 16
@@ -69,10 +71,10 @@ def _receipt(raw: str | None) -> smpp.Receipt | None:
 def _dlr_type(value: Any) -> int:
     raw = text(value)
     if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 3:
-        raise ParseError(f"field 'type' is not a DLR type (1, 2, 4, 8, 16): {value!r}")
+        raise ParseError(f"field 'type' is not a DLR type (1, 2, 4, 8, 16, 32): {value!r}")
     number = int(raw)
-    if not number or number > 31:
-        raise ParseError(f"field 'type' is not a DLR type (1, 2, 4, 8, 16): {value!r}")
+    if not number or number > 63:
+        raise ParseError(f"field 'type' is not a DLR type (1, 2, 4, 8, 16, 32): {value!r}")
     return number
 
 

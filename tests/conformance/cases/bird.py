@@ -59,6 +59,20 @@ _BIRD = orjson.dumps({"service": "channels", "event": "sms.outbound", "payload":
     "receiver": {"contacts": [{"identifierValue": "+31612345678"}]},
     "updatedAt": "2026-03-04T05:06:00.000Z"}})
 
+# Bird's "Receiving messages" example (an SMS channel's text message), as the sms.inbound
+# webhook carries it.
+_BIRD_INBOUND = orjson.dumps({"service": "channels", "event": "sms.inbound", "payload": {
+    "id": "96a0b5fa-a986-453d-be5c-3117f989f025",
+    "channelId": "614208aa-b153-4d5d-9989-2fddfc0ce4c3",
+    "sender": {"contact": {"id": "32cf5eee-f940-422c-ab8c-5f753aad5efd",
+                           "identifierKey": "phonenumber", "identifierValue": "+31612345678"}},
+    "receiver": {"connector": {"id": "86cc4dc0-3dc0-41b7-ac43-8ec829ead56f"}},
+    "body": {"type": "text", "text": {"text": "Sample incoming text message"}},
+    "parts": [{"platformReference": "e8077d803532c0b5937c639b60216938"}],
+    "status": "delivered", "direction": "incoming",
+    "lastStatusAt": "2022-12-22T08:32:50.736Z", "createdAt": "2022-12-22T08:32:50.736Z",
+    "updatedAt": "2022-12-22T08:32:50.736Z"}})
+
 KIT = ProviderKit(
     slug="bird",
     credentials=CREDENTIALS,
@@ -74,6 +88,12 @@ KIT = ProviderKit(
         Sample("bird-delivered", _BIRD, JSON, expected=[{
             "type": "sms.status", "status": "delivered", "phone": "+31612345678",
             "message_id": "7b0d4e1a-0000-4000-8000-000000000001"}]),
+        # an incoming message: not a "delivered" status of a message sent
+        Sample("bird-inbound", _BIRD_INBOUND, JSON, expected=[{
+            "type": "sms.inbound", "status": "received", "phone": "+31612345678",
+            "message_id": "96a0b5fa-a986-453d-be5c-3117f989f025",
+            "text": "Sample incoming text message",
+            "reported_at": datetime(2022, 12, 22, 8, 32, 50, 736000, tzinfo=UTC)}]),
     ],
     signer=sign,
     tampers={"body": _body, "stale": _stale, "missing-header": _missing_header},
