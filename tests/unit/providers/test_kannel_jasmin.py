@@ -25,12 +25,13 @@ def kannel_events(**fields: str) -> list[tuple[str, str | None, str | None]]:
     ("1", "delivered"), ("2", "failed"), ("4", "pending"), ("8", "pending"),
     ("16", "rejected"), ("9", "delivered"),  # 1|8: on the phone, whatever else it says
     ("18", "failed"),
+    ("32", "pending"), ("33", "delivered"),  # 32: an intermediate report (gw/dlr.h)
 ])
 def test_the_dlr_type_gives_the_status(dlr_type: str, status: str) -> None:
     assert kannel_events(type=dlr_type, id="m1")[0][0] == status
 
 
-@pytest.mark.parametrize("dlr_type", ["0", "32", "abc", "", "-1", "1.0", "１"])
+@pytest.mark.parametrize("dlr_type", ["0", "64", "abc", "", "-1", "1.0", "１"])
 def test_a_type_that_is_no_dlr_type_is_refused(dlr_type: str) -> None:
     with pytest.raises(ParseError):
         kannel_events(type=dlr_type, id="m1")
