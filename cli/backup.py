@@ -21,7 +21,10 @@ def copy_sqlite(source: Path, target: Path) -> int:
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)
     # Read-only: a backup must not create or change the database it copies.
-    with contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, \
+    # As a file: URI, percent-encoded: a "?" or "#" in the folder would otherwise end the
+    # path there and open (and create) another, empty database.
+    uri = f"{source.resolve().as_uri()}?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as src, \
             contextlib.closing(sqlite3.connect(partial)) as dst:
         src.backup(dst)
         (verdict,) = dst.execute("PRAGMA quick_check").fetchone()

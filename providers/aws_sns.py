@@ -85,7 +85,10 @@ SIGNED = {
 HASHES: Mapping[str, Callable[[], hashes.HashAlgorithm]] = {
     "1": hashes.SHA1, "2": hashes.SHA256,
 }
-SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+# sns.<region>.amazonaws.com(.cn): a region is letters, a dash, letters, a dash and a
+# digit (us-east-1, eu-central-2, us-gov-west-1, cn-north-1). Any label would also take
+# an S3 bucket named "sns" (sns.s3.amazonaws.com), whose owner could serve a certificate.
+SNS_HOST = re.compile(r"sns\.[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]\.amazonaws\.com(\.cn)?")
 # eventType → status; TEXT_SUCCESSFUL is delivered only when isFinal (the carrier took
 # it; AWS uses it and TEXT_DELIVERED interchangeably by country).
 STATUS = {

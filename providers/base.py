@@ -104,9 +104,11 @@ class Event:
     # The provider's own order of its reports on one message (Plivo ``Sequence``): where
     # two reports of a message both have one, it decides which came later.
     sequence: int | None = None
-    # The provider's own id of this report, the same on each retry of it (Twilio's
-    # ``I-Twilio-Idempotency-Token``, Telnyx ``data.id``, SNS ``MessageId``): the report
-    # is stored once per id rather than once per content (``services.ingest.dedupe_key``).
+    # The provider's own id of this report, the same on each retry of it and covered by
+    # its signature (Telnyx ``data.id``, SNS ``MessageId``): the report is stored once per
+    # id rather than once per content (``services.ingest.dedupe_key``). An id outside
+    # the signature (Twilio's idempotency header) must not be one: a replay could pick
+    # a new one.
     report_id: str | None = None
 
 
@@ -203,6 +205,9 @@ class Adapter:
     reports_segments = True
     # Whether its status reports name the phone (a gateway's DLR may carry only ids).
     reports_phone = True
+    # Credentials the simulator signs with where a real account's cannot be used to sign
+    # (Telnyx: only Telnyx holds the private key); empty where the account's serve.
+    simulation_credentials: Mapping[str, str] = {}
 
     def failure_status(self, code: str) -> str:
         """Return the status this provider's failure report with ``code`` reads as."""
@@ -272,6 +277,7 @@ class Provider(Protocol):
     reports_parts: bool
     reports_segments: bool
     reports_phone: bool
+    simulation_credentials: Mapping[str, str]
 
     def failure_status(self, code: str) -> str:
         """Return the status a failure report carrying ``code`` reads as."""

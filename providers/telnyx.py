@@ -262,6 +262,9 @@ class Telnyx(Adapter):
             return json_answer(200, {"status": "ok"})
         return json_answer(status, {"status": "error", "reason": reason or "error"})
 
+    # The published RFC 8032 test key's public half (the simulator's private key).
+    simulation_credentials: Mapping[str, str] = {"public_key": SIMULATOR_PUBLIC_KEY}
+
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",
                  reports: Sequence[PlannedReport] | None = None) -> SimulatedCallback:

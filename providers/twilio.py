@@ -235,7 +235,6 @@ class Twilio(Adapter):
                 phone=e164(data.get("From"), region=account.default_region),
                 text=str(data.get("Body")),
                 segments=to_count(data.get("NumSegments"), "NumSegments"),
-                report_id=text(data.get(IDEMPOTENCY_FIELD)),
                 raw=data,
             )
         provider_status = (text(data.get("MessageStatus")) or text(data.get("SmsStatus"))
@@ -253,8 +252,9 @@ class Twilio(Adapter):
             segments=to_count(data.get("NumSegments"), "NumSegments"),
             reported_at=local_time(data.get("RawDlrDoneDate"), DONE_DATE_FORMAT,
                                    account.timezone, "RawDlrDoneDate"),
-            # The same on Twilio's retries of this request (Twilio's advice: dedupe on it).
-            report_id=text(data.get(IDEMPOTENCY_FIELD)),
+            # No report_id from I-Twilio-Idempotency-Token: X-Twilio-Signature does not
+            # cover headers, so anyone replaying a captured callback could pick a new
+            # token and have it stored (and relayed) again; the content decides.
             raw=data,
         )
 

@@ -116,6 +116,17 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
                     len(records))
 
 
+def _masked_authorization(value: str) -> str:
+    """Keep an Authorization header's scheme only: ``Basic ***``, ``Bearer ***``.
+
+    Infobip's Basic credentials are the account's password and Vonage's bearer JWT a
+    live token; they are checked on arrival, and nothing after (ingest, the native
+    relay) reads them. The scheme stays, for debugging a refused callback.
+    """
+    scheme = value.strip().partition(" ")[0]
+    return f"{scheme[:40]} ***" if scheme else "***"
+
+
 class _TooLarge(CallbackError):
     http_status = 413
     kind = "too_large"
@@ -186,8 +197,9 @@ def _row(inbox_id: str, target: CallbackTarget, request: CallbackRequest, now: d
         "query": mask_query_secrets(request.query),
         "content_type": request.content_type[:200],
         # A proxy may pass the original URL on (X-Original-URI, X-Forwarded-Uri).
-        "headers": {k: mask_callback_tokens(v) for k, v in request.headers.items()
-                    if k not in _DROPPED_HEADERS},
+        "headers": {k: _masked_authorization(v) if k == "authorization"
+                    else mask_callback_tokens(v)
+                    for k, v in request.headers.items() if k not in _DROPPED_HEADERS},
         "body": request.body if keep_body else b"",
         "state": state.value,
         "reason": reason,

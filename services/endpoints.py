@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -225,8 +226,17 @@ def native_test_body(session: Session, box: SecretBox, endpoint: Endpoint,
         raise InvalidInput("format", "a native endpoint relays provider callbacks as they "
                            "came; add a provider account first, so the test has one to send")
     adapter = PROVIDERS[account.provider]
-    made = adapter.simulate(adapter_account(account, box), count=1,
-                            seq=int(now.timestamp()), now=now)
+    provider_account = adapter_account(account, box)
+    if adapter.simulation_credentials:
+        # The endpoint gets the body and its content type, never the provider's signature
+        # headers: a body signed with the simulator's key is the same body.
+        provider_account = replace(provider_account, credentials={
+            **provider_account.credentials, **adapter.simulation_credentials})
+    try:
+        made = adapter.simulate(provider_account, count=1, seq=int(now.timestamp()), now=now)
+    except ValueError as ex:
+        raise InvalidInput("format", f"no test callback of {adapter.title} can be made for "
+                           f"this endpoint's first account: {ex}") from ex
     return made.body, made.content_type or "application/octet-stream", adapter.name
 
 

@@ -461,3 +461,30 @@ def test_a_password_in_the_query_is_checked_then_kept_nowhere(
         (receipt,) = session.execute(select(Receipt)).scalars()
         assert receipt.status == "delivered"
         assert set(receipt.raw).isdisjoint({"pswd", "receiver"})
+
+
+def test_an_authorization_headers_secret_is_never_kept(client: falcon.testing.TestClient,
+                                                      runtime: Runtime) -> None:
+    from dlrhub.providers.infobip import basic_authorization
+
+    new = AccountFactory(provider="infobip",
+                         credentials={"username": "acme", "password": "s3cret-Pa55"})
+    body = orjson.dumps({"results": [{"messageId": "m-1", "to": "41793026727",
+                                      "status": {"groupName": "DELIVERED",
+                                                 "name": "DELIVERED_TO_HANDSET"}}]})
+    result = client.simulate_post(
+        path_of(new.token, "infobip"), body=body,
+        headers={"Content-Type": "application/json",
+                 "Authorization": basic_authorization("acme", "s3cret-Pa55")})
+    assert result.status_code == 200, result.text
+    refused = client.simulate_post(
+        path_of(new.token, "infobip"), body=body,
+        headers={"Content-Type": "application/json",
+                 "Authorization": basic_authorization("acme", "wrong-Pa55")})
+    assert refused.status_code == 401
+    with runtime.sessions() as session:
+        kept = [row.headers for row in inbox(session)]
+    # checked on arrival, kept as its scheme only, accepted or refused alike
+    assert [h["authorization"] for h in kept] == ["Basic ***", "Basic ***"]
+    assert "s3cret" not in str(kept)
+    assert basic_authorization("acme", "s3cret-Pa55").split()[1] not in str(kept)

@@ -84,3 +84,18 @@ def test_postgresql_is_sent_to_its_own_tools(tmp_path: Path) -> None:
     get_settings.cache_clear()
     assert result.exit_code == 2
     assert "pg_dump" in result.output
+
+
+def test_a_folder_with_a_question_mark_or_hash_is_copied_not_an_empty_file(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "data?v=1#x"
+    folder.mkdir()
+    source, target = folder / "dlrhub.sqlite3", tmp_path / "copy.sqlite3"
+    _ledger(source)
+    with contextlib.closing(sqlite3.connect(source)) as db, db:
+        db.execute("INSERT INTO ledger (amount) VALUES (42)")
+    copy_sqlite(source, target)
+    with contextlib.closing(sqlite3.connect(target)) as db:
+        assert db.execute("SELECT amount FROM ledger").fetchall() == [(42,)]
+    # and nothing was created beside the folder by a path cut at the "?"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.sqlite3", "data?v=1#x"]

@@ -115,3 +115,20 @@ def test_the_simulators_certificate_is_no_sns_url_another_process_would_fetch() 
     fresh = aws_sns.CertificateStore(lambda url: pytest.fail(f"fetched {url}"))
     with pytest.raises(AuthError, match="SigningCertURL"):
         fresh.key(cert_url)
+
+
+@pytest.mark.parametrize(("url", "allowed"), [
+    ("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem", True),
+    ("https://sns.eu-central-2.amazonaws.com/SimpleNotificationService-1.pem", True),
+    ("https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-1.pem", True),
+    ("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem", True),
+    # S3 buckets named "sns" answer on these names, under Amazon's wildcard certificate:
+    # whoever owns one could serve a certificate and sign any envelope
+    ("https://sns.s3.amazonaws.com/SimpleNotificationService-1.pem", False),
+    ("https://sns.s3-us-west-2.amazonaws.com/SimpleNotificationService-1.pem", False),
+    ("https://sns.s3.us-west-2.amazonaws.com/SimpleNotificationService-1.pem", False),
+    ("https://sns.example.amazonaws.com/SimpleNotificationService-1.pem", False),
+    ("http://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem", False),
+])
+def test_only_an_sns_region_host_may_serve_the_certificate(url: str, allowed: bool) -> None:
+    assert aws_sns.allowed_sns_url(url) is allowed
