@@ -249,9 +249,13 @@ class Bench:
 
         with self.engine.connect() as conn:
             lines = conn.execute(text(
-                "EXPLAIN SELECT id, message_id FROM receipt WHERE tenant_id = :t AND "
-                "received_at < now() - interval '180 days' ORDER BY received_at "
-                "LIMIT 5000 FOR UPDATE SKIP LOCKED"), {"t": self.tenant_id}).scalars().all()
+                # A batch after the first: past the cursor (services/retention.py).
+                "EXPLAIN SELECT id, received_at, message_id FROM receipt WHERE tenant_id = :t "
+                "AND received_at < now() - interval '180 days' "
+                "AND received_at >= now() - interval '300 days' "
+                "AND (received_at > now() - interval '300 days' OR id > 'evt_0') "
+                "ORDER BY received_at, id LIMIT 5000 FOR UPDATE SKIP LOCKED"),
+                {"t": self.tenant_id}).scalars().all()
         return " / ".join(line.strip().split("  (")[0].replace("->", "").strip()
                           for line in lines)
 

@@ -33,7 +33,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.engine import CursorResult, Result
 from sqlmodel import Session
 
@@ -173,15 +183,13 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
             report.finished = False
             return report
         keep = _still_needed(sessions, tenant.id)
-        steps: list[tuple[Callable[[Session], dict[str, int]], str]] = [
-            *((_deliveries_step(tenant, status, batch), "delivery")
-              for status in _DONE_DELIVERIES),
-            (_expectations_step(tenant, batch), "expectation"),
-            (_receipts_step(tenant, batch, keep.receipts), "receipt"),
-            *((_inbox_step(tenant, state, batch, keep.inbox), "inbound_callback")
-              for state in _DONE_INBOX),
+        steps: list[Callable[[Session], dict[str, int]]] = [
+            *(_deliveries_step(tenant, status, batch) for status in _DONE_DELIVERIES),
+            _expectations_step(tenant, batch),
+            _receipts_step(tenant, batch, keep.receipts),
+            *(_inbox_step(tenant, state, batch, keep.inbox) for state in _DONE_INBOX),
         ]
-        for step, table in steps:
+        for step in steps:
             while True:
                 started = time.monotonic()
                 with sessions() as session:
@@ -192,9 +200,9 @@ def purge(sessions: Sessions, *, now: datetime, defaults: Periods,
                 for name, rows in counts.items():
                     if name != "selected":
                         report.add(name, rows)
-                # A short batch was the last; one that deleted nothing of its table
-                # holds only rows kept for a pending delivery: the next run tries again.
-                if counts["selected"] < batch or counts[table] == 0:
+                # A short batch was the last. A batch of rows all kept for pending
+                # deliveries deletes nothing but moves the step's cursor past them.
+                if counts["selected"] < batch:
                     break
                 if pause:
                     sleep(took * pause)
@@ -227,6 +235,37 @@ def _oldest(session: Session, table: Table, where: ColumnElement[bool],
     return list(session.execute(lock_skipping_locked(session, query)).all())
 
 
+@dataclass
+class _Cursor:
+    """Where a step that keeps some rows goes on from: past the last row it selected.
+
+    Without it, a batch of rows all kept (the events of a disabled endpoint's pending
+    deliveries) would be selected again and again and everything after them never
+    purged. Ordered by (received_at, id), which the tables' indexes serve.
+    """
+
+    after: tuple[datetime, str] | None = None
+
+    def where(self, table: Table) -> ColumnElement[bool]:
+        if self.after is None:
+            return true()
+        at, last = self.after
+        # Written out rather than as a row value: the inbox's index ends at received_at,
+        # so only "received_at >= at" can bound its range scan; the rest filters it.
+        return and_(table.c.received_at >= at,
+                    or_(table.c.received_at > at, table.c.id > last))
+
+    def oldest(self, session: Session, table: Table, where: ColumnElement[bool],
+               batch: int, *columns: Any) -> list[Any]:
+        query = (select(table.c.id, table.c.received_at, *columns)
+                 .where(where, self.where(table))
+                 .order_by(table.c.received_at, table.c.id).limit(batch))
+        rows = list(session.execute(lock_skipping_locked(session, query)).all())
+        if rows:
+            self.after = (rows[-1].received_at, rows[-1].id)
+        return rows
+
+
 def _deleted(session: Session, table: Table, ids: Iterable[str],
              where: ColumnElement[bool]) -> int:
     """Delete the rows of ``ids`` still matching ``where``; return how many."""
@@ -250,9 +289,11 @@ def _inbox_where(tenant: _Tenant, state: InboxState) -> ColumnElement[bool]:
 
 def _inbox_step(tenant: _Tenant, state: InboxState, batch: int,
                 keep: set[str]) -> Callable[[Session], dict[str, int]]:
+    cursor = _Cursor()
+
     def step(session: Session) -> dict[str, int]:
         where = _inbox_where(tenant, state)
-        rows = _oldest(session, INBOX_TABLE, where, INBOX_TABLE.c.received_at, batch)
+        rows = cursor.oldest(session, INBOX_TABLE, where, batch)
         gone = _deleted(session, INBOX_TABLE, (r.id for r in rows if r.id not in keep), where)
         return {"selected": len(rows), "inbound_callback": gone}
     return step
@@ -266,10 +307,11 @@ def _receipts_where(tenant: _Tenant) -> ColumnElement[bool]:
 def _receipts_step(tenant: _Tenant, batch: int,
                    keep: set[str]) -> Callable[[Session], dict[str, int]]:
     r, m = RECEIPT_TABLE, MESSAGE_TABLE
+    cursor = _Cursor()
 
     def step(session: Session) -> dict[str, int]:
         where = _receipts_where(tenant)
-        rows = _oldest(session, r, where, r.c.received_at, batch, r.c.message_id)
+        rows = cursor.oldest(session, r, where, batch, r.c.message_id)
         gone = _deleted(session, r, (row.id for row in rows if row.id not in keep), where)
         message_ids = {row.message_id for row in rows if row.message_id is not None}
         orphans = 0

@@ -223,6 +223,30 @@ def test_what_a_pending_delivery_will_send_stays(runtime: Runtime, session: Sess
     assert ids(runtime, INBOX_TABLE) == {callback}
 
 
+def test_a_full_batch_of_kept_rows_does_not_stop_the_purge_of_what_follows(
+        runtime: Runtime, session: Session) -> None:
+    # The 5 oldest receipts and raw callbacks wait for a pending delivery (a disabled
+    # endpoint's stays pending for ever); 15 younger ones, still expired, must go.
+    now = utcnow()
+    t = make_tenant(runtime, session, now)
+    kept = [t.receipt(t.edge(200 + i, OUT), f"k-{i}") for i in range(5)]
+    kept_inbox = [t.inbox(t.edge(50 + i, OUT)) for i in range(5)]
+    for n, (receipt, callback) in enumerate(zip(kept, kept_inbox, strict=True)):
+        t.delivery(t.edge(30, OUT) + timedelta(seconds=n), "pending", event_ids=[receipt],
+                   inbox_id=callback)
+    for i in range(15):
+        t.receipt(t.edge(180, OUT) - timedelta(minutes=i), f"m-{i}")
+        t.inbox(t.edge(30, OUT) - timedelta(minutes=i))
+    session.commit()
+
+    report = purge(runtime.sessions, now=now, defaults=DEFAULTS, batch=5)
+
+    assert (report.finished, report.deleted["receipt"],
+            report.deleted["inbound_callback"]) == (True, 15, 15)
+    assert ids(runtime, RECEIPT_TABLE) == set(kept)
+    assert ids(runtime, INBOX_TABLE) == set(kept_inbox)
+
+
 def test_it_deletes_in_batches_and_stops_at_its_budget(runtime: Runtime,
                                                        session: Session) -> None:
     now = utcnow()
