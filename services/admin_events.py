@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -82,20 +84,39 @@ def post(hook: AdminHook, event: dict[str, Any], now: datetime) -> bool:
     return True
 
 
+def _tell(sessions: sessionmaker[Session], hook: AdminHook, key: str, *, firing: bool,
+          now: datetime, make: Callable[[Change], dict[str, Any]]) -> dict[str, Any] | None:
+    """Move condition ``key``; if it moved, post its event and keep the move once told.
+
+    The webhook is posted outside any transaction (a slow receiver holding SQLite's one
+    write lock would stall callbacks and ingest): the move is worked out and rolled
+    back, the event posted, and the move made again and committed only after a 2xx.
+    An event not taken is told at a later evaluation. One beat runs these at a time.
+    """
+    with sessions() as session:
+        change = move(session, key, firing=firing, now=now)
+        session.rollback()
+    if change is None:
+        return None
+    event = make(change)
+    if not post(hook, event, now):
+        return None
+    with sessions() as session:
+        if move(session, key, firing=firing, now=now) is not None:
+            session.commit()
+    return event
+
+
 def evaluate_backlog(sessions: sessionmaker[Session], hook: AdminHook, *, threshold: int,
                      now: datetime) -> dict[str, Any] | None:
     """Tell the admin webhook when the backlog crosses ``threshold``; return the event told."""
     with sessions() as session:
         pending = backlog(session)
-        change = move(session, BACKLOG, firing=pending > threshold, now=now)
-        if change is None:
-            return None
-        event = backlog_event(change, pending, threshold, now)
-        if not post(hook, event, now):
-            session.rollback()  # told at a later evaluation
-            return None
-        session.commit()
-    log.info("admin webhook: inbox backlog %s (%d pending)", event["data"]["state"], pending)
+    event = _tell(sessions, hook, BACKLOG, firing=pending > threshold, now=now,
+                  make=lambda change: backlog_event(change, pending, threshold, now))
+    if event is not None:
+        log.info("admin webhook: inbox backlog %s (%d pending)", event["data"]["state"],
+                 pending)
     return event
 
 
@@ -117,16 +138,10 @@ def evaluate_rate_limited(sessions: sessionmaker[Session], hook: AdminHook, *,
     for tenant_id in sorted(set(rows) | firing):
         row = rows.get(tenant_id)
         limited = row is not None and row.last_at >= since
-        with sessions() as session:
-            change = move(session, f"{RATE_LIMITED}:{tenant_id}", firing=limited, now=now)
-            if change is None:
-                continue
-            event = _rate_limited_event(change, tenant_id, row, now)
-            if not post(hook, event, now):
-                session.rollback()  # told at a later evaluation
-                continue
-            session.commit()
-        told.append(event)
+        event = _tell(sessions, hook, f"{RATE_LIMITED}:{tenant_id}", firing=limited, now=now,
+                      make=partial(_rate_limited_event, tenant_id=tenant_id, row=row, now=now))
+        if event is not None:
+            told.append(event)
     return told
 
 

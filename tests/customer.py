@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +33,8 @@ class Customer:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Seconds to wait before answering (a slow endpoint).
     delay: float = 0.0
+    # Called while a request is being answered (what else the world does meanwhile).
+    during: Callable[[], None] | None = None
 
     def answer_with(self, *answers: tuple[int, bytes, dict[str, str]]) -> None:
         with self.lock:
@@ -60,6 +62,8 @@ def customer_server() -> Iterator[Customer]:
                 customer.received.append(Received(
                     self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                     method=self.command))
+            if customer.during is not None:
+                customer.during()
             if customer.delay:
                 time.sleep(customer.delay)
             status, answer, headers = customer.next_answer()

@@ -9,10 +9,12 @@ from typing import Any
 import falcon.testing
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from dlrhub.models import (
     DELIVERY_TABLE,
+    OPS_CONDITION_TABLE,
     RECEIPT_TABLE,
     Delivery,
     DeliveryStatus,
@@ -313,3 +315,46 @@ def test_the_admin_webhook_hears_of_each_backlog_crossing_once_signed(
     assert told[2]["data"]["pending"] == 0
     for got in admin.received:
         signing.verify(secret, got.headers, got.body, utcnow())
+
+
+@pytest.mark.commits
+def test_no_write_lock_is_held_while_the_admin_webhook_is_posted(
+        runtime: Runtime, tx: NewAccount, db_url: str) -> None:
+    """A slow admin webhook must not hold SQLite's one write lock (callbacks and ingest
+    would wait on it) nor the condition's row on PostgreSQL."""
+    for _ in range(3):
+        InboundCallbackFactory(account=tx.account)
+    with runtime.sessions() as session:  # the condition's row exists, not firing
+        assert ops_conditions.move(session, admin_events.BACKLOG, firing=False,
+                                   now=utcnow()) is None
+        session.commit()
+    sqlite = db_url.startswith("sqlite")
+    probe = create_engine(db_url, connect_args={"timeout": 0.2} if sqlite else {})
+    writes: list[str] = []
+
+    def write_meanwhile() -> None:
+        try:
+            with probe.connect() as conn:
+                if not sqlite:
+                    conn.execute(text("SET lock_timeout = '200ms'"))
+                conn.execute(update(OPS_CONDITION_TABLE).where(
+                    OPS_CONDITION_TABLE.c.key == admin_events.BACKLOG).values(
+                    updated_at=OPS_CONDITION_TABLE.c.updated_at))
+                conn.commit()
+            writes.append("written")
+        except OperationalError as ex:
+            writes.append(f"blocked: {type(ex.orig).__name__}")
+
+    try:
+        with customer_server() as admin:
+            admin.during = write_meanwhile
+            hook = admin_events.AdminHook(admin.url, signing.new_secret())
+            told = admin_events.evaluate_backlog(runtime.sessions, hook, threshold=2,
+                                                 now=utcnow())
+    finally:
+        probe.dispose()
+    assert told is not None
+    assert writes == ["written"]
+    # and the move was kept once the webhook took it: nothing new the next time
+    assert admin_events.evaluate_backlog(runtime.sessions, hook, threshold=2,
+                                         now=utcnow()) is None
