@@ -197,11 +197,28 @@ def region_of(session: Session, *, tenant_id: str, given: str | None) -> str:
 
 
 def erase(session: Session, *, tenant_id: str, forms: NumberForms) -> Report:
-    """Remove a number's data from everything kept for ``tenant_id`` (the caller commits)."""
+    """Remove a number's data from everything kept for ``tenant_id``.
+
+    Commits after each batch: the scan of a large tenant's inbox takes a while, and one
+    transaction around it would hold SQLite's one write lock (callbacks and ingest would
+    wait) or every changed row on PostgreSQL until the end. Each step is idempotent, so
+    an erasure cut short is finished by asking again. The number's receipts, messages
+    and expectations are deleted again at the end: a worker may have stored some from a
+    callback it read before the inbox was masked.
+    """
     report = Report()
     for table in ("receipt", "message", "expectation", "inbound_callback", "delivery",
                   "attempt"):
         report.tables[table] = {"deleted": 0, "redacted": 0}
+    _direct(session, tenant_id, forms, report)
+    _inbox(session, tenant_id, forms, report)
+    _deliveries(session, tenant_id, forms, report)
+    _direct(session, tenant_id, forms, report)
+    return report
+
+
+def _direct(session: Session, tenant_id: str, forms: NumberForms, report: Report) -> None:
+    """Delete the rows kept under the number itself: receipts, messages, expectations."""
     _receipts(session, tenant_id, forms, report)
     m = MESSAGE_TABLE
     report.add("message", "deleted", _deleted(session.execute(delete(m).where(
@@ -209,10 +226,7 @@ def erase(session: Session, *, tenant_id: str, forms: NumberForms) -> Report:
     e = EXPECTATION_TABLE
     report.add("expectation", "deleted", _deleted(session.execute(delete(e).where(
         e.c.tenant_id == tenant_id, e.c.phone.in_(forms.stored)))))
-    _inbox(session, tenant_id, forms, report)
-    _deliveries(session, tenant_id, forms, report)
-    session.flush()
-    return report
+    session.commit()
 
 
 def _deleted(result: Any) -> int:
@@ -230,6 +244,7 @@ def _receipts(session: Session, tenant_id: str, forms: NumberForms, report: Repo
         session.execute(delete(r).where(r.c.id.in_(ids)))
         report.receipt_ids.update(ids)
         report.add("receipt", "deleted", len(ids))
+        session.commit()
 
 
 def _inbox(session: Session, tenant_id: str, forms: NumberForms, report: Report) -> None:
@@ -261,6 +276,7 @@ def _inbox(session: Session, tenant_id: str, forms: NumberForms, report: Report)
         if changed:
             _receipts_of(session, tenant_id, [r.id for r in changed],
                          min(r.received_at for r in changed), forms, report)
+        session.commit()
 
 
 def _holds_bytes(session: Session, column: Any, needle: bytes) -> Any:
@@ -335,6 +351,7 @@ def _deliveries(session: Session, tenant_id: str, forms: NumberForms, report: Re
                 changed += 1
         report.add("delivery", "redacted", changed)
         _attempts(session, [row.id for row in touched], forms, report)
+        session.commit()
 
 
 def _attempts(session: Session, delivery_ids: Iterable[str], forms: NumberForms,

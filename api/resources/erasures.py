@@ -46,7 +46,6 @@ class Erasures:
             region = erasure.region_of(session, tenant_id=tenant_id, given=body.region)
             forms = erasure.forms_of(body.phone, region)
             report = erasure.erase(session, tenant_id=tenant_id, forms=forms)
-            session.commit()
         phone_hash = audit.keyed_hash(self._hash_key, forms.e164)
         req.context.audit = {"tenant_id": tenant_id, "target_type": "phone",
                              "target_id": phone_hash,

@@ -22,6 +22,7 @@ from dlrhub.models import (
     Attempt,
     utcnow,
 )
+from dlrhub.services import erasure
 from dlrhub.services.audit import keyed_hash
 from dlrhub.services.runtime import Runtime
 from tests.factories import AccountFactory
@@ -295,3 +296,27 @@ def test_a_callback_erased_before_the_worker_stored_it_gives_receipts_without_th
         phones = set(conn.execute(select(RECEIPT_TABLE.c.phone).where(
             RECEIPT_TABLE.c.tenant_id == tx.account.tenant_id)).scalars())
     assert phones == {"*" * 11, "+86" + OTHER}
+
+
+def test_receipts_a_worker_stores_while_the_inbox_is_scanned_are_erased_too(
+        client: Client, runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker read the callback before the erasure masked it, and commits its receipt
+    # while the erasure scans the inbox: the erasure's last pass deletes it.
+    tx = AccountFactory(provider="tencent")
+    me = key_for(runtime, tx.account.tenant_id)
+    late = post_callback(client, tx, orjson.dumps(
+        [tencent("m-late", NATIONAL, "SUCCESS", "2024-01-01 10:00:00")]))
+    assert late.status_code == 200
+    scan = erasure._inbox
+
+    def scan_while_a_worker_commits(*args: Any) -> None:
+        ingest_pending(runtime)  # the worker's commit, between two batches
+        scan(*args)
+
+    monkeypatch.setattr(erasure, "_inbox", scan_while_a_worker_commits)
+    erased = client.simulate_post("/v1/erasures", headers=me, json={"phone": E164})
+
+    assert erased.status_code == 200, erased.text
+    assert erased.json["tables"]["receipt"]["deleted"] == 1
+    assert erased.json["tables"]["message"]["deleted"] == 1
+    assert mentions(runtime, tx.account.tenant_id, NATIONAL) == set()
