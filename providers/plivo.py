@@ -28,6 +28,7 @@ from dlrhub.providers.base import (
     AuthError,
     CallbackRequest,
     Event,
+    Option,
     ParseError,
     PlannedReport,
     Record,
@@ -48,6 +49,8 @@ from dlrhub.providers.common import (
 V3_HEADER = "x-plivo-signature-v3"
 V3_NONCE = "x-plivo-signature-v3-nonce"
 V2_HEADER = "x-plivo-signature-v2"
+# The option that lets a callback signed with V2 alone in (see Plivo.options).
+SIGNATURE_V2 = "signature_v2"
 V2_NONCE = "x-plivo-signature-v2-nonce"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 # An empty Plivo XML document: the answer to an incoming message is read as Plivo XML,
@@ -188,6 +191,14 @@ class Plivo(Adapter):
     default_region: str | None = None
     batch_limit: int | None = 1
     failure_codes: tuple[str, ...] | None = FAILURE_CODES
+    options: Mapping[str, Option] = {
+        SIGNATURE_V2: Option(
+            default="refuse", choices=("refuse", "accept"),
+            help="A callback signed with X-Plivo-Signature-V2 alone: V2 signs the URL and a "
+                 "nonce but not the body, so anyone holding one signed request could send "
+                 "any body; Plivo signs with V3 as well, which dlrhub checks. Accept only "
+                 "for an integration that sends V2 alone."),
+    }
 
     def failure_status(self, code: str) -> str:
         """Return the status of a failure report with ``code``: Plivo says undelivered."""
@@ -210,6 +221,12 @@ class Plivo(Adapter):
         given_v2 = request.header(V2_HEADER)
         if given_v2 is None:
             raise AuthError("the X-Plivo-Signature-V3 header is missing")
+        if account.options.get(SIGNATURE_V2, "refuse") != "accept":
+            # V2 signs the URL and a nonce, not the body: a captured V2 signature would
+            # pass any body. Plivo sends V3 beside it; a request without V3 is refused.
+            raise AuthError("only X-Plivo-Signature-V2 was sent, which does not sign the "
+                            "body; the account accepts it only with option "
+                            "signature_v2=accept")
         nonce = (request.header(V2_NONCE) or "").strip()
         if not nonce:
             raise AuthError("the X-Plivo-Signature-V2-Nonce header is missing")

@@ -49,6 +49,8 @@ class Vector:
     request: CallbackRequest
     credentials: Mapping[str, str]
     now: datetime
+    # Account options the vector needs beyond the defaults (Plivo's V2 alone).
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ and judges the answer by the provider's rule. Hostile bodies are the fuzz's
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -257,6 +257,7 @@ def test_a_refused_sample_is_answered_in_the_providers_failure_form(
 def test_signature_vector_authenticates(kit: ProviderKit, vector: Any) -> None:
     adapter = PROVIDERS[kit.slug]
     account = adapter_account(kit, vector.request.url.split("?")[0], vector.credentials)
+    account = replace(account, options={**account.options, **vector.options})
     adapter.authenticate(vector.request, account, vector.now, MAX_SKEW)
 
 

@@ -84,13 +84,15 @@ KIT = ProviderKit(
             body=urlencode(_DELIVERED).encode(), content_type=FORM, url="https://answer.url",
             headers={"x-plivo-signature-v2": "ehV3IKhLysWBxC1sy8INm0qGoQYdYsHwuoKjsX7FsXc=",
                      "x-plivo-signature-v2-nonce": "12345"}),
-            {"auth_token": "my_auth_token"}, datetime(2026, 1, 1, tzinfo=UTC)),
+            {"auth_token": "my_auth_token"}, datetime(2026, 1, 1, tzinfo=UTC),
+            options={"signature_v2": "accept"}),
         Vector("plivo-v2-official-port", CallbackRequest(
             body=urlencode(_DELIVERED).encode(), content_type=FORM,
             url="https://answer.url:8000",
             headers={"x-plivo-signature-v2": "LDphWoWimP4QM5AoWI1uwP6WmlWtt5ITPZjXIWYvCNU=",
                      "x-plivo-signature-v2-nonce": "24725744043720739450"}),
-            {"auth_token": "my_auth_token"}, datetime(2026, 1, 1, tzinfo=UTC)),
+            {"auth_token": "my_auth_token"}, datetime(2026, 1, 1, tzinfo=UTC),
+            options={"signature_v2": "accept"}),
         Vector("plivo-v3-ours", CallbackRequest(
             body=urlencode({"MessageUUID": "db3ce55a-7f1d-11e1-8ea7-1231380bc196",
                             "Status": "delivered", "To": "14155551234",

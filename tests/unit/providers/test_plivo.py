@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 TOKEN = "my_auth_token"
 ACCOUNT = Account(id="acc_p", provider="plivo", credentials={"auth_token": TOKEN},
                   timezone=ZoneInfo("UTC"), default_region=None)
+V2_ACCOUNT = replace(ACCOUNT, options={"signature_v2": "accept"})
 # Our V3 vector (wave2-vectors.out), from the algorithm of Plivo's Python library.
 V3_URL = "https://example.com/dlr?tenant=t1"
 V3_NONCE = "05429567804466091622"
@@ -79,7 +81,13 @@ def test_plivos_v2_vectors(url: str, nonce: str, expected: str) -> None:
     request = CallbackRequest(body=urlencode(STATUS).encode(), content_type=FORM, url=url,
                               headers={"x-plivo-signature-v2": expected,
                                        "x-plivo-signature-v2-nonce": nonce})
-    provider.authenticate(request, ACCOUNT, NOW, 300)
+    # V2 alone signs no body: refused unless the account accepts it
+    with pytest.raises(AuthError, match="signature_v2=accept"):
+        provider.authenticate(request, ACCOUNT, NOW, 300)
+    provider.authenticate(request, V2_ACCOUNT, NOW, 300)
+    # ...and then the body is not what it signs: another body passes too (why it is off)
+    provider.authenticate(replace(request, body=b"MessageUUID=x&Status=delivered"),
+                          V2_ACCOUNT, NOW, 300)
 
 
 def test_one_of_several_v3_signatures_is_enough() -> None:
@@ -103,8 +111,10 @@ def test_tampered_or_unsigned_callbacks_are_refused(change: dict[str, object], w
     good = signed(STATUS)
     fields = {"body": good.body, "headers": good.headers, "url": good.url,
               "content_type": FORM} | change
+    # A V2 signature is only looked at where the account accepts V2 alone.
+    account = V2_ACCOUNT if "V2" in why else ACCOUNT
     with pytest.raises(AuthError, match=why):
-        provider.authenticate(CallbackRequest(**fields), ACCOUNT, NOW, 300)  # type: ignore[arg-type]
+        provider.authenticate(CallbackRequest(**fields), account, NOW, 300)  # type: ignore[arg-type]
 
 
 def test_another_accounts_token_and_an_account_without_one_are_refused() -> None:
@@ -174,7 +184,10 @@ def test_answers_and_simulation() -> None:
         v2_only = CallbackRequest(body=sim.body, content_type=sim.content_type, url=URL,
                                   headers={k.lower(): v for k, v in sim.headers.items()
                                            if "V3" not in k})
-        provider.authenticate(v2_only, account, NOW, 300)
+        with pytest.raises(AuthError, match="signature_v2"):
+            provider.authenticate(v2_only, account, NOW, 300)
+        provider.authenticate(v2_only, replace(account, options={"signature_v2": "accept"}),
+                              NOW, 300)
         assert len(provider.extract(request, account)) == sim.records == 1
     with pytest.raises(ValueError, match="auth_token"):
         provider.simulate(Account(id="a", provider="plivo"), count=1, seq=1, now=NOW)
