@@ -91,8 +91,10 @@ def test_no_input_gets_a_server_error(
     headers = {k: v for k, v in headers.items() if k != "Content-Length"}
     if content_type:
         headers["Content-Type"] = content_type
+    # Falcon's test client takes a query without its "?" and refuses one that starts
+    # with another (a real request "path??x" would carry the query "?x").
     result = client.simulate_request(method, urls[provider], body=body, headers=headers,
-                                     query_string=query or None)
+                                     query_string=query.lstrip("?") or None)
     assert result.status_code < 500, (result.status_code, result.text)
 
 
