@@ -162,6 +162,7 @@ class SubscriptionPublic(SQLModel):
                                   "the confirmation answer gave one")
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
+    changed_at: datetime | None = Field(default=None, description="when it last changed")
 
 
 class AccountPublic(AccountStored):

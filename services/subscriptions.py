@@ -29,27 +29,36 @@ MAX_TOPICS = 20
 
 def apply_change(kept: dict[str, Any] | None, change: SubscriptionChange,
                  now: datetime) -> dict[str, Any]:
-    """Return the account's subscriptions document with ``change`` made at ``now``."""
+    """Return the account's subscriptions document with ``change`` made at ``now``.
+
+    Each entry carries when it last changed: PostgreSQL's JSONB does not keep the order
+    of a document's keys, so that time, not the order, says which changed last.
+    """
     doc = dict(kept or {})
-    entry = dict(doc.pop(change.topic, None) or {"topic": change.topic})
-    entry["status"] = change.status
+    entry = dict(doc.get(change.topic) or {"topic": change.topic})
     stamp = now.isoformat()
+    entry.update(status=change.status, changed_at=stamp)
     if change.status == "confirmed":
         entry.update(confirmed_at=stamp, unsubscribed_at=None)
         if change.subscription_id is not None:
             entry["subscription_id"] = change.subscription_id
     else:
         entry["unsubscribed_at"] = stamp
-    doc[change.topic] = entry  # last: the dict keeps the most recent change last
-    while len(doc) > MAX_TOPICS:
-        doc.pop(next(iter(doc)))
+    doc[change.topic] = entry
+    for stale in _newest_first(doc)[MAX_TOPICS:]:
+        del doc[stale["topic"]]
     return doc
 
 
 def public(kept: dict[str, Any] | None) -> list[SubscriptionPublic]:
     """Return the subscriptions as answered, most recently changed first."""
-    return [SubscriptionPublic.model_validate(entry)
-            for entry in reversed(list((kept or {}).values()))]
+    return [SubscriptionPublic.model_validate(entry) for entry in _newest_first(kept or {})]
+
+
+def _newest_first(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    # ISO 8601 times in UTC sort as text.
+    return sorted(doc.values(), key=lambda e: (e.get("changed_at") or "", e["topic"]),
+                  reverse=True)
 
 
 def record(engine: Engine, account_id: str, change: SubscriptionChange,

@@ -8,14 +8,14 @@ certificate made here and records the confirmation GET.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from datetime import timedelta
 
 import falcon.testing
 import orjson
 import pytest
 
 from dlrhub.config import Settings
-from dlrhub.models import utcnow
+from dlrhub.models import ProviderAccount, utcnow
 from dlrhub.providers import aws_sns
 from dlrhub.providers.base import SubscriptionChange
 from dlrhub.services import sns_certificates, subscriptions
@@ -132,16 +132,29 @@ def test_the_account_shows_each_topics_subscription_as_sns_changes_it(
     assert "2336412f37" not in "".join(api.answers)
 
 
-def test_at_most_twenty_topics_are_kept_the_most_recently_changed() -> None:
-    doc: dict[str, Any] | None = None
+@pytest.mark.dialects
+def test_at_most_twenty_topics_are_kept_the_most_recently_changed(runtime: Runtime) -> None:
+    account = AccountFactory(provider="aws_sns").account
+    start = utcnow()
+
+    def change(n: int, minute: int) -> None:
+        # Through the database: PostgreSQL's JSONB keeps no key order, only the times
+        # say which changed last.
+        subscriptions.record(runtime.engine, account.id, SubscriptionChange(
+            f"arn:aws:sns:us-east-1:1:t{n}", "confirmed"), start + timedelta(minutes=minute))
+
+    def shown() -> list[str]:
+        with runtime.sessions() as session:
+            stored = session.get(ProviderAccount, account.id)
+            assert stored is not None
+            session.refresh(stored)
+            return [s.topic.rsplit(":", 1)[1] for s in subscriptions.public(stored.subscriptions)]
+
     for n in range(25):
-        doc = subscriptions.apply_change(
-            doc, SubscriptionChange(f"arn:aws:sns:us-east-1:1:t{n}", "confirmed"), utcnow())
-    shown = [s.topic for s in subscriptions.public(doc)]
-    assert len(shown) == subscriptions.MAX_TOPICS
-    assert shown[0] == "arn:aws:sns:us-east-1:1:t24"
-    assert "arn:aws:sns:us-east-1:1:t4" not in shown
+        change(n, n)
+    assert len(shown()) == subscriptions.MAX_TOPICS
+    assert shown()[:2] == ["t24", "t23"]
+    assert "t4" not in shown()
     # a topic confirmed again moves to the front
-    doc = subscriptions.apply_change(
-        doc, SubscriptionChange("arn:aws:sns:us-east-1:1:t10", "confirmed"), utcnow())
-    assert subscriptions.public(doc)[0].topic == "arn:aws:sns:us-east-1:1:t10"
+    change(10, 30)
+    assert shown()[:2] == ["t10", "t24"]
