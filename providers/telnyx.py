@@ -162,6 +162,8 @@ class Telnyx(Adapter):
     default_region: str | None = None
     batch_limit: int | None = 1
     failure_codes: tuple[str, ...] | None = FAILURE_CODES
+    # The published RFC 8032 test key's public half (the simulator's private key).
+    simulation_credentials: Mapping[str, str] = {"public_key": SIMULATOR_PUBLIC_KEY}
 
     def failure_status(self, code: str) -> str:
         """Return the status a failure with ``code`` reads as (40005: expired)."""
@@ -261,9 +263,6 @@ class Telnyx(Adapter):
         if ok:
             return json_answer(200, {"status": "ok"})
         return json_answer(status, {"status": "error", "reason": reason or "error"})
-
-    # The published RFC 8032 test key's public half (the simulator's private key).
-    simulation_credentials: Mapping[str, str] = {"public_key": SIMULATOR_PUBLIC_KEY}
 
     def simulate(self, account: Account, *, count: int, seq: int, now: datetime,
                  kind: str = "status",

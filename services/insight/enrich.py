@@ -8,12 +8,13 @@ answer for the same receipt, account overrides and dictionary.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from dlrhub.models import EventType
 from dlrhub.providers.registry import PROVIDERS
 from dlrhub.services.insight.numbers import locate
-from dlrhub.services.insight.reasons import classify, normalize_code
+from dlrhub.services.insight.reasons import classify
 
 _STATUS = EventType.status.value
 # The columns ``facts`` decides, in the order it returns them.
@@ -33,20 +34,14 @@ def facts(row: Mapping[str, Any],
     country, carrier = locate(row["phone"])
     if row["type"] != _STATUS or row.get("synthetic"):
         return row.get("reason_class"), row.get("retryable"), country, carrier
-    code = row["error_code"] or row["provider_status"]
-    verdict = classify(row["provider"], row["status"], code,
-                       carrier=carrier, country=country, overrides=overrides)
-    if verdict.reason_class is None:
-        return None, None, country, carrier
-    retryable = verdict.retryable
-    # The provider's own permanent/temporary flag beats the class's general answer;
-    # the tenant's override of the code beats both.
-    if not (overrides and code and normalize_code(code) in overrides):
-        adapter = PROVIDERS.get(row["provider"])
-        said = adapter.retryable(row["raw"]) if adapter is not None else None
-        if said is not None:
-            retryable = said
-    return verdict.reason_class.value, retryable, country, carrier
+    adapter = PROVIDERS.get(row["provider"])
+    verdict = classify(row["provider"], row["status"],
+                       row["error_code"] or row["provider_status"],
+                       carrier=carrier, country=country, overrides=overrides,
+                       provider_retryable=None if adapter is None
+                       else partial(adapter.retryable, row["raw"]))
+    reason = verdict.reason_class.value if verdict.reason_class is not None else None
+    return reason, verdict.retryable, country, carrier
 
 
 def enrich(rows: Iterable[dict[str, Any]],

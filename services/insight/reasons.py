@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -194,20 +194,25 @@ def build(*, classes: Iterable[Mapping[str, str]], sources: Iterable[Mapping[str
 
 
 def classify(provider: str, status: str, code: str | None, *, carrier: str | None = None,
-             country: str | None = None,
-             overrides: Mapping[str, str] | None = None) -> Verdict:
+             country: str | None = None, overrides: Mapping[str, str] | None = None,
+             provider_retryable: Callable[[], bool | None] | None = None) -> Verdict:
     """Return the reason class of a status report and whether a retry may help.
 
     Delivered, pending and inbound events get none. A failure's ``code`` is looked up
     in the account's ``overrides`` (keys normalized as ``normalize_code``), then in the
-    dictionary; a code found nowhere falls back to the status's default.
+    dictionary; a code found nowhere falls back to the status's default. Where no
+    override applies, ``provider_retryable`` (asked only then) may give the provider's
+    own word on retrying, which beats the class's general answer (Infobip's
+    ``permanent``).
     """
     if status not in CLASSIFIED:
         return NONE
     normalized = normalize_code(code) if code else ""
     if overrides and normalized in overrides:
         return dictionary().verdict(ReasonClass(overrides[normalized]))
-    return _lookup(provider, status, normalized, carrier, country)
+    verdict = _lookup(provider, status, normalized, carrier, country)
+    said = provider_retryable() if provider_retryable is not None else None
+    return verdict if said is None else replace(verdict, retryable=said)
 
 
 @lru_cache(maxsize=_LOOKUP_CACHE)
