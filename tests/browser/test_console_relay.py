@@ -185,3 +185,44 @@ def test_accounts_endpoints_and_deliveries_without_curl(
         wide = page.evaluate("() => document.documentElement.scrollWidth")
         assert wide <= 375, f"{path} is {wide}px wide"
     audit(page, served, "deliveries-mobile", full=False)
+
+
+def test_an_sns_accounts_subscriptions_read_in_both_languages_and_on_a_phone(
+        browser: Any, served: Served, key: str) -> None:
+    from pathlib import Path
+
+    from dlrhub.models import make_engine, utcnow
+    from dlrhub.providers.base import SubscriptionChange
+    from dlrhub.services import subscriptions
+
+    with httpx.Client(base_url=served.base_url, timeout=20) as api:
+        account = api.post("/v1/accounts", json={"provider": "aws_sns", "name": "SNS events"},
+                           headers={"Authorization": f"Bearer {key}"}).json()
+    # What dlrhub writes once SNS's confirmation was visited, and when SNS says a topic
+    # unsubscribed (a real SNS cannot reach this machine).
+    engine = make_engine(f"sqlite:///{Path(served.process.env['DLRHUB_DATA_DIR'])}"
+                         "/dlrhub.sqlite3")
+    topic = "arn:aws:sns:us-east-1:123456789012:sms-delivery-events"
+    subscriptions.record(engine, account["id"], SubscriptionChange(
+        topic, "confirmed", f"{topic}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"), utcnow())
+    subscriptions.record(engine, account["id"], SubscriptionChange(
+        "arn:aws:sns:eu-west-1:123456789012:old-events", "unsubscribed"), utcnow())
+    engine.dispose()
+    for locale, width, name in (("en-US", 1280, "account-sns"),
+                                ("zh-CN", 1280, "account-sns-zh"),
+                                ("en-US", 375, "account-sns-375")):
+        for ctx in _context(browser, served, locale=locale, width=width, height=900):
+            page = ctx.new_page()
+            sign_in(page, key)
+            page.goto(f"/console/accounts/{account['id']}")
+            table = page.locator("#subscriptions")
+            assert table.is_visible()
+            assert table.locator("li").count() == 2
+            assert "sms-delivery-events" in table.inner_text()
+            assert re.search("confirmed|确认于", table.inner_text())
+            # the subscription is explained in the viewer's language, with nothing to copy
+            assert page.locator("#setup-1").count() == 0
+            assert re.search("Subscribe the callback URL|订阅到配置集", page.content())
+            audit(page, served, name)
+            wide = page.evaluate("document.documentElement.scrollWidth")
+            assert wide <= width, f"{name} is {wide}px wide"
