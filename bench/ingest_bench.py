@@ -168,15 +168,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 class Processes:
     """The servers this benchmark started, each in its own process group."""
 
-    def __init__(self, logs: Path) -> None:
+    def __init__(self, logs: Path, cwd: Path = ROOT) -> None:
+        # The servers start in the tree whose code they run: gunicorn and Celery put
+        # their working folder first on the import path, ahead of PYTHONPATH, so a
+        # compared revision started from this tree would import this tree's dlrhub.
         self._logs = logs
+        self._cwd = cwd
         self.running: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
         """Start ``cmd`` in a new session, its output in ``logs/<name>.log``."""
         with (self._logs / f"{name}.log").open("ab") as log:
             self.running[name] = subprocess.Popen(
-                cmd, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                cmd, env=env, cwd=self._cwd, stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def groups(self) -> dict[int, str]:
@@ -252,11 +256,11 @@ def wait_http(url: str, procs: Processes, timeout: float = 90) -> None:
     raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s ({last})")
 
 
-def dlrhub_json(env: dict[str, str], *args: str) -> dict[str, Any]:
-    """Run one ``dlrhub … --json`` command and return its document."""
+def dlrhub_json(env: dict[str, str], *args: str, cwd: Path = ROOT) -> dict[str, Any]:
+    """Run one ``dlrhub … --json`` command (in the tree ``cwd``) and return its document."""
     dlrhub = Path(sys.executable).parent / "dlrhub"
     cmd = [str(dlrhub) if dlrhub.exists() else shutil.which("dlrhub") or "dlrhub", *args]
-    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
@@ -575,7 +579,7 @@ def stack_env(args: argparse.Namespace, data_dir: Path, port: int,
 
 
 def reset_stores(args: argparse.Namespace, env: dict[str, str], commands: list[str],
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None], cwd: Path = ROOT) -> None:
     """Drop and create the bench database, flush the bench Redis database, migrate."""
     import psycopg
     import redis
@@ -593,7 +597,7 @@ def reset_stores(args: argparse.Namespace, env: dict[str, str], commands: list[s
     client.close()
     say("migrating (dlrhub db upgrade)")
     commands.append("dlrhub db upgrade")
-    dlrhub_json(env, "db", "upgrade")
+    dlrhub_json(env, "db", "upgrade", cwd=cwd)
 
 
 class Bench:
@@ -606,7 +610,7 @@ class Bench:
         self.revision = revision or compare.Revision(compare.THIS)
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.procs = Processes(self.logs)
+        self.procs = Processes(self.logs, self.revision.root or ROOT)
         self.port = free_port()
         self.baseline_port = free_port()
         self.tag = datetime.now(SHANGHAI).strftime("%Y%m%d%H%M%S")
@@ -625,7 +629,7 @@ class Bench:
 
     def _run_cli(self, *args: str) -> dict[str, Any]:
         self.commands.append("dlrhub " + " ".join(args))
-        return dlrhub_json(self.env, *args)
+        return dlrhub_json(self.env, *args, cwd=self.revision.root or ROOT)
 
     def prepare(self) -> None:
         """Reset the stores, migrate, create the tenant and one account per run.
@@ -635,7 +639,8 @@ class Bench:
         own rows (the unique (account_id, dedupe_key) index leads with account_id).
         """
         if self.args.stack == "postgres":
-            reset_stores(self.args, self.env, self.commands, self._say)
+            reset_stores(self.args, self.env, self.commands, self._say,
+                         self.revision.root or ROOT)
         tenant = self._run_cli("tenant", "create", "bench", "--json")["id"]
         self.accounts: dict[tuple[str, int], tuple[str, str]] = {}
         for batch in self.args.batch_sizes:
