@@ -14,7 +14,6 @@ lower bound).
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
@@ -25,6 +24,8 @@ FIRST_EDGE_S = 0.5
 RATIO = 2 ** (2 / 3)
 # Where buckets 1 … LATENCY_BUCKETS-1 start (bucket 0 starts at 0).
 EDGES: tuple[float, ...] = tuple(FIRST_EDGE_S * RATIO ** i for i in range(LATENCY_BUCKETS - 1))
+# The last bucket, open-ended: a quantile in it is reported as its start.
+_LAST = LATENCY_BUCKETS - 1
 
 
 def bucket_of(seconds: float) -> int:
@@ -42,7 +43,8 @@ def percentiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None
     None for each where the histogram is empty. A bucket whose sum came out negative (it
     cannot, but sums of changes are not checked) counts as empty. The bucket of each
     quantile is found by bisecting the running sums (an answer may hold 20,000
-    histograms).
+    histograms): the first whose running sum reaches the rank, which holds at least one
+    count since the rank is above the running sum before it.
     """
     if min(counts, default=0) < 0:
         counts = [n if n > 0 else 0 for n in counts]
@@ -50,22 +52,30 @@ def percentiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None
     total = running[-1] if running else 0
     if total <= 0:
         return [None] * len(qs)
-    last = len(counts) - 1
     out: list[float | None] = []
     for q in qs:
         rank = q * total
-        i = min(bisect_left(running, rank), last)
-        n = counts[i]
-        if i == last or n <= 0:
+        i = bisect_left(running, rank)
+        if i >= _LAST:
             out.append(EDGES[-1])
             continue
-        fraction = (rank - (running[i] - n)) / n
-        if i == 0:
-            out.append(EDGES[0] * fraction)
-        else:
-            low, high = EDGES[i - 1], EDGES[i]
-            out.append(low * math.exp(fraction * math.log(high / low)))
+        n = counts[i]
+        fraction = (rank - running[i] + n) / n
+        # Geometric inside a bucket: its start x RATIO^fraction reaches its end at 1.
+        out.append(EDGES[0] * fraction if i == 0 else EDGES[i - 1] * RATIO ** fraction)
     return out
+
+
+def rounded_quantiles(counts: Sequence[int], qs: Sequence[float]) -> list[float | None]:
+    """Return ``percentiles(counts, qs)`` rounded to the millisecond, as answers show them.
+
+    The analytics answer reads two histograms per group and may have 10,000 groups: an
+    empty histogram (most groups' handset latency where the provider gives none) is
+    answered without building its running sums.
+    """
+    if not any(counts):
+        return [None] * len(qs)
+    return [None if v is None else round(v, 3) for v in percentiles(counts, qs)]
 
 
 def percentile(counts: Sequence[int], p: float) -> float | None:

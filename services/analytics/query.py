@@ -24,7 +24,7 @@ from dlrhub.models.tables import (
     LAG_COLUMNS,
     REASON_COLUMNS,
 )
-from dlrhub.services.analytics.buckets import percentiles
+from dlrhub.services.analytics.buckets import rounded_quantiles
 from dlrhub.services.analytics.grains import DIMENSIONS, grain_name
 from dlrhub.services.analytics.plan import Plan, plan
 from dlrhub.services.errors import InvalidInput
@@ -77,16 +77,21 @@ def delivery(session: Session, *, tenant_id: str, since: datetime | None = None,
                       *(REASON_COLUMNS if by_reason else ()))]
     # Rows a message moved out of stay, at zero: a group of nothing but those is left out.
     anything = or_(func.sum(STATS.c.messages) != 0, func.sum(STATS.c.expected) != 0)
+    # Not ORDER BY: PostgreSQL sorted the 7,200 wide rows of a month by carrier and hour
+    # in 16 ms of the query's 122, Python sorts their keys in a few.
     query = (select(*columns, *sums).where(STATS.c.tenant_id == tenant_id, _rows(p))
-             .group_by(*groups).having(anything).order_by(*groups).limit(MAX_GROUPS + 1))
+             .group_by(*groups).having(anything).limit(MAX_GROUPS + 1))
     for dimension, value in p.filters.items():
         query = query.where(STATS.c[dimension] == value)
     # A month grouped by hour and a dimension sums about 100,000 rows into 7,000 groups.
     dialect.sort_in_memory(session, 64)
-    rows = session.execute(query).all()
+    rows = list(session.execute(query).all())
     if len(rows) > MAX_GROUPS:
         raise InvalidInput("group_by", f"more than {MAX_GROUPS} groups: narrow the range, "
                                        "filter, or group by fewer keys")
+    keys = len(p.group_by)
+    # By the group keys, in code-point order (no key is NULL: "" is an unknown value).
+    rows.sort(key=lambda row: tuple(row[:keys]))
     return DeliveryReport(p.since, p.until, p.tz, list(p.group_by),
                           [_figures(p, row, by_reason) for row in rows])
 
@@ -129,39 +134,46 @@ def _offset(p: Plan) -> ColumnElement[Any]:
 def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
     """Return one group's keys and figures from its summed row (a tuple, in SELECT order).
 
-    Runs once per group, and an answer may have 10,000: plain loops over the tuple.
+    Runs once per group, and an answer may have 10,000 (a month by carrier and hour has
+    7,200): plain loops over the tuple, each histogram read once (``rounded_quantiles``).
     """
     doc: dict[str, Any] = {}
-    for i, key in enumerate(p.group_by):
-        value = row[i]
+    at = 0
+    for key in p.group_by:
+        value = row[at]
+        at += 1
         if key == "hour":
             doc[key] = _hour_z(value)
         elif key in DIMENSIONS:
             doc[key] = value or None  # "" is an unknown value
         else:
             doc[key] = value
-    at = len(p.group_by)
     # Sums over the rows of a group (which has rows) of columns that are never NULL.
-    values = row[at:]
-    doc.update(zip(DELIVERY_STATS_COUNTERS, values[:_N], strict=True))
+    counters = row[at:at + _N]
+    doc.update(zip(DELIVERY_STATS_COUNTERS, counters, strict=True))
+    delivered = counters[_DELIVERED]
     # The final statuses: every one but pending.
-    final = doc["delivered"] + doc["failed"] + doc["expired"] + doc["rejected"] + doc["unknown"]
+    final = delivered + counters[_FAILED] + counters[_EXPIRED] + counters[_REJECTED] \
+        + counters[_UNKNOWN]
     doc["final"] = final
-    doc["delivery_rate"] = doc["delivered"] / final if final else None
-    at = _N + 2 * _B
+    doc["delivery_rate"] = delivered / final if final else None
+    at += _N
+    handset = rounded_quantiles(row[at:at + _B], _HANDSET_QS)
+    at += _B
+    lag = rounded_quantiles(row[at:at + _B], _LAG_QS)
+    at += _B
     if by_reason:
-        doc["reasons"] = {r: n for r, n in zip(_REASONS, values[at:], strict=True) if n}
-    handset = values[_N:_N + _B]
-    lag = values[_N + _B:at]
-    p50, p90, p99 = percentiles(handset, (0.5, 0.9, 0.99)) if any(handset) else _NONE3
-    doc["handset_latency"] = {"p50": _seconds(p50), "p90": _seconds(p90),
-                              "p99": _seconds(p99)}
-    l50, l99 = percentiles(lag, (0.5, 0.99)) if any(lag) else _NONE3[:2]
-    doc["receipt_lag"] = {"p50": _seconds(l50), "p99": _seconds(l99)}
+        doc["reasons"] = {r: n for r, n in zip(_REASONS, row[at:], strict=True) if n}
+    doc["handset_latency"] = {"p50": handset[0], "p90": handset[1], "p99": handset[2]}
+    doc["receipt_lag"] = {"p50": lag[0], "p99": lag[1]}
     return doc
 
 
-_NONE3: list[float | None] = [None, None, None]
+_HANDSET_QS = (0.5, 0.9, 0.99)
+_LAG_QS = (0.5, 0.99)
+_DELIVERED, _FAILED, _EXPIRED, _REJECTED, _UNKNOWN = (
+    DELIVERY_STATS_COUNTERS.index(s) for s in ("delivered", "failed", "expired", "rejected",
+                                                "unknown"))
 
 
 @lru_cache(maxsize=8192)
@@ -173,10 +185,6 @@ def _hour_z(value: Any) -> str:
 
 def _z(moment: datetime) -> str:
     return iso_z(_utc(moment))
-
-
-def _seconds(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
 
 
 def _utc(value: Any) -> datetime:

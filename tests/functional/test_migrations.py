@@ -148,7 +148,8 @@ def test_the_reason_counters_come_and_go_and_every_grain_is_made_again(
     assert network == {"invalid_number": 1, "expired": 1}
     # After the upgrade again: exactly what recording had made.
     assert _aggregate(runtime) == after
-    assert {k[1] for k in after} >= {"hour:reasons", "day:reasons"}
+    assert {k[1] for k in after} >= {"hour:reasons", "day:reasons", "hour:carriers",
+                                      "day:carriers"}
 
 
 def test_the_retention_periods_come_and_go_and_the_tenants_stay(db_url: str,

@@ -234,7 +234,9 @@ def test_hours_and_days_in_a_shifted_zone_read_hour_rows() -> None:
 def test_the_coarsest_grain_that_keeps_the_query_is_read() -> None:
     assert plan_of().dimensions.name == "total"
     assert plan_of(group_by="hour,reason_class").dimensions.name == "reasons"
-    assert plan_of(group_by="carrier").dimensions.name == "network"
+    assert plan_of(group_by="carrier").dimensions.name == "carriers"
+    assert plan_of(group_by="country,carrier,hour").dimensions.name == "carriers"
+    assert plan_of(group_by="provider,carrier").dimensions.name == "network"
     assert plan_of(filters={"template": "otp"}).dimensions.name == "sending"
     assert plan_of(group_by="template,reason_class").dimensions.name == "sendreasons"
     assert plan_of(group_by="carrier,reason_class").dimensions.name == "netreasons"
