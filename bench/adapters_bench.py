@@ -103,6 +103,25 @@ def main() -> None:
     for provider, cost in sorted(costs.items(), key=lambda item: item[1]):
         verdict = "(wave 1)" if provider in WAVE_1 else ("yes" if cost <= ceiling else "NO")
         print(f"| `{provider}` | {cost:.1f} | {verdict} |")
+    floor = measure(ed25519_verify(), args.repeat, args.rounds)
+    print(f"\nEd25519 verification alone (Telnyx's signature; `cryptography`, that is "
+          f"OpenSSL): {floor:.1f} µs, against {ceiling:.1f} µs for {ceiling_name}'s whole "
+          "callback.")
+
+
+def ed25519_verify() -> Callable[[], int]:
+    """Return one Ed25519 verification of a Telnyx-sized signed string, as a workload."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    signed = b"1733200000|" + b'{"data":{"event_type":"message.finalized"}}' * 12
+    signature, public = key.sign(signed), key.public_key()
+
+    def run() -> int:
+        public.verify(signature, signed)
+        return 1
+
+    return run
 
 
 if __name__ == "__main__":

@@ -85,6 +85,9 @@ SIGNED = {
 HASHES: Mapping[str, Callable[[], hashes.HashAlgorithm]] = {
     "1": hashes.SHA1, "2": hashes.SHA256,
 }
+# Made once: the padding and the hash descriptors hold no state of a verification.
+_PKCS1 = padding.PKCS1v15()
+_DIGESTS = {version: make() for version, make in HASHES.items()}
 # sns.<region>.amazonaws.com(.cn): a region is letters, a dash, letters, a dash and a
 # digit (us-east-1, eu-central-2, us-gov-west-1, cn-north-1). Any label would also take
 # an S3 bucket named "sns" (sns.s3.amazonaws.com), whose owner could serve a certificate.
@@ -199,8 +202,24 @@ def sign(doc: Mapping[str, Any], private_key: rsa.RSAPrivateKey, version: str = 
     return base64.b64encode(raw).decode()
 
 
+# The envelope last read, by the body it was read from: the callback path reads it in
+# authenticate and again in extract, and only reads it (the record is a new dict).
+_LAST: tuple[bytes, dict[str, Any]] = (b"", {})
+
+
 def _envelope(request: CallbackRequest) -> dict[str, Any]:
-    return require_object(json_body(request), "the body")
+    """Return the SNS envelope of ``request``, read once per request body.
+
+    The body is matched by identity, so a thread that finds another request's envelope
+    (the API serves several at once) reads its own; an empty body is never cached.
+    """
+    global _LAST
+    body, doc = _LAST
+    if body is request.body and body:
+        return doc
+    doc = require_object(json_body(request), "the body")
+    _LAST = (request.body, doc)
+    return doc
 
 
 def confirm_subscription(url: str, opener: Opener) -> bytes:
@@ -240,8 +259,7 @@ class AwsSns(Adapter):
         if topic and not same_secret(text(doc.get("TopicArn")), topic):
             raise AuthError("the TopicArn is not the account's topic")
         version = text(doc.get("SignatureVersion")) or ""
-        algorithm = HASHES.get(version)
-        if algorithm is None:
+        if version not in _DIGESTS:
             raise AuthError("SignatureVersion is not 1 or 2")
         try:
             signature = base64.b64decode(str(doc.get("Signature") or ""), validate=True)
@@ -249,7 +267,7 @@ class AwsSns(Adapter):
             raise AuthError("the Signature is not base64") from ex
         key = CERTIFICATES.key(str(doc.get("SigningCertURL") or ""))
         try:
-            key.verify(signature, canonical(doc), padding.PKCS1v15(), algorithm())
+            key.verify(signature, canonical(doc), _PKCS1, _DIGESTS[version])
         except InvalidSignature as ex:
             raise AuthError("the Signature does not match the envelope") from ex
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dlrhub.providers.base import ParseError
@@ -89,6 +90,18 @@ class Receipt:
         return stat or None
 
 
+_SEPARATORS = re.compile(r"[ _]+")
+
+
+@lru_cache(maxsize=64)
+def _key_name(key: str) -> str:
+    """Return a receipt key as a field name: ``Submit date`` -> ``submit_date``.
+
+    Cached: a receipt has eight keys, and SMSCs spell them a handful of ways.
+    """
+    return _SEPARATORS.sub("_", key.lower())
+
+
 def parse_receipt(text: str) -> Receipt:
     """Read an SMPP receipt text, or raise ``ParseError`` when it has neither id nor stat.
 
@@ -99,7 +112,7 @@ def parse_receipt(text: str) -> Receipt:
     found = list(_KEY.finditer(text))
     values: dict[str, str] = {}
     for index, match in enumerate(found):
-        key = re.sub(r"[ _]+", "_", match.group(1).lower())
+        key = _key_name(match.group(1))
         if key in values:
             continue  # the first one counts; a repeat is more likely inside the text
         if key == "text":
