@@ -138,25 +138,21 @@ def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
     7,200): plain loops over the tuple, each histogram read once (``rounded_quantiles``).
     """
     doc: dict[str, Any] = {}
-    at = 0
-    for key in p.group_by:
-        value = row[at]
-        at += 1
+    for i, key in enumerate(p.group_by):
+        value = row[i]
         if key == "hour":
             doc[key] = _hour_z(value)
         elif key in DIMENSIONS:
             doc[key] = value or None  # "" is an unknown value
         else:
             doc[key] = value
+    at = len(p.group_by)
     # Sums over the rows of a group (which has rows) of columns that are never NULL.
-    counters = row[at:at + _N]
-    doc.update(zip(DELIVERY_STATS_COUNTERS, counters, strict=True))
-    delivered = counters[_DELIVERED]
+    doc.update(zip(DELIVERY_STATS_COUNTERS, row[at:at + _N], strict=True))
     # The final statuses: every one but pending.
-    final = delivered + counters[_FAILED] + counters[_EXPIRED] + counters[_REJECTED] \
-        + counters[_UNKNOWN]
+    final = doc["delivered"] + doc["failed"] + doc["expired"] + doc["rejected"] + doc["unknown"]
     doc["final"] = final
-    doc["delivery_rate"] = delivered / final if final else None
+    doc["delivery_rate"] = doc["delivered"] / final if final else None
     at += _N
     handset = rounded_quantiles(row[at:at + _B], _HANDSET_QS)
     at += _B
@@ -171,9 +167,6 @@ def _figures(p: Plan, row: Any, by_reason: bool) -> dict[str, Any]:
 
 _HANDSET_QS = (0.5, 0.9, 0.99)
 _LAG_QS = (0.5, 0.99)
-_DELIVERED, _FAILED, _EXPIRED, _REJECTED, _UNKNOWN = (
-    DELIVERY_STATS_COUNTERS.index(s) for s in ("delivered", "failed", "expired", "rejected",
-                                                "unknown"))
 
 
 @lru_cache(maxsize=8192)
