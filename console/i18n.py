@@ -350,11 +350,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                        "never shown again.",
                                  "zh": "该服务商会对回调签名：dlrhub 需要这些凭据来校验签名。"
                                        "凭据加密保存，之后不再显示。"},
-    "acc.credentials_optional": {"en": "Optional: give both, and dlrhub checks the signature "
-                                       "of each callback. They are stored encrypted and never "
-                                       "shown again.",
-                                 "zh": "可选：两项都填写后，dlrhub 会校验每个回调的签名。"
-                                       "凭据加密保存，之后不再显示。"},
+    # Not "give both": an optional credential may be one (Twilio's auth_token, SNS's
+    # topic_arn), and not every one is a signing key (Infobip's Basic password).
+    "acc.credentials_optional": {"en": "Optional: with them, dlrhub checks what each "
+                                       "callback carries (its signature, its credentials or "
+                                       "its topic); without them, the secret callback URL "
+                                       "and the IP allow-list are the checks. They are "
+                                       "stored encrypted and never shown again.",
+                                 "zh": "可选：填写后，dlrhub 会校验每个回调携带的内容（签名、"
+                                       "凭据或主题）；不填写时，仅凭保密的回调 URL 和 IP "
+                                       "白名单校验。凭据加密保存，之后不再显示。"},
     "acc.credentials_keep": {"en": "Leave them blank to keep the current ones; to change them, "
                                    "type every one.",
                              "zh": "留空则保留现有凭据；如需更改，请全部重新填写。"},
