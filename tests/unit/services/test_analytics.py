@@ -22,7 +22,14 @@ from dlrhub.models.tables import (
     LAG_COLUMNS,
     LATENCY_BUCKETS,
 )
-from dlrhub.services.analytics.buckets import EDGES, RATIO, bucket_of, percentile
+from dlrhub.services.analytics.buckets import (
+    EDGES,
+    RATIO,
+    bucket_of,
+    percentile,
+    percentiles,
+    rounded_quantiles,
+)
 from dlrhub.services.analytics.grains import DIMENSION_SETS, DIMENSIONS
 from dlrhub.services.analytics.plan import plan, zone_offsets
 from dlrhub.services.analytics.record import ExpectationFacts, MessageFacts, stat_rows
@@ -189,6 +196,39 @@ def test_a_percentile_is_within_one_bucket_ratio_of_the_exact_one(
     estimate = percentile(counts, q)
     assert estimate is not None
     assert exact / RATIO <= estimate <= exact * RATIO
+
+
+_HISTOGRAM = st.lists(st.one_of(st.just(0), st.integers(-3, 5), st.integers(0, 10 ** 9)),
+                      min_size=LATENCY_BUCKETS, max_size=LATENCY_BUCKETS)
+
+
+@given(st.lists(_HISTOGRAM, max_size=20), st.sampled_from([(0.5, 0.9, 0.99), (0.5, 0.99)]))
+def test_every_group_s_percentiles_at_once_are_each_one_s(
+        histograms: list[list[int]], qs: tuple[float, ...]) -> None:
+    """The answer reads all its groups' histograms as one array: each row's figures are
+    what that histogram gives alone, to the millisecond, None where it is empty (or has
+    nothing but the negative counts a sum of changes could leave)."""
+    table = rounded_quantiles(histograms, qs)
+    assert len(table) == len(histograms)
+    for counts, row in zip(histograms, table, strict=True):
+        alone = percentiles(counts, qs)
+        assert len(row) == len(qs)
+        for got, want in zip(row, alone, strict=True):
+            if want is None:
+                assert got is None
+            else:
+                assert got == pytest.approx(round(want, 3), abs=1.001e-3)
+
+
+def test_the_percentiles_of_histograms_at_once_include_the_edge_cases() -> None:
+    last = [0] * LATENCY_BUCKETS
+    last[-1] = 5
+    low = [0] * LATENCY_BUCKETS
+    low[0] = 4
+    assert rounded_quantiles([[0] * LATENCY_BUCKETS, last, low, [-1] * LATENCY_BUCKETS],
+                             (0.5, 1.0)) == [
+        [None, None], [round(EDGES[-1], 3)] * 2, [0.25, 0.5], [None, None]]
+    assert rounded_quantiles([], (0.5,)) == []
 
 
 # --- query plans ----------------------------------------------------------------------
