@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import json
 import math
 import os
@@ -45,9 +46,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+import compare
 import procstat
 from ingest_bench import (
     HOST,
+    PIPELINE,
     PROTECTED_DATABASES,
     SHANGHAI,
     Cpu,
@@ -65,7 +68,7 @@ from ingest_bench import (
     wait_http,
     wait_quiet,
 )
-from runs import BENCH, in_venv, signals_raise
+from runs import BENCH, ROOT, in_venv, run_bench, signals_raise, write_report
 
 T = TypeVar("T")
 
@@ -159,11 +162,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "this busy (share of all cores, default 0.15)")
     p.add_argument("--quiet-wait", type=float,
                    help="longest wait for that, s (default 60; --quick 5)")
+    p.add_argument("--no-drain-probe", dest="drain_probe", action="store_false",
+                   help="no API probe during the drain: its CPU is then the relay's alone "
+                        "(the probe's callbacks are ingested by the same worker)")
+    p.add_argument("--compare", metavar="REF",
+                   help="also run git revision REF (from a temporary worktree), "
+                        "interleaved with this tree, and report both revisions' drains "
+                        "(rates and CPU per delivered event) and their ratio; implies "
+                        "--no-drain-probe and skips the latency run (see bench/compare.py)")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="with --compare: runs of each revision, in A B B A order "
+                        "(default 2)")
     p.add_argument("--results", type=Path, default=BENCH / "results",
                    help="folder of the Markdown result files (default bench/results)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work folder (server logs, the embedded data)")
     args = p.parse_args(argv)
+    if args.compare:
+        args.drain_probe = False
     for name, value in (QUICK if args.quick else FULL).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -175,7 +191,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.batch_size_list or not all(1 <= b <= 100 for b in args.batch_size_list):
         p.error("--batch-sizes takes numbers from 1 to 100 (the endpoint's limits)")
     for name in ("backlog", "backlog_batched", "records", "post_concurrency", "api_workers",
-                 "api_threads", "worker_concurrency"):
+                 "api_threads", "worker_concurrency", "rounds"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("probe_rate", "probe_seconds", "half_load", "half_callbacks",
@@ -543,6 +559,30 @@ class Drain:
         return self.unique / self.first_to_last if self.first_to_last else None
 
 
+def cpu_per_event(d: Drain) -> dict[str, float]:
+    """Return CPU milliseconds per delivered event (and per delivery) of a drain.
+
+    Each of dlrhub's components (API, worker, database, broker) over the drain ÷ the
+    unique events the customer got, then their sum; the customer and this script are
+    not dlrhub. With the API probe on during the drain, its callbacks' cost (API,
+    ingest) is in these figures too: ``--no-drain-probe`` leaves the relay's alone.
+    """
+    out: dict[str, float] = {}
+    if d.cpu is None or not d.unique:
+        return out
+    total = 0.0
+    for name in PIPELINE:
+        cpu = d.cpu.by.get(name, 0.0)
+        if cpu:
+            out[f"{name} CPU ms per delivered event"] = 1000 * cpu / d.unique
+            total += cpu
+    out["dlrhub CPU ms per delivered event"] = 1000 * total / d.unique
+    deliveries = int(d.customer.get("deliveries", 0))
+    if deliveries:
+        out["dlrhub CPU ms per delivery"] = 1000 * total / deliveries
+    return out
+
+
 @dataclass
 class HalfLoad:
     """The latency run: callbacks offered at a share of the target rate."""
@@ -627,12 +667,17 @@ def half_load_plan(batch: int, share: float, callbacks: float) -> tuple[float, i
 class Bench:
     """One benchmark run of one stack."""
 
-    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+    def __init__(self, args: argparse.Namespace, work: Path,
+                 revision: compare.Revision | None = None) -> None:
         self.args = args
         self.work = work
+        # The code measured: this tree, or a worktree of --compare's revision (its
+        # servers start in its folder, which comes first on their import path).
+        self.revision = revision or compare.Revision(compare.THIS)
+        self.root = self.revision.root or ROOT
         self.logs = work / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.procs = Processes(self.logs)
+        self.procs = Processes(self.logs, self.root)
         self.port = free_port()
         self.customer_port = free_port()
         self.base = f"http://{HOST}:{self.port}"
@@ -640,17 +685,17 @@ class Bench:
         self.tag = datetime.now(SHANGHAI).strftime("%Y%m%d%H%M%S")
         self.data_dir = work / "data"
         self.admin_token = secrets.token_urlsafe(24)
-        self.env = stack_env(args, self.data_dir, self.port,
-                             DLRHUB_ADMIN_TOKEN=self.admin_token,
-                             # the customer is on 127.0.0.1
-                             DLRHUB_ALLOW_PRIVATE_ENDPOINTS="true")
+        self.env = self.revision.env(stack_env(
+            args, self.data_dir, self.port, DLRHUB_ADMIN_TOKEN=self.admin_token,
+            # the customer is on 127.0.0.1
+            DLRHUB_ALLOW_PRIVATE_ENDPOINTS="true"))
         self.counts: PgRelayCounts | SqliteRelayCounts | None = None
         self.loader: Loader | None = None
         self.rows: list[Row] = []
         self.commands: list[str] = []
         self.info: dict[str, str] = {}
         self.error = ""
-        self.code_start = self.code_end = product_code()
+        self.code_start = self.code_end = product_code(self.root)
         self.queues = ""
         # Per batch_size: the tenant's key, the account and its callback URL, the endpoint.
         self.setup: dict[int, dict[str, str]] = {}
@@ -674,7 +719,7 @@ class Bench:
         (and the ingest) without adding deliveries.
         """
         if self.args.stack == "postgres":
-            reset_stores(self.args, self.env, self.commands, self._say)
+            reset_stores(self.args, self.env, self.commands, self._say, self.root)
         cmd = [sys.executable, str(BENCH / "customer_app.py"), "--port",
                str(self.customer_port)]
         self.commands.append(f"python bench/customer_app.py --port {self.customer_port}")
@@ -886,11 +931,11 @@ class Bench:
         t_start = time.time()
         stop = threading.Event()
         probe: concurrent.futures.Future[Load] | None = None
-        if self.args.stack == "postgres":  # the API keeps running: probe from the start
-            probe = self.probe(stop=stop)
+        if self.args.stack == "postgres" and self.args.drain_probe:
+            probe = self.probe(stop=stop)  # the API keeps running: probe from the start
         try:
             self.start_worker("ingest,relay")
-            if probe is None:
+            if probe is None and self.args.stack != "postgres" and self.args.drain_probe:
                 # Embedded: the API restarted with the relay. Its first callbacks pay
                 # for imports and caches in each API process: not the drain's cost.
                 self._loader().run(self._loader().post_many(
@@ -1047,9 +1092,20 @@ class Bench:
                 self.start_worker("ingest")
             row.drain = self.build_backlog(row)
             self.drain(row)
-            self.half_load(row)
+            if not self.args.compare:
+                self.half_load(row)
         self.procs.stop_all()
-        self.code_end = product_code()
+        self.code_end = product_code(self.root)
+
+    def stop(self) -> None:
+        """Stop the load client and every server (``runs.run_bench`` calls it)."""
+        if self.loader is not None:
+            self.loader.close()
+            self.loader = None
+        self.procs.stop_all()
+        if self.counts is not None:
+            with contextlib.suppress(Exception):
+                self.counts.close()
 
 
 def _statuses(db: dict[str, int]) -> str:
@@ -1207,6 +1263,16 @@ def report(bench: Bench, started: datetime) -> str:
             if d.cpu is not None:
                 lines.append(f"- CPU during the drain ({d.cpu.seconds:.1f}s), in cores: "
                              f"{d.cpu.render()}.")
+                per = cpu_per_event(d)
+                if per:
+                    lines.append(
+                        "- CPU per delivered event, ms: " + ", ".join(
+                            f"{name.split(' CPU')[0]} {v:.3f}" for name, v in per.items()
+                            if "per delivered event" in name)
+                        + (f"; {per['dlrhub CPU ms per delivery']:.3f} per delivery"
+                           if "dlrhub CPU ms per delivery" in per else "")
+                        + (" (the API probe's callbacks included)" if a.drain_probe
+                           else " (no probe during the drain)") + ".")
         if h is not None:
             w = h.window
             lines += [
@@ -1281,11 +1347,90 @@ def _finish(bench: Bench, args: argparse.Namespace, ok: bool, work: Path) -> Non
         print(f"bench/relay: logs and data kept in {work}", file=sys.stderr)
 
 
+def compare_figures(row: Row) -> dict[str, float | None]:
+    """Return what ``--compare`` sets side by side for one batch_size: rates and CPU."""
+    d = row.drain
+    if d is None:
+        return {}
+    return {"deliveries/s": d.deliveries_per_second if d.complete else None,
+            "events/s": d.events_per_second if d.complete else None,
+            **cpu_per_event(d)}
+
+
+def compare_report(args: argparse.Namespace, started: datetime,
+                   runs: list[tuple[compare.Revision, Bench]]) -> str:
+    """Return the Markdown of a ``--compare`` run: both revisions' drains and the ratio."""
+    other = next(rev for rev, _ in runs if rev.root is not None)
+    this = next(rev for rev, _ in runs if rev.root is None)
+    sequence = ", ".join(rev.label for rev, _ in runs)
+    lines = [
+        f"# dlrhub relay benchmark — {args.stack} stack, {this.label} ({this.commit}) "
+        f"against {other.label} ({other.commit})",
+        "",
+        f"{started:%Y-%m-%d %H:%M:%S %Z}; {os.cpu_count()} CPUs, "
+        f"{platform.python_implementation()} {platform.python_version()}; {_versions()}.",
+        f"Backlogs of {args.backlog:,} events at batch_size 1 and {args.backlog_batched:,} "
+        f"above, drained with no API probe and no latency run; {args.rounds} runs of each "
+        f"revision, in this order: {sequence}. Each run recreates the database and runs "
+        "its revision's migrations. A cell lists each run's figure, then the ratio of the "
+        "means.",
+        "",
+        f"| batch_size | figure | {other.label} | {this.label} | {this.label} ÷ {other.label} |",
+        "|---:|---|---|---|---:|",
+    ]
+    for batch in args.batch_size_list:
+        by_rev: dict[bool, list[dict[str, float | None]]] = {True: [], False: []}
+        for rev, bench in runs:
+            by_rev[rev.root is None] += [compare_figures(r) for r in bench.rows
+                                         if r.batch == batch]
+        names = list(dict.fromkeys(n for found in by_rev.values() for f in found for n in f))
+        for name in names:
+            mine = [f.get(name) for f in by_rev[True]]
+            theirs = [f.get(name) for f in by_rev[False]]
+            r = compare.ratio(compare.mean(mine), compare.mean(theirs))
+            lines.append(f"| {batch} | {name} | {compare.spread(theirs)} "
+                         f"| {compare.spread(mine)} | {_n(r, 2) if r is not None else '–'} |")
+    notes = [f"- {rev.label}, batch_size {row.batch}: {note}" for rev, bench in runs
+             for row in bench.rows
+             for note in ([row.drain.note] if row.drain and row.drain.note else []) + row.notes]
+    if notes:
+        lines += ["", *notes]
+    lines += ["", "Each run's own report is below.", ""]
+    for rev, bench in runs:
+        lines += [f"## {rev.label} ({rev.commit})", "",
+                  report(bench, started).split("\n", 1)[1], ""]
+    return "\n".join(lines)
+
+
+def run_compare(args: argparse.Namespace, started: datetime) -> int:
+    """Run ``--rounds`` of each revision, interleaved; write the comparison."""
+    runs: list[tuple[compare.Revision, Bench]] = []
+    this = compare.this_tree()
+    with compare.worktree(args.compare) as other:
+        for which in compare.order(args.rounds):
+            rev = this if which else other
+            print(f"bench/relay: run {len(runs) + 1} of {2 * args.rounds}: {rev.label} "
+                  f"({rev.commit})", file=sys.stderr, flush=True)
+            bench, failed = run_bench(
+                "relay", f"dlrhub-relay-{args.stack}-",
+                functools.partial(Bench, args, revision=rev), keep=args.keep,
+                kept="logs and data")
+            if failed is not None:
+                return failed
+            assert isinstance(bench, Bench)
+            runs.append((rev, bench))
+    write_report(args.results, f"relay-{args.stack}-compare", started,
+                 compare_report(args, started, runs))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return the exit status."""
     args = parse_args(argv)
     in_venv("relay", argv)
     started = datetime.now().astimezone()
+    if args.compare:
+        return run_compare(args, started)
     work = Path(tempfile.mkdtemp(prefix=f"dlrhub-relay-{args.stack}-"))
     bench = Bench(args, work)
     ok = False
