@@ -56,8 +56,10 @@ def config_of(settings: Settings, app: str = "dlrhub.api.asgi:app") -> uvicorn.C
         # Requests in flight get this long to finish after SIGTERM.
         timeout_graceful_shutdown=10,
         server_header=False,
-        # The client address is the socket's: no proxy in front is trusted by default.
-        proxy_headers=False,
+        # The client address is the socket's unless a proxy in front is named
+        # (DLRHUB_FORWARDED_ALLOW_IPS): then the one its X-Forwarded-For gives.
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+        forwarded_allow_ips=settings.forwarded_allow_ips.strip() or None,
     )
 
 

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     # An idle kept-alive connection is closed after this many seconds.
     keep_alive_timeout: int = Field(default=30, gt=0)
+    # The proxies (addresses or networks, comma-separated; "*" any) whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed: the client address an
+    # account's IP allow-list checks, and the inbox keeps, is then the one the proxy
+    # names. Empty (the default): the socket's peer, and those headers are ignored.
+    forwarded_allow_ips: str = ""
     # Tasks wait on the database and on endpoints about half the time: 4 processes
     # keep 2 cores busy, and an ingest task need not wait for a relay task to end.
     worker_concurrency: int = Field(default=4, gt=0)
