@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from functools import cache
 from itertools import accumulate
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from dlrhub.models.tables import LATENCY_BUCKETS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FIRST_EDGE_S = 0.5
 RATIO = 2 ** (2 / 3)
@@ -81,10 +84,10 @@ def rounded_quantiles(histograms: Sequence[Sequence[int]], qs: Sequence[float]
     """
     if not histograms:
         return []
+    np, edges, starts, ratio = _arrays()
     counts = np.maximum(np.asarray(histograms, dtype=np.int64), 0)
     running = np.cumsum(counts, axis=1)
     total = running[:, -1]
-    empty = total <= 0
     rows = np.arange(len(counts))
     columns = []
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -94,19 +97,26 @@ def rounded_quantiles(histograms: Sequence[Sequence[int]], qs: Sequence[float]
             i = np.minimum((running < rank[:, None]).sum(axis=1), _LAST)
             n = counts[rows, i]
             fraction = (rank - running[rows, i] + n) / n
-            start = _STARTS[i]
-            value = np.where(i == 0, _EDGES[0] * fraction, start * _RATIO ** fraction)
-            columns.append(np.round(np.where(i >= _LAST, _EDGES[-1], value), 3))
+            value = np.where(i == 0, edges[0] * fraction, starts[i] * ratio ** fraction)
+            columns.append(np.round(np.where(i >= _LAST, edges[-1], value), 3))
     table: list[list[float | None]] = np.stack(columns, axis=1).tolist()
-    for at in np.flatnonzero(empty).tolist():
+    for at in np.flatnonzero(total <= 0).tolist():
         table[at] = [None] * len(qs)
     return table
 
 
-# As arrays: where bucket i starts for i >= 1 (bucket 0's entry is unused).
-_EDGES = np.array(EDGES)
-_STARTS = np.array((0.0, *EDGES))
-_RATIO = np.float64(RATIO)
+@cache
+def _arrays() -> tuple[Any, np.ndarray, np.ndarray, np.float64]:
+    """Return numpy, and as arrays: where bucket i starts for i >= 1 (``EDGES``; bucket
+    0's entry of the second unused) and the ratio.
+
+    Imported here, when an answer first needs it: workers and the CLI never do, and
+    numpy's import is a tenth of a second and some 15 MB of each process.
+    """
+    import numpy
+
+    return (numpy, numpy.array(EDGES), numpy.array((0.0, *EDGES)),
+            numpy.float64(RATIO))
 
 
 def percentile(counts: Sequence[int], p: float) -> float | None:
