@@ -18,14 +18,17 @@ from __future__ import annotations
 import contextlib
 import statistics
 import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from runs import ROOT
 
 THIS = "this tree"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -97,3 +100,50 @@ def ratio(this: float | None, other: float | None) -> float | None:
     if this is None or other is None or other == 0:
         return None
     return this / other
+
+
+def interleaved(name: str, ref: str, rounds: int,
+                run: Callable[[Revision], tuple[T, int | None]]
+                ) -> tuple[list[tuple[Revision, T]], int | None]:
+    """Run ``rounds`` of REF (from a worktree) and of this tree, in ``order``.
+
+    ``run`` runs one revision and returns its benchmark and an exit status (None: it
+    finished). Return the runs done, and the status of the first that failed.
+    """
+    runs: list[tuple[Revision, T]] = []
+    this = this_tree()
+    with worktree(ref) as other:
+        for which in order(rounds):
+            rev = this if which else other
+            print(f"bench/{name}: run {len(runs) + 1} of {2 * rounds}: {rev.label} "
+                  f"({rev.commit})", file=sys.stderr, flush=True)
+            bench, failed = run(rev)
+            if failed is not None:
+                return runs, failed
+            runs.append((rev, bench))
+    return runs, None
+
+
+def table(key_name: str, keys: Iterable[int], runs: Sequence[tuple[Revision, T]],
+          figures: Callable[[T, int], list[dict[str, float | None]]]) -> list[str]:
+    """Return the Markdown table of a comparison: per key (a batch size) and figure, the
+    compared revision's runs, this tree's, and the ratio of their means.
+
+    ``figures(bench, key)`` gives the figures of one run's rows of that key.
+    """
+    other = next(rev for rev, _ in runs if rev.root is not None)
+    this = next(rev for rev, _ in runs if rev.root is None)
+    lines = [f"| {key_name} | figure | {other.label} | {this.label} "
+             f"| {this.label} ÷ {other.label} |", "|---:|---|---|---|---:|"]
+    for key in keys:
+        by_rev: dict[bool, list[dict[str, float | None]]] = {True: [], False: []}
+        for rev, bench in runs:
+            by_rev[rev.root is None] += figures(bench, key)
+        names = list(dict.fromkeys(n for found in by_rev.values() for f in found for n in f))
+        for name in names:
+            mine = [f.get(name) for f in by_rev[True]]
+            theirs = [f.get(name) for f in by_rev[False]]
+            r = ratio(mean(mine), mean(theirs))
+            lines.append(f"| {key} | {name} | {spread(theirs)} | {spread(mine)} "
+                         f"| {'–' if r is None else f'{r:.2f}'} |")
+    return lines

@@ -1375,21 +1375,9 @@ def compare_report(args: argparse.Namespace, started: datetime,
         "its revision's migrations. A cell lists each run's figure, then the ratio of the "
         "means.",
         "",
-        f"| batch_size | figure | {other.label} | {this.label} | {this.label} ÷ {other.label} |",
-        "|---:|---|---|---|---:|",
+        *compare.table("batch_size", args.batch_size_list, runs, lambda bench, batch: [
+            compare_figures(r) for r in bench.rows if r.batch == batch]),
     ]
-    for batch in args.batch_size_list:
-        by_rev: dict[bool, list[dict[str, float | None]]] = {True: [], False: []}
-        for rev, bench in runs:
-            by_rev[rev.root is None] += [compare_figures(r) for r in bench.rows
-                                         if r.batch == batch]
-        names = list(dict.fromkeys(n for found in by_rev.values() for f in found for n in f))
-        for name in names:
-            mine = [f.get(name) for f in by_rev[True]]
-            theirs = [f.get(name) for f in by_rev[False]]
-            r = compare.ratio(compare.mean(mine), compare.mean(theirs))
-            lines.append(f"| {batch} | {name} | {compare.spread(theirs)} "
-                         f"| {compare.spread(mine)} | {_n(r, 2) if r is not None else '–'} |")
     notes = [f"- {rev.label}, batch_size {row.batch}: {note}" for rev, bench in runs
              for row in bench.rows
              for note in ([row.drain.note] if row.drain and row.drain.note else []) + row.notes]
@@ -1404,21 +1392,16 @@ def compare_report(args: argparse.Namespace, started: datetime,
 
 def run_compare(args: argparse.Namespace, started: datetime) -> int:
     """Run ``--rounds`` of each revision, interleaved; write the comparison."""
-    runs: list[tuple[compare.Revision, Bench]] = []
-    this = compare.this_tree()
-    with compare.worktree(args.compare) as other:
-        for which in compare.order(args.rounds):
-            rev = this if which else other
-            print(f"bench/relay: run {len(runs) + 1} of {2 * args.rounds}: {rev.label} "
-                  f"({rev.commit})", file=sys.stderr, flush=True)
-            bench, failed = run_bench(
-                "relay", f"dlrhub-relay-{args.stack}-",
-                functools.partial(Bench, args, revision=rev), keep=args.keep,
-                kept="logs and data")
-            if failed is not None:
-                return failed
-            assert isinstance(bench, Bench)
-            runs.append((rev, bench))
+    def one(rev: compare.Revision) -> tuple[Bench, int | None]:
+        bench, failed = run_bench("relay", f"dlrhub-relay-{args.stack}-",
+                                  functools.partial(Bench, args, revision=rev),
+                                  keep=args.keep, kept="logs and data")
+        assert isinstance(bench, Bench)
+        return bench, failed
+
+    runs, failed = compare.interleaved("relay", args.compare, args.rounds, one)
+    if failed is not None:
+        return failed
     write_report(args.results, f"relay-{args.stack}-compare", started,
                  compare_report(args, started, runs))
     return 0
