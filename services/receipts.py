@@ -38,6 +38,16 @@ DEFAULT_STATS_RANGE = timedelta(hours=24)
 MAX_STATS_RANGE = timedelta(days=31)
 
 
+# The event shape's fields, in the order customers see them, each a receipt column
+# (``event_document``; the relay builds its documents from rows of these columns).
+EVENT_FIELDS = ("id", "type", "tenant_id", "account_id", "provider", "message_id",
+                "reference", "phone", "status", "provider_status", "error_code",
+                "error_message", "segments", "part", "price", "submitted_at", "reported_at",
+                "received_at", "text", "raw", "reason_class", "retryable", "country",
+                "carrier", "synthetic", "details")
+EVENT_TIMES = ("submitted_at", "reported_at", "received_at")
+
+
 def event_document(receipt: Receipt | Row[Any]) -> dict[str, Any]:
     """Return a receipt in the event shape customers receive and query.
 
