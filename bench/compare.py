@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from runs import ROOT
+from runs import ROOT, run_bench
 
 THIS = "this tree"
 T = TypeVar("T")
@@ -102,13 +102,13 @@ def ratio(this: float | None, other: float | None) -> float | None:
     return this / other
 
 
-def interleaved(name: str, ref: str, rounds: int,
-                run: Callable[[Revision], tuple[T, int | None]]
-                ) -> tuple[list[tuple[Revision, T]], int | None]:
+def interleaved(name: str, ref: str, rounds: int, make: Callable[[Revision, Path], T], *,
+                keep: bool, kept: str) -> tuple[list[tuple[Revision, T]], int | None]:
     """Run ``rounds`` of REF (from a worktree) and of this tree, in ``order``.
 
-    ``run`` runs one revision and returns its benchmark and an exit status (None: it
-    finished). Return the runs done, and the status of the first that failed.
+    ``make(revision, work folder)`` builds one run's benchmark, which ``runs.run_bench``
+    runs and stops. Return the runs done, and the exit status of the first that failed
+    (None: every one finished).
     """
     runs: list[tuple[Revision, T]] = []
     this = this_tree()
@@ -117,10 +117,11 @@ def interleaved(name: str, ref: str, rounds: int,
             rev = this if which else other
             print(f"bench/{name}: run {len(runs) + 1} of {2 * rounds}: {rev.label} "
                   f"({rev.commit})", file=sys.stderr, flush=True)
-            bench, failed = run(rev)
+            bench, failed = run_bench(name, f"dlrhub-{name}-", lambda work, r=rev: make(r, work),
+                                      keep=keep, kept=kept)
             if failed is not None:
                 return runs, failed
-            runs.append((rev, bench))
+            runs.append((rev, bench))  # type: ignore[arg-type]
     return runs, None
 
 
@@ -146,4 +147,18 @@ def table(key_name: str, keys: Iterable[int], runs: Sequence[tuple[Revision, T]]
             r = ratio(mean(mine), mean(theirs))
             lines.append(f"| {key} | {name} | {spread(theirs)} | {spread(mine)} "
                          f"| {'–' if r is None else f'{r:.2f}'} |")
+    return lines
+
+
+def appendix(key_name: str, runs: Sequence[tuple[Revision, T]],
+             notes: Callable[[T], Iterable[tuple[int, str]]],
+             render: Callable[[T], str]) -> list[str]:
+    """Return the end of a comparison: each run's notes (per key), then each run's own
+    report (``render``, without its title) under its revision's heading."""
+    said = [f"- {rev.label}, {key_name} {key}: {note}" for rev, bench in runs
+            for key, note in notes(bench)]
+    lines = ["", *said] if said else []
+    lines += ["", "Each run's own report (CPU by component, the details) is below.", ""]
+    for rev, bench in runs:
+        lines += [f"## {rev.label} ({rev.commit})", "", render(bench).split("\n", 1)[1], ""]
     return lines

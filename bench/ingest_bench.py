@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import math
 import os
@@ -1088,28 +1087,19 @@ def compare_report(args: argparse.Namespace, started: datetime,
         *compare.table("batch", args.batch_sizes, runs, lambda bench, batch: [
             figures(r) for r in bench.rows if r.batch == batch]),
     ]
-    notes = [f"- {rev.label}, batch {row.batch}: {note}" for rev, bench in runs
-             for row in bench.rows
-             for note in ([row.drain.note] if row.drain and row.drain.note else []) + row.notes]
-    if notes:
-        lines += ["", *notes]
-    lines += ["", "Each run's own report (CPU by component, latency details) is below.", ""]
-    for rev, bench in runs:
-        lines += [f"## {rev.label} ({rev.commit})", "",
-                  report(bench, started).split("\n", 1)[1], ""]
+    lines += compare.appendix(
+        "batch", runs, lambda bench: [(row.batch, note) for row in bench.rows for note in (
+            [row.drain.note] if row.drain and row.drain.note else []) + row.notes],
+        lambda bench: report(bench, started))
     return "\n".join(lines)
 
 
 def run_compare(args: argparse.Namespace, started: datetime) -> int:
     """Run ``--rounds`` of each revision, interleaved; write the comparison."""
-    def one(rev: compare.Revision) -> tuple[Bench, int | None]:
-        bench, failed = run_bench("ingest", f"dlrhub-bench-{args.stack}-",
-                                  functools.partial(Bench, args, revision=rev),
-                                  keep=args.keep, kept="logs, wrk output and data")
-        assert isinstance(bench, Bench)
-        return bench, failed
-
-    runs, failed = compare.interleaved("ingest", args.compare, args.rounds, one)
+    runs, failed = compare.interleaved(
+        "ingest", args.compare, args.rounds,
+        lambda rev, work: Bench(args, work, revision=rev), keep=args.keep,
+        kept="logs, wrk output and data")
     if failed is not None:
         return failed
     write_report(args.results, f"ingest-{args.stack}-compare", started,

@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import concurrent.futures
 import contextlib
-import functools
 import json
 import math
 import os
@@ -68,7 +67,7 @@ from ingest_bench import (
     wait_http,
     wait_quiet,
 )
-from runs import BENCH, ROOT, in_venv, run_bench, signals_raise, write_report
+from runs import BENCH, ROOT, in_venv, signals_raise, write_report
 
 T = TypeVar("T")
 
@@ -1378,28 +1377,19 @@ def compare_report(args: argparse.Namespace, started: datetime,
         *compare.table("batch_size", args.batch_size_list, runs, lambda bench, batch: [
             compare_figures(r) for r in bench.rows if r.batch == batch]),
     ]
-    notes = [f"- {rev.label}, batch_size {row.batch}: {note}" for rev, bench in runs
-             for row in bench.rows
-             for note in ([row.drain.note] if row.drain and row.drain.note else []) + row.notes]
-    if notes:
-        lines += ["", *notes]
-    lines += ["", "Each run's own report is below.", ""]
-    for rev, bench in runs:
-        lines += [f"## {rev.label} ({rev.commit})", "",
-                  report(bench, started).split("\n", 1)[1], ""]
+    lines += compare.appendix(
+        "batch_size", runs, lambda bench: [(row.batch, note) for row in bench.rows for note in (
+            [row.drain.note] if row.drain and row.drain.note else []) + row.notes],
+        lambda bench: report(bench, started))
     return "\n".join(lines)
 
 
 def run_compare(args: argparse.Namespace, started: datetime) -> int:
     """Run ``--rounds`` of each revision, interleaved; write the comparison."""
-    def one(rev: compare.Revision) -> tuple[Bench, int | None]:
-        bench, failed = run_bench("relay", f"dlrhub-relay-{args.stack}-",
-                                  functools.partial(Bench, args, revision=rev),
-                                  keep=args.keep, kept="logs and data")
-        assert isinstance(bench, Bench)
-        return bench, failed
-
-    runs, failed = compare.interleaved("relay", args.compare, args.rounds, one)
+    runs, failed = compare.interleaved(
+        "relay", args.compare, args.rounds,
+        lambda rev, work: Bench(args, work, revision=rev), keep=args.keep,
+        kept="logs and data")
     if failed is not None:
         return failed
     write_report(args.results, f"relay-{args.stack}-compare", started,
