@@ -311,29 +311,27 @@ _MESSAGE_NEW = (("tenant_id", "text"), ("account_id", "text"), ("provider", "tex
                 ("message_id", "text"), ("phone", "text"), *_MESSAGE_WRITE,
                 ("created_at", "timestamptz"), ("updated_at", "timestamptz"))
 _MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
-# What the lock returns: what identifies the row, and what the rules read (the parts,
-# or for a message reported whole, the status columns that are its one part).
+# What the lock returns of a row that existed: what identifies it, and what the rules
+# read (the parts, or for a message reported whole, the status columns that are its one
+# part).
 _MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "phone", "parts",
                    "status", "status_receipt_id", "received_at", "reported_at",
                    "provider_status", "reason_class", "retryable", "sequence",
                    "segments", "submitted_at", "out_of_order", "corrected",
                    "first_receipt_id", "last_receipt_id", "created_at")
-# What a row this statement inserted (xmax 0: no transaction updated it) returns as NULL:
-# the caller has it, and reading back 10,000 of them costs more than writing them.
-_KNOWN_WHEN_NEW = frozenset({"parts", "status", "status_receipt_id", "received_at",
-                             "reported_at", "provider_status", "reason_class", "retryable",
-                             "sequence"})
-# Through stages, as receipts: built from the constant column lists above.
+# Through stages, as receipts: built from the constant column lists above. A row this
+# statement inserted (xmax 0: no transaction updated it) is not returned: the caller has
+# it, and reading back 10,000 new rows of a batch cost the worker more than writing them.
 _MESSAGE_LOCK_STAGE = _Stage("message", _MESSAGE_NEW_NAMES, [t for _, t in _MESSAGE_NEW], (
-    f"INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608
+    f"WITH locked AS (INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608
     f"SELECT {', '.join(_MESSAGE_NEW_NAMES)} FROM message_new_stage "
     # In key order, whatever order the stage returns: the rows are locked in that order.
     f"ORDER BY {', '.join(_MESSAGE_KEY)} "
     "ON CONFLICT (tenant_id, message_id, account_id, phone) "
     "DO UPDATE SET updated_at = message.updated_at "
-    "RETURNING " + ", ".join(
-        f"CASE WHEN message.xmax = 0 THEN NULL ELSE message.{c} END" if c in _KNOWN_WHEN_NEW
-        else f"message.{c}" for c in _MESSAGE_LOCKED)), name="message_new_stage")
+    f"RETURNING message.xmax <> 0 AS existed, {', '.join(f'message.{c}' for c in _MESSAGE_LOCKED)}"
+    f") SELECT {', '.join(_MESSAGE_LOCKED)} FROM locked WHERE existed"),
+    name="message_new_stage")
 # An update finds its row by the key (the primary key): the id has no index of its own.
 _MESSAGE_UPDATE = (*((c, "text") for c in _MESSAGE_KEY), *_MESSAGE_WRITE[1:],
                    ("updated_at", "timestamptz"))
@@ -347,14 +345,15 @@ _MESSAGE_WRITE_STAGE = _Stage("message", _MESSAGE_UPDATE_NAMES, [t for _, t in _
 
 def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
                   ) -> list[dict[str, Any]]:
-    """Insert the message rows that are missing, lock every one of ``rows`` and return them.
+    """Insert the message rows that are missing, lock every one of ``rows``; return those
+    that existed.
 
     One statement for the batch: an upsert whose update is a no-op, so that a row another
     transaction holds is waited for and returned as that one committed it. ``rows`` are
     new rows (every column of ``_MESSAGE_WRITE`` and the key, ``parts`` a dict or None),
-    one per key, sorted by key: two workers lock in the same order. Each row returned
-    has the columns of ``_MESSAGE_LOCKED``; one whose id is the id given was inserted as
-    given, and its ``_KNOWN_WHEN_NEW`` columns are None on PostgreSQL.
+    one per key, sorted by key: two workers lock in the same order. A row not returned
+    was inserted as given; each row returned has the columns of ``_MESSAGE_LOCKED`` as
+    stored before this statement.
     """
     if not rows:
         return []
@@ -367,7 +366,9 @@ def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
         index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
     returning = stmt.returning(*(MESSAGE_TABLE.c[c] for c in _MESSAGE_LOCKED))
     values = [{**r, "created_at": now, "updated_at": now} for r in rows]
-    return [dict(r._mapping) for r in session.execute(returning, values)]
+    given = {r["id"] for r in rows}
+    return [dict(r._mapping) for r in session.execute(returning, values)
+            if r.id not in given]
 
 
 def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:

@@ -93,23 +93,27 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
         return tracked
     keys = sorted(groups)
     # Each message as if it were new: most are, and then this is what gets inserted.
-    fresh = {k: _fresh(new_id("msg"), k, groups[k]) for k in keys}
-    locked = dialect.lock_messages(session, [fresh[k][0] for k in keys], now)
+    fresh = {k: _fresh(_message_row_id(groups[k][0]), k, groups[k]) for k in keys}
+    existed = {(row["account_id"], row["message_id"], row["phone"]): row for row in
+               dialect.lock_messages(session, [fresh[k][0] for k in keys], now)}
     updates: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     changes: list[tuple[MessageFacts | None, MessageFacts]] = []
-    for row in locked:
-        key = (row["account_id"], row["message_id"], row["phone"])
+    for key in keys:
         folded, outcome = fresh[key]
+        row = existed.get(key)
         before: MessageFacts | None = None
-        if row["id"] != folded["id"]:  # it existed: fold the receipts into what it holds
+        if row is None:  # inserted as ``folded`` holds it
+            row = folded
+        else:  # it existed: fold the receipts into what it holds
             state = _state(row)
-            before = _facts(row, _row(row["id"], state, summarize(state)), groups[key][0])
+            before = _facts(row, _row(row["id"], state, summarize(state)), groups[key][0],
+                            now)
             folded, outcome = _fold(row["id"], state, groups[key])
             updates.append({**folded, "tenant_id": row["tenant_id"],
                             "message_id": row["message_id"],
                             "account_id": row["account_id"], "phone": row["phone"]})
-        after = _facts(row, folded, groups[key][0])
+        after = _facts(row, folded, groups[key][0], now)
         if after != before:
             changes.append((before, after))
             if after.final and not (before is not None and before.final):
@@ -131,6 +135,16 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
 
 
 _NOTHING_YET = Outcome(State(), [], 0)
+
+
+def _message_row_id(receipt: dict[str, Any]) -> str:
+    """Return the id of a message row made from ``receipt``: ``msg_`` and the receipt's.
+
+    A receipt makes at most one message row, so the id is as unique as the receipt's,
+    and as time-sortable, without making another.
+    """
+    receipt_id: str = receipt["id"]
+    return "msg_" + receipt_id.partition("_")[2]
 
 
 def _fresh(message_id: str, key: Key, receipts: list[dict[str, Any]]
@@ -178,20 +192,22 @@ def _fold(message_id: str, state: State, receipts: list[dict[str, Any]]
 
 
 def _facts(row: dict[str, Any], standing: dict[str, Any],
-           receipt: dict[str, Any]) -> MessageFacts:
+           receipt: dict[str, Any], now: datetime) -> MessageFacts:
     """Return where a message counts in the delivery aggregate, standing as ``standing``.
 
-    ``row`` is its locked row (who and when), ``standing`` the columns the rules made
-    (``_row``), ``receipt`` one of its receipts (the phone's country and carrier). The
-    message is counted at its submission, else at its row's creation (its first
-    receipt's ingest); the template is not known from receipts.
+    ``row`` is its locked row (who and when; a row made ``now`` has no ``created_at``),
+    ``standing`` the columns the rules made (``_row``), ``receipt`` one of its receipts
+    (the phone's country and carrier). The message is counted at its submission, else at
+    its row's creation (its first receipt's ingest); the template is not known from
+    receipts.
     """
     handset, lag = standing["handset_latency_ms"], standing["receipt_lag_ms"]
     return MessageFacts(
         tenant_id=row["tenant_id"], account_id=row["account_id"], provider=row["provider"],
         country=receipt["country"], carrier=receipt["carrier"], template=None,
         reason_class=standing["reason_class"], status=standing["status"],
-        final=standing["final"], anchor_at=standing["submitted_at"] or row["created_at"],
+        final=standing["final"],
+        anchor_at=standing["submitted_at"] or row.get("created_at") or now,
         handset_latency_s=None if handset is None else handset / 1000,
         receipt_lag_s=None if lag is None else lag / 1000)
 
