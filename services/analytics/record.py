@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlmodel import Session
@@ -89,29 +90,6 @@ Key = tuple[Any, ...]
 Counts = dict[str, int]
 
 
-def message_counts(facts: MessageFacts) -> Counts:
-    """Return what one message adds to its row: itself, its status, its latencies if final."""
-    if facts.status not in MESSAGE_STATUSES:
-        raise ValueError(f"a message cannot have the status {facts.status!r}")
-    counts = {"messages": 1, str(facts.status): 1}
-    if facts.reason_class:
-        column = _REASON_COLUMN.get(facts.reason_class)
-        if column is None:
-            raise ValueError(f"a message cannot have the reason class {facts.reason_class!r}")
-        counts[column] = 1
-    if facts.final:
-        if facts.handset_latency_s is not None:
-            counts[HANDSET_COLUMNS[bucket_of(facts.handset_latency_s)]] = 1
-        if facts.receipt_lag_s is not None:
-            counts[LAG_COLUMNS[bucket_of(facts.receipt_lag_s)]] = 1
-    return counts
-
-
-def expectation_counts(facts: ExpectationFacts) -> Counts:
-    """Return what one expectation adds to its row: itself, and one missing if it is."""
-    return {"expected": 1, "missing": 1} if facts.missing else {"expected": 1}
-
-
 Cell = tuple[str, str, str, str, str, str, str, datetime]
 
 
@@ -138,21 +116,26 @@ def stat_rows(changes: Iterable[tuple[MessageFacts | ExpectationFacts | None,
                                       MessageFacts | ExpectationFacts]]) -> list[dict[str, Any]]:
     """Return the aggregate rows to add for ``changes``, summed per row, sorted by key.
 
-    Changes are summed per cell (dimensions and hour) first, then each cell is added to
-    its row of every grain: the per-change work is a few dictionary additions. Rows
-    whose changes cancel out (a message that moved and came back, within one batch)
-    are left out.
+    Changes are tallied per cell (dimensions and hour) and kind of change (what it
+    counts: ``_kind``) first, a counter's addition each; then each cell's kinds are
+    turned into counts, and each cell is added to its row of every grain. Rows whose
+    changes cancel out (a message that moved and came back, within one batch) are left
+    out.
     """
-    cells: dict[Cell, Counts] = {}
+    tally: dict[tuple[Cell, Kind], int] = {}
     for before, after in changes:
-        for facts, sign in ((before, -1), (after, +1)):
-            if facts is None:
-                continue
-            counts = (message_counts(facts) if isinstance(facts, MessageFacts)
-                      else expectation_counts(facts))
-            into = cells.setdefault(_cell(facts), {})
-            for name, n in counts.items():
-                into[name] = into.get(name, 0) + sign * n
+        if before is not None:
+            at = (_cell(before), _kind(before))
+            tally[at] = tally.get(at, 0) - 1
+        at = (_cell(after), _kind(after))
+        tally[at] = tally.get(at, 0) + 1
+    cells: dict[Cell, Counts] = {}
+    for (cell, kind), sign in tally.items():
+        if not sign:
+            continue
+        into = cells.setdefault(cell, {})
+        for name, n in _kind_counts(kind).items():
+            into[name] = into.get(name, 0) + sign * n
     summed: dict[Key, Counts] = {}
     for cell, counts in cells.items():
         if not any(counts.values()):
@@ -170,6 +153,49 @@ def stat_rows(changes: Iterable[tuple[MessageFacts | ExpectationFacts | None,
         out.update({name: added.get(name, 0) for name in DELIVERY_STATS_ADDED})
         rows.append(out)
     return rows
+
+
+# What a change counts, apart from where: a message's status, reason class and latency
+# buckets (None before it is final), or an expectation's being missing. A batch of
+# 10,000 messages has a few dozen kinds: each kind's counts are made once.
+Kind = tuple[Any, ...]
+
+
+def _kind(facts: MessageFacts | ExpectationFacts) -> Kind:
+    if isinstance(facts, ExpectationFacts):
+        return (False, facts.missing)
+    handset = lag = None
+    if facts.final:
+        if facts.handset_latency_s is not None:
+            handset = bucket_of(facts.handset_latency_s)
+        if facts.receipt_lag_s is not None:
+            lag = bucket_of(facts.receipt_lag_s)
+    return (True, facts.status, facts.reason_class, handset, lag)
+
+
+@lru_cache(maxsize=4096)
+def _kind_counts(kind: Kind) -> Counts:
+    """Return what a change of ``kind`` adds to its row (a dict not to be changed).
+
+    A message: itself, its status, its reason class, its latencies once final. An
+    expectation: itself, and one missing if it is.
+    """
+    if not kind[0]:
+        return {"expected": 1, "missing": 1} if kind[1] else {"expected": 1}
+    _, status, reason_class, handset, lag = kind
+    if status not in MESSAGE_STATUSES:
+        raise ValueError(f"a message cannot have the status {status!r}")
+    counts = {"messages": 1, str(status): 1}
+    if reason_class:
+        column = _REASON_COLUMN.get(reason_class)
+        if column is None:
+            raise ValueError(f"a message cannot have the reason class {reason_class!r}")
+        counts[column] = 1
+    if handset is not None:
+        counts[HANDSET_COLUMNS[handset]] = 1
+    if lag is not None:
+        counts[LAG_COLUMNS[lag]] = 1
+    return counts
 
 
 def record_messages(session: Session,
