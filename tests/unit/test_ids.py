@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import threading
 
 from dlrhub.models.ids import new_id, time_part
 
@@ -52,3 +53,35 @@ def test_the_random_part_uses_the_whole_alphabet_evenly() -> None:
             counts[ch] = counts.get(ch, 0) + 1
     assert len(counts) == 32
     assert max(counts.values()) < 2 * min(counts.values())
+
+
+def test_threads_making_ids_at_once_never_make_the_same() -> None:
+    made: list[list[str]] = [[] for _ in range(8)]
+
+    def make(into: list[str]) -> None:
+        into.extend(new_id("evt") for _ in range(5_000))
+
+    threads = [threading.Thread(target=make, args=(m,)) for m in made]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [i for m in made for i in m]
+    assert len(set(every)) == len(every) == 40_000
+
+
+def test_a_forked_worker_never_makes_its_parents_ids() -> None:
+    new_id("evt")  # the parent has random characters drawn and not yet used
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next ids, to the parent
+        os.close(read)
+        os.write(write, " ".join(new_id("evt") for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child = pipe.read().split()
+    os.waitpid(pid, 0)
+    parent = [new_id("evt") for _ in range(100)]
+    assert len(child) == 100
+    assert not {i[14:] for i in child} & {i[14:] for i in parent}
