@@ -311,6 +311,9 @@ _MESSAGE_NEW = (("tenant_id", "text"), ("account_id", "text"), ("provider", "tex
                 ("message_id", "text"), ("phone", "text"), *_MESSAGE_WRITE,
                 ("created_at", "timestamptz"), ("updated_at", "timestamptz"))
 _MESSAGE_NEW_NAMES = [c for c, _ in _MESSAGE_NEW]
+# The order of a new row's values given to ``lock_messages``.
+MESSAGE_NEW_COLUMNS = tuple(_MESSAGE_NEW_NAMES)
+_PARTS_AT = _MESSAGE_NEW_NAMES.index("parts")
 # What the lock returns of a row that existed: what identifies it, and what the rules
 # read (the parts, or for a message reported whole, the status columns that are its one
 # part).
@@ -343,32 +346,43 @@ _MESSAGE_WRITE_STAGE = _Stage("message", _MESSAGE_UPDATE_NAMES, [t for _, t in _
     + " AND ".join(f"m.{c} = v.{c}" for c in _MESSAGE_KEY)), name="message_write_stage")
 
 
-def lock_messages(session: Session, rows: list[dict[str, Any]], now: datetime
-                  ) -> list[dict[str, Any]]:
+def message_new_values(row: dict[str, Any], now: datetime) -> list[Any]:
+    """Return a new message row (a dict, made ``now``) as ``lock_messages`` takes it."""
+    return [row[c] for c in _MESSAGE_NEW_NAMES[:-2]] + [now, now]
+
+
+def lock_messages(session: Session, rows: list[list[Any]]) -> list[dict[str, Any]]:
     """Insert the message rows that are missing, lock every one of ``rows``; return those
     that existed.
 
     One statement for the batch: an upsert whose update is a no-op, so that a row another
     transaction holds is waited for and returned as that one committed it. ``rows`` are
-    new rows (every column of ``_MESSAGE_WRITE`` and the key, ``parts`` a dict or None),
-    one per key, sorted by key: two workers lock in the same order. A row not returned
-    was inserted as given; each row returned has the columns of ``_MESSAGE_LOCKED`` as
-    stored before this statement.
+    new rows, each its values in ``MESSAGE_NEW_COLUMNS`` order (``parts`` a dict or
+    None), one per key: they are locked in key order, whatever their order, so two
+    workers never deadlock. A row not returned was inserted as given; each row returned
+    has the columns of ``_MESSAGE_LOCKED`` as stored before this statement.
     """
     if not rows:
         return []
     if is_postgresql(session):
-        stamped = ({**r, "created_at": now, "updated_at": now} for r in rows)
-        locked = _MESSAGE_LOCK_STAGE.write(
-            session, (_message_values(r, _MESSAGE_NEW_NAMES) for r in stamped))
+        locked = _MESSAGE_LOCK_STAGE.write(session, map(_with_parts, rows))
         return [dict(zip(_MESSAGE_LOCKED, row, strict=True)) for row in locked]
     stmt = sqlite.insert(MESSAGE_TABLE).on_conflict_do_update(
         index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
     returning = stmt.returning(*(MESSAGE_TABLE.c[c] for c in _MESSAGE_LOCKED))
-    values = [{**r, "created_at": now, "updated_at": now} for r in rows]
-    given = {r["id"] for r in rows}
+    # One writer at a time on SQLite: no two transactions wait for each other's rows.
+    values = [dict(zip(_MESSAGE_NEW_NAMES, r, strict=True)) for r in rows]
+    given = {r["id"] for r in values}
     return [dict(r._mapping) for r in session.execute(returning, values)
             if r.id not in given]
+
+
+def _with_parts(values: list[Any]) -> list[Any]:
+    """Return a new message row's values with its ``parts`` document for jsonb."""
+    if values[_PARTS_AT] is not None:
+        values = list(values)
+        values[_PARTS_AT] = _jsonb(values[_PARTS_AT])
+    return values
 
 
 def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:
