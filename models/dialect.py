@@ -322,19 +322,25 @@ _MESSAGE_LOCKED = ("id", "tenant_id", "account_id", "provider", "message_id", "p
                    "provider_status", "reason_class", "retryable", "sequence",
                    "segments", "submitted_at", "out_of_order", "corrected",
                    "first_receipt_id", "last_receipt_id", "created_at")
-# Through stages, as receipts: built from the constant column lists above. A row this
-# statement inserted (xmax 0: no transaction updated it) is not returned: the caller has
-# it, and reading back 10,000 new rows of a batch cost the worker more than writing them.
-_MESSAGE_LOCK_STAGE = _Stage("message", _MESSAGE_NEW_NAMES, [t for _, t in _MESSAGE_NEW], (
-    f"WITH locked AS (INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608
-    f"SELECT {', '.join(_MESSAGE_NEW_NAMES)} FROM message_new_stage "
-    # In key order, whatever order the stage returns: the rows are locked in that order.
-    f"ORDER BY {', '.join(_MESSAGE_KEY)} "
-    "ON CONFLICT (tenant_id, message_id, account_id, phone) "
-    "DO UPDATE SET updated_at = message.updated_at "
-    f"RETURNING message.xmax <> 0 AS existed, {', '.join(f'message.{c}' for c in _MESSAGE_LOCKED)}"
-    f") SELECT {', '.join(_MESSAGE_LOCKED)} FROM locked WHERE existed"),
-    name="message_new_stage")
+# Through stages, as receipts: built from the constant column lists above. The stage
+# has one more column, ``ord``: each row's place in the order the caller gives (its
+# key's). Sorting 10,000 rows by their four text key columns took PostgreSQL 20-30 ms
+# (EXPLAIN ANALYZE), by one integer almost nothing. A row this statement inserted (xmax
+# 0: no transaction updated it) is not returned: the caller has it, and reading back
+# 10,000 new rows of a batch cost the worker more than writing them.
+_MESSAGE_LOCK_STAGE = _Stage(
+    "message", [*_MESSAGE_NEW_NAMES, "ord"], [*(t for _, t in _MESSAGE_NEW), "int4"], (
+        f"WITH locked AS (INSERT INTO message ({', '.join(_MESSAGE_NEW_NAMES)}) "  # noqa: S608
+        f"SELECT {', '.join(_MESSAGE_NEW_NAMES)} FROM message_lock_stage "
+        # In the caller's order, whatever order the stage returns: the rows are locked
+        # in that order.
+        "ORDER BY ord "
+        "ON CONFLICT (tenant_id, message_id, account_id, phone) "
+        "DO UPDATE SET updated_at = message.updated_at "
+        "RETURNING message.xmax <> 0 AS existed, "
+        f"{', '.join(f'message.{c}' for c in _MESSAGE_LOCKED)}"
+        f") SELECT {', '.join(_MESSAGE_LOCKED)} FROM locked WHERE existed"),
+    name="message_lock_stage")
 # An update finds its row by the key (the primary key): the id has no index of its own.
 _MESSAGE_UPDATE = (*((c, "text") for c in _MESSAGE_KEY), *_MESSAGE_WRITE[1:],
                    ("updated_at", "timestamptz"))
@@ -358,14 +364,16 @@ def lock_messages(session: Session, rows: list[list[Any]]) -> list[dict[str, Any
     One statement for the batch: an upsert whose update is a no-op, so that a row another
     transaction holds is waited for and returned as that one committed it. ``rows`` are
     new rows, each its values in ``MESSAGE_NEW_COLUMNS`` order (``parts`` a dict or
-    None), one per key: they are locked in key order, whatever their order, so two
+    None), one per key, in the order to lock them: every caller must give the same
+    order for the same keys (``track``: by account, message id and phone), so that two
     workers never deadlock. A row not returned was inserted as given; each row returned
     has the columns of ``_MESSAGE_LOCKED`` as stored before this statement.
     """
     if not rows:
         return []
     if is_postgresql(session):
-        locked = _MESSAGE_LOCK_STAGE.write(session, map(_with_parts, rows))
+        locked = _MESSAGE_LOCK_STAGE.write(
+            session, (_lock_row(r, i) for i, r in enumerate(rows)))
         return [dict(zip(_MESSAGE_LOCKED, row, strict=True)) for row in locked]
     stmt = sqlite.insert(MESSAGE_TABLE).on_conflict_do_update(
         index_elements=_MESSAGE_KEY, set_={"updated_at": MESSAGE_TABLE.c.updated_at})
@@ -377,12 +385,13 @@ def lock_messages(session: Session, rows: list[list[Any]]) -> list[dict[str, Any
             if r.id not in given]
 
 
-def _with_parts(values: list[Any]) -> list[Any]:
-    """Return a new message row's values with its ``parts`` document for jsonb."""
-    if values[_PARTS_AT] is not None:
-        values = list(values)
-        values[_PARTS_AT] = _jsonb(values[_PARTS_AT])
-    return values
+def _lock_row(values: list[Any], place: int) -> list[Any]:
+    """Return a new message row's values as the lock's stage takes them: its ``parts``
+    document for jsonb, and its place in the lock order."""
+    row = [*values, place]
+    if row[_PARTS_AT] is not None:
+        row[_PARTS_AT] = _jsonb(row[_PARTS_AT])
+    return row
 
 
 def write_messages(session: Session, rows: list[dict[str, Any]], now: datetime) -> None:

@@ -91,7 +91,7 @@ def track(session: Session, receipts: Sequence[dict[str, Any]], now: datetime, *
                               []).append(r)
     if not groups:
         return tracked
-    keys = sorted(groups)
+    keys = sorted(groups)  # the order the rows are locked in (dialect.lock_messages)
     # Each message as if it were new (most are: that is what gets inserted), and what
     # the aggregate counts of it then.
     fresh = {k: _fresh(k, groups[k], now) for k in keys}
