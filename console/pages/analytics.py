@@ -85,19 +85,23 @@ def buckets(report: analytics.DeliveryReport, key: str) -> list[str]:
 
 def chart(report: analytics.DeliveryReport, key: str, fmt: Formats) -> dict[str, Any]:
     """Return the chart's series over every bucket of the range (null where no message
-    was final): delivery rate (%) and handset latency (s)."""
+    was final): delivery rate (%) and handset latency (s).
+
+    A latency series with no value at all (the providers of the range give no
+    submission time) is left out, so that the legend names only lines that are drawn.
+    """
     groups = {g[key]: g for g in report.data}
     keys = buckets(report, key)
     found = [groups.get(k) for k in keys]
     labels = [fmt.local(k, "%m-%d %H:00") if key == "hour" else k for k in keys]
     rate = [None if g is None or g["delivery_rate"] is None
             else round(g["delivery_rate"] * 100, 2) for g in found]
+    latency = [{"label": fmt.t(f"analytics.handset_{p}"),
+                "data": [None if g is None else g["handset_latency"][p] for g in found]}
+               for p in ("p50", "p90")]
     return {"labels": labels,
             "rate": {"label": fmt.t("analytics.delivery_rate_pct"), "data": rate},
-            "latency": [{"label": fmt.t(f"analytics.handset_{p}"),
-                         "data": [None if g is None else g["handset_latency"][p]
-                                  for g in found]}
-                        for p in ("p50", "p90")],
+            "latency": [s for s in latency if any(v is not None for v in s["data"])],
             "rate_axis": fmt.t("analytics.rate_axis"),
             "latency_axis": fmt.t("analytics.latency_axis")}
 

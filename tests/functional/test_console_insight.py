@@ -85,6 +85,11 @@ def test_analytics_shows_each_groups_figures_and_the_chart(
                                                 strict=True) if rate is not None}
     assert rates == {"01-01 10:00": 50.0, "01-01 20:00": 100.0, "01-01 23:00": 0.0,
                      "01-02 03:00": 0.0, "01-02 09:00": 100.0}
+    assert [len([v for v in s["data"] if v is not None]) for s in chart["latency"]] == [3, 3]
+    # Messages that give no handset latency draw (and name) no latency line.
+    huawei = chart_of(signed_in.get("/console/analytics", **RANGE, provider="huawei").text)
+    assert [r for r in huawei["rate"]["data"] if r is not None] == [0.0]
+    assert huawei["latency"] == []
     # Days in the chosen zone: a point a day, whichever grouping the table has.
     days = chart_of(signed_in.get("/console/analytics", since="2023-12-01T00:00",
                            until="2024-01-03T00:00", tz="Asia/Shanghai").text)
