@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from dlrhub.core.collector import collector_paused
 from dlrhub.models import (
     INBOX_TABLE,
     RECEIPT_TABLE,
@@ -128,6 +129,16 @@ def ingest(
     stored again, so running this twice for the same rows changes nothing. A row whose
     records cannot be normalized is marked ``failed`` with the reason; the others go on.
     """
+    # A batch of 2,000 receipts allocates enough dicts and tuples to set the cyclic
+    # collector off ~20 times (two of them over the young generations, full of the
+    # batch): 8-10 ms a batch, 4-5 us a receipt. What ingest allocates is freed by
+    # reference counting; the collector catches up once it is back on.
+    with collector_paused():
+        return _ingest(session, box, inbox_ids, now=now, max_attempts=max_attempts)
+
+
+def _ingest(session: Session, box: SecretBox, inbox_ids: Sequence[str], *, now: datetime,
+            max_attempts: int) -> IngestReport:
     report = IngestReport()
     if not inbox_ids:
         return report

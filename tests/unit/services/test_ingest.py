@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -378,6 +379,9 @@ def test_a_batch_that_fails_outside_the_receipts_is_ingested_row_by_row(
     with refused_by_database(runtime.engine, "inbound_callback", "UPDATE", when):
         with runtime.sessions() as session, pytest.raises(DBAPIError):
             ingest(session, runtime.box, [*goods, poison], now=utcnow())
+        # Ingest pauses the cyclic collector while it works: a failed batch turns it back
+        # on too, or the worker would never free a reference cycle again.
+        assert gc.isenabled()
         report = ingest_each(runtime.sessions, runtime.box, [*goods, poison], now=utcnow(),
                              max_attempts=1)
     assert (report.processed, report.failed, report.stored) == (5, 1, 10)
