@@ -19,6 +19,7 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 
 from dlrhub.config import Settings
+from dlrhub.core.collector import collector_paused
 from dlrhub.models import utcnow
 from dlrhub.services import metrics
 from dlrhub.services.relay import lease
@@ -44,7 +45,8 @@ def breaker_of(settings: Settings) -> Breaker:
 def record(rt: Runtime, breaker: Breaker, jobs: Sequence[Job], results: Sequence[Outcome]
            ) -> lease.FollowUps:
     """Record the attempts; once committed, wake retries, circuit probes and released work."""
-    with rt.sessions() as session:
+    # Paused collector: a batch's records allocate as ingest's do (core/collector.py).
+    with collector_paused(), rt.sessions() as session:
         done = lease.record(session, jobs, results, utcnow(), breaker=breaker)
         wake = after_commit(session)
         # Waits are task countdowns, never sleeps in a worker.
@@ -128,7 +130,7 @@ class Relay:
     def run(self, delivery_ids: Sequence[str]) -> int:
         """Relay the due deliveries among ``delivery_ids``; return how many were sent."""
         rt, sender = self.rt, self.sender
-        with rt.sessions() as session:
+        with collector_paused(), rt.sessions() as session:
             claimed = lease.claim(session, rt.box, delivery_ids, utcnow(),
                                   breaker=self.breaker, inflight=sender.inflight,
                                   lease_slack=rt.settings.relay_lease_slack)
