@@ -153,8 +153,8 @@ def _fresh(key: Key, receipts: list[dict[str, Any]], now: datetime
     The row is its values in ``dialect.MESSAGE_NEW_COLUMNS`` order (what identifies the
     message too); with it, what the aggregate counts of the message, and the rules'
     outcome. Most messages come with one receipt reported whole: that row is written
-    out directly, without the rules' objects or a dict (a sixth of the worker's time at
-    10,000 messages a batch); the others take the rules.
+    out directly, without the rules' objects or a dict (about 3 us a message here,
+    against 10 through the dict it was); the others take the rules.
     tests/unit/services/test_messages_fresh.py holds them equal.
     """
     first = receipts[0]

@@ -130,12 +130,12 @@ def stat_rows(changes: Iterable[tuple[MessageFacts | ExpectationFacts | None,
         at = (_cell(after), _kind(after))
         tally[at] = tally.get(at, 0) + 1
     cells: dict[Cell, Counts] = {}
-    for (cell, kind), sign in tally.items():
-        if not sign:
+    for (cell, kind), net in tally.items():
+        if not net:
             continue
         into = cells.setdefault(cell, {})
         for name, n in _kind_counts(kind).items():
-            into[name] = into.get(name, 0) + sign * n
+            into[name] = into.get(name, 0) + net * n
     summed: dict[Key, Counts] = {}
     for cell, counts in cells.items():
         if not any(counts.values()):
