@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import compare
 import procstat
+import servers
 from runs import BENCH, ROOT, in_venv, run_bench, write_report
 from wrkload import WrkResult, lua_script, run_wrk
 
@@ -126,6 +127,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "(share of all cores, default 0.15)")
     p.add_argument("--quiet-wait", type=float, default=120,
                    help="longest wait for that, seconds (default 120)")
+    p.add_argument("--server", choices=servers.SERVERS, default="uvicorn",
+                   help="HTTP server of the product's API AND the baseline, PostgreSQL "
+                        "stack only: uvicorn is dlrhub's own (default); granian and "
+                        "gunicorn serve the same WSGI apps, to measure the server "
+                        "(bench/servers.py)")
     p.add_argument("--no-baseline", action="store_true", help="skip the baseline")
     p.add_argument("--compare", metavar="REF",
                    help="also run git revision REF (from a temporary worktree), "
@@ -155,6 +161,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--rounds must be at least 1")
     if args.compare:
         args.no_baseline = True
+    if args.server != "uvicorn" and args.stack != "postgres":
+        p.error("--server other than uvicorn needs --stack postgres (dlrhub serve is uvicorn)")
     if args.connections < args.wrk_threads:
         p.error("--connections must be at least --wrk-threads")
     if args.database in PROTECTED_DATABASES:
@@ -710,7 +718,10 @@ class Bench:
         import baseline_app
 
         baseline_app.create_table(self.baseline_url)
-        cmd = self._server_cmd()
+        cmd = self._server_cmd() if self.args.server == "uvicorn" else servers.server_cmd(
+            self.args.server, Path(sys.executable).parent, baseline=True, host=HOST,
+            port=self.baseline_port, workers=self.args.api_workers,
+            threads=self.args.api_threads)
         env = dict(self.env, BASELINE_DATABASE_URL=self.baseline_url,
                    DLRHUB_PORT=str(self.baseline_port))
         self.commands.append(" ".join(cmd))
@@ -767,7 +778,13 @@ class Bench:
             for name, args in (("api", ["api", "--port", str(self.port)]),
                                ("worker", ["worker"])):
                 cmd = [str(Path(sys.executable).parent / "dlrhub"), *args]
-                self.commands.append("dlrhub " + " ".join(args))
+                if name == "api" and self.args.server != "uvicorn":
+                    cmd = servers.server_cmd(
+                        self.args.server, Path(sys.executable).parent,
+                        baseline=False, host=HOST, port=self.port,
+                        workers=self.args.api_workers, threads=self.args.api_threads)
+                self.commands.append(" ".join(cmd) if Path(cmd[0]).name != "dlrhub"
+                                     else "dlrhub " + " ".join(args))
                 self.procs.start(name, cmd, self.env)
         else:
             cmd = [str(Path(sys.executable).parent / "dlrhub"), "serve", "--port",
@@ -967,7 +984,7 @@ def report(bench: Bench, started: datetime) -> str:
         f"connections over {a.wrk_threads} wrk threads"
         + (f", each pausing {a.pace_ms} ms before every request (paced: latency at an "
            "offered load, not at saturation)" if a.pace_ms else " at full speed")
-        + "; uvicorn "
+        + f"; {a.server} "
         f"{a.api_workers} workers × {a.api_threads} app threads for the product and the "
         f"baseline" + (f"; Celery worker concurrency {a.worker_concurrency}"
                        if a.stack == "postgres" else

@@ -29,6 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import servers
 from ingest_bench import (
     HOST,
     Processes,
@@ -82,10 +83,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="a normal callback not answered within this many seconds fails (10)")
     p.add_argument("--dlrhub", default=str(Path(sys.executable).parent / "dlrhub"),
                    help="the dlrhub command to measure (default: this environment's)")
+    p.add_argument("--server", choices=servers.SERVERS, default="uvicorn",
+                   help="the API's HTTP server, PostgreSQL stack only: uvicorn is dlrhub's "
+                        "own (default); granian and gunicorn serve the same WSGI app "
+                        "(bench/servers.py)")
     add_stack_options(p)
     args = p.parse_args(argv)
     if not 1 <= args.slow <= 5000:
         p.error("--slow must be between 1 and 5,000")
+    if args.server != "uvicorn" and args.stack != "postgres":
+        p.error("--server other than uvicorn needs --stack postgres")
     return args
 
 
@@ -191,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.stack == "postgres":
             reset_stores(args, env, commands, lambda m: print(m, file=sys.stderr))
-            procs.start("api", [args.dlrhub, "api", "--port", str(port)], env)
+            api = [args.dlrhub, "api", "--port", str(port)]
+            if args.server != "uvicorn":
+                api = servers.server_cmd(args.server, Path(args.dlrhub).parent,
+                                       baseline=False, host=HOST,
+                                       port=port, workers=args.api_workers,
+                                       threads=args.api_threads)
+            procs.start("api", api, env)
             procs.start("worker", [args.dlrhub, "worker"], env)
         else:
             procs.start("serve", [args.dlrhub, "serve", "--port", str(port)], env)
@@ -204,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         procs.check()
     finally:
         procs.stop_all()
-    print(f"# slow clients — {args.stack}, {args.dlrhub}\n\n"
+    print(f"# slow clients — {args.stack}, {args.server}, {args.dlrhub}\n\n"
           f"{args.rate:g} callbacks/s for {args.duration:g}s per phase, client timeout "
           f"{args.timeout:g}s; slow connections: a third each trickling headers (1 byte/s), "
           f"a body that never completes (1 byte/s), silent; reopened when closed.\n\n"
