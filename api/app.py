@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import falcon
@@ -66,9 +67,23 @@ if TYPE_CHECKING:
     from dlrhub.services.relay.transport.http import Sender
 
 
+@dataclass(frozen=True)
+class Api:
+    """The WSGI app and the part of it the event loop's callback lane shares."""
+
+    app: falcon.App[Any, Any]
+    callbacks: CallbackResource
+
+
 def create_app(settings: Settings, *, runtime: Runtime | None = None,
                celery: Any = None, enqueuer: Enqueuer | None = None) -> falcon.App[Any, Any]:
     """Build the WSGI app of ``settings``: engine, registry, Celery client, routes."""
+    return build_api(settings, runtime=runtime, celery=celery, enqueuer=enqueuer).app
+
+
+def build_api(settings: Settings, *, runtime: Runtime | None = None,
+              celery: Any = None, enqueuer: Enqueuer | None = None) -> Api:
+    """Build the API of ``settings``: the app, and its callback resource for the lane."""
     # Whatever server runs the app logs request paths: none may show a callback token.
     mask_tokens_in_logs()
     celery = celery or create_celery(settings)
@@ -108,11 +123,12 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     send_tests = _test_sender(settings.allow_private_endpoints)
     relay_args = (rt.sessions, rt.box, body, settings.allow_private_endpoints, send_tests,
                   Periods.of_settings(settings))
+    callbacks = CallbackResource(
+        rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,
+        CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow,
+        settings.effective_public_url)
     routes = [
-        Route("/v1/callbacks/{provider}/{token}", CallbackResource(
-            rt.engine, TokenDirectory(rt.engine, rt.box), wakeups,
-            CallbackLimits(settings.max_body_bytes, settings.signature_max_skew), utcnow,
-            settings.effective_public_url)),
+        Route("/v1/callbacks/{provider}/{token}", callbacks),
         Route("/v1/tenants", Tenants(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}", Tenant(rt.sessions, body)),
         Route("/v1/tenants/{tenant_id}/keys", TenantKeys(rt.sessions, body)),
@@ -172,7 +188,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None,
     # The console, on the same port: its pages call the same services with the same keys.
     console.mount(app, sessions=rt.sessions, keys=keys, box=rt.box, settings=settings,
                   send=send_tests, engine=rt.engine, check_broker=broker_check)
-    return app
+    return Api(app, callbacks)
 
 
 def _test_sender(allow_private: bool) -> Callable[[list[Job]], list[Outcome]]:

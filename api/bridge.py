@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,20 @@ _BUSY_BODY = (b'{"type":"about:blank","title":"Service Unavailable","status":503
 
 def _never(scope: Scope) -> bool:
     return False
+
+
+class Lane(Protocol):
+    """Requests the event loop answers itself, before any thread (``api/callback_lane.py``)."""
+
+    async def open(self) -> None:
+        """Get ready, in the server's event loop."""
+
+    async def close(self) -> None:
+        """Let go of what ``open`` took."""
+
+    async def answer(self, scope: Scope, body: bytes
+                     ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """Answer the request whole, or return None to leave it to the WSGI app."""
 
 
 class BodyStalled(Exception):
@@ -69,8 +83,10 @@ class WsgiBridge:
 
     def __init__(self, app: WsgiApp, *, max_body: int, body_timeout: float,
                  threads: int, streamed: Callable[[Scope], bool] = _never,
-                 stream_threads: int = 2, min_stream_rate: int = 16 * 1024) -> None:
+                 stream_threads: int = 2, min_stream_rate: int = 16 * 1024,
+                 lane: Lane | None = None) -> None:
         self._app = app
+        self._lane = lane
         self._max_body = max_body
         self._body_timeout = body_timeout
         self._threads = threads
@@ -108,6 +124,11 @@ class WsgiBridge:
             return
         if got is None:  # the client went away
             return
+        if self._lane is not None and not got.too_large:
+            answer = await self._lane.answer(scope, got.body)
+            if answer is not None:
+                await _answer(send, *answer)
+                return
         environ = wsgi_environ(scope, got)
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(
@@ -198,12 +219,16 @@ class WsgiBridge:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self._lane is not None:
+                    await self._lane.open()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for pool in (self._pool, self._stream_pool):
                     if pool is not None:
                         # Requests already running finish; the server waited for them.
                         await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+                if self._lane is not None:
+                    await self._lane.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

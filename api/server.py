@@ -3,8 +3,11 @@
 ``python -m dlrhub.api.server`` serves ``dlrhub.api.asgi:app`` on ``DLRHUB_HOST:DLRHUB_PORT`` with
 ``DLRHUB_API_WORKERS`` processes; ``dlrhub api`` and ``dlrhub serve`` start it.
 gunicorn's gthread workers spent a thread per client still sending, so a few dozen
-slow clients stopped the API; granian, the other event-loop server considered, has a
-header read timeout but none for bodies.
+slow clients stopped the API. granian's WSGI interface costs less CPU per request but
+calls the app before the body is in, so stalled bodies hold its threads (40 of them
+stopped it: ``bench/slow_clients.py --server granian``); granian in front of dlrhub's
+bridge held the drill but cost the same as uvicorn and answers slow headers without
+dlrhub's 408 (README, "The HTTP server": the measurements).
 """
 
 from __future__ import annotations

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Threads per API process that run requests once their bodies are read whole (the
     # event loop reads them): slow clients wait in the loop and never hold one.
     api_threads: int = Field(default=8, gt=0)
+    # On PostgreSQL (tracing off), accepted callbacks are stored and answered in the
+    # event loop, without a thread or the WSGI app (api/callback_lane.py): false sends
+    # every callback through the app, as on SQLite.
+    callback_lane: bool = True
     # A request's headers must arrive within header_timeout seconds of the connection
     # (or of the request's first byte on a kept-alive one) and its body within
     # body_timeout seconds of its headers: 408, and the connection is closed.

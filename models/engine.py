@@ -25,14 +25,14 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = _create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
                                 pool_size=pool_size, max_overflow=pool_size,
-                                json_serializer=_json_text, hide_parameters=True)
+                                json_serializer=json_text, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: it would cost a round trip on every request of the hot path. After a
     # database restart the first error on a stale connection invalidates the whole pool
     # (one 503, which the provider retries) and every later checkout is fresh.
     return _create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                          pool_recycle=1800, json_serializer=_json_text,
+                          pool_recycle=1800, json_serializer=json_text,
                           hide_parameters=True)
 
 
@@ -42,7 +42,7 @@ def _create_engine(url: str, **options: Any) -> Engine:
     return sqlalchemy.create_engine(url, **options)
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
     # orjson: the inbox's headers and each receipt's raw record are serialized per row.
     return orjson.dumps(value).decode()
 

@@ -408,6 +408,18 @@ class TokenDirectory:
             self._cache[digest] = (now + self._ttl, target)
         return target
 
+    def cached(self, token: str) -> tuple[bool, CallbackTarget | None]:
+        """Return whether ``token``'s answer is cached and fresh, and that answer.
+
+        Never reads the database: for callers that must not block (the event loop).
+        """
+        digest = token_hash(token)
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is None or hit[0] <= time.monotonic():
+            return False, None
+        return True, hit[1]
+
     def _load(self, digest: str) -> CallbackTarget | None:
         with Session(self._engine) as session:
             table = ACCOUNT_TABLE

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dlrhub.config.logging import log_ids
 from dlrhub.config.redaction import mask_callback_tokens, mask_query_secrets
 from dlrhub.models import INBOX_TABLE, InboxState, new_id
-from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider
+from dlrhub.providers.base import Answer, CallbackError, CallbackRequest, Provider, Record
 from dlrhub.services import sns_certificates, subscriptions
 from dlrhub.services.accounts import CallbackTarget, TokenDirectory
 
@@ -71,8 +71,7 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
                  limits: CallbackLimits, now: datetime) -> Received:
     account = target.adapter_account
     try:
-        _check(adapter, target, request, content_length, limits, now)
-        records = adapter.extract(request, account)
+        records = screen(adapter, target, request, content_length, limits, now)
     except _TooLarge as ex:
         _keep_rejected(engine, target, request, now, ex.reason, keep_body=False)
         return Received(adapter.answer(request, account, ok=False, status=413,
@@ -86,8 +85,7 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
         # One INSERT is atomic and durable on its own: autocommit spares the BEGIN and
         # COMMIT round trips of an explicit transaction on the busiest path we have.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(insert(INBOX), [_row(inbox_id, target, request, now,
-                                              InboxState.pending, None)])
+            conn.execute(insert(INBOX), [pending_row(inbox_id, target, request, now)])
     except SQLAlchemyError:
         # Our outage, not the provider's fault: a 5xx makes it send the callback again.
         with log_ids(inbox_id=inbox_id):
@@ -114,6 +112,23 @@ def _receive_for(engine: Engine, target: CallbackTarget, adapter: Provider,
         subscriptions.record(engine, target.account_id, change, now)
     return Received(adapter.answer(request, account, ok=True), "accepted", inbox_id,
                     len(records))
+
+
+def screen(adapter: Provider, target: CallbackTarget, request: CallbackRequest,
+           content_length: int | None, limits: CallbackLimits, now: datetime) -> list[Record]:
+    """Check a callback (size, IP, method, type, signature) and return its records.
+
+    Raises ``CallbackError`` for a callback to refuse. Reads nothing but its arguments:
+    the event loop's callback lane (``api/callback_lane.py``) calls it too.
+    """
+    _check(adapter, target, request, content_length, limits, now)
+    return adapter.extract(request, target.adapter_account)
+
+
+def pending_row(inbox_id: str, target: CallbackTarget, request: CallbackRequest,
+                now: datetime) -> dict[str, object]:
+    """Return the inbox row of an accepted callback, as it is INSERTed."""
+    return _row(inbox_id, target, request, now, InboxState.pending, None)
 
 
 def _masked_authorization(value: str) -> str:

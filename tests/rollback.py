@@ -39,7 +39,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlmodel import SQLModel
 
 from dlrhub.models import make_engine
-from dlrhub.models.engine import _json_text
+from dlrhub.models.engine import json_text
 
 # Every table, children first: a table added to the models is emptied without a word here.
 TABLES = tuple(t.name for t in reversed(SQLModel.metadata.sorted_tables))
@@ -152,7 +152,7 @@ class RolledBackDatabase:
         self.engine = create_engine(
             make_url(url).set(drivername=f"{self._base.dialect.name}+{_DRIVER}"),
             creator=lambda: raw, pool_reset_on_return=None, pool_size=2, max_overflow=-1,
-            json_serializer=_json_text, hide_parameters=True)
+            json_serializer=json_text, hide_parameters=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Engine]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import falcon
 from sqlalchemy import Engine
@@ -17,6 +18,9 @@ from dlrhub.services import metrics
 from dlrhub.services.accounts import TokenDirectory
 from dlrhub.services.callbacks import CallbackLimits, Received, receive_callback
 from dlrhub.services.wakeups import Wakeups
+
+if TYPE_CHECKING:
+    from dlrhub.api.callback_lane import CallbackLane
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,19 @@ class CallbackResource:
         self._wakeups = wakeups
         self._limits = limits
         self._clock = clock
+
+    def lane(self, conninfo: str, pool_size: int, timeout: float = 2.0) -> CallbackLane:
+        """Return the event loop's lane for this resource's accepted callbacks.
+
+        ``timeout``: the longest wait for a database connection before the lane leaves
+        the callback to this resource.
+        """
+        from dlrhub.api.callback_lane import CallbackLane
+
+        return CallbackLane(conninfo, directory=self._directory, wakeups=self._wakeups,
+                            limits=self._limits, clock=self._clock,
+                            public_url=self._public_url, pool_size=pool_size,
+                            timeout=timeout)
 
     @operation("Receive a provider callback", auth="public", tag="callbacks",
                provider_form=True,
