@@ -13,7 +13,8 @@ same process and thread counts, so that a run measures the server, not the app:
 - ``gunicorn``: gthread workers, the server dlrhub ran before it moved to uvicorn
   (a thread per connection until its request is read: slow clients hold threads).
 
-These two are for measuring only: ``dlrhub api`` itself always runs uvicorn.
+These are for measuring only: ``dlrhub api`` itself always runs uvicorn, and granian
+and gunicorn are not dlrhub's dependencies (``.venv/bin/pip install granian gunicorn``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def server_cmd(server: str, bindir: Path, *, baseline: bool, host: str, port: in
 
     The baseline's module is in bench/, the server's working directory for it.
     """
+    binary = bindir / ("gunicorn" if server == "gunicorn" else "granian")
+    if not binary.exists():
+        raise SystemExit(f"bench: --server {server} needs {binary.name} in {bindir}: "
+                         f"{bindir}/pip install {binary.name}")
     app = APPS[server][baseline]
     chdir = Path(__file__).resolve().parent if baseline else None
     if server in ("granian", "granian-asgi"):
