@@ -24,8 +24,7 @@ import functools
 import logging
 import re
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,12 +34,13 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import make_url
 
+from dlrhub.api.middleware import request_id_of
 from dlrhub.api.resources.callbacks import CallbackResource, public_callback_url
 from dlrhub.config import Settings, tracing
 from dlrhub.config.logging import log_ids, request_id
 from dlrhub.models import INBOX_TABLE, new_id
 from dlrhub.models.engine import json_text
-from dlrhub.providers.base import Adapter, CallbackError, CallbackRequest, Provider
+from dlrhub.providers.base import Adapter, CallbackRequest, Provider
 from dlrhub.providers.registry import get_provider
 from dlrhub.services import metrics
 from dlrhub.services.accounts import TokenDirectory
@@ -54,7 +54,6 @@ _PREFIX = "/v1/callbacks/"
 # Provider names and tokens are plain; anything else (escapes, a trailing slash, dots)
 # goes to the app, whose router has the final word on such paths.
 _PLAIN = re.compile(r"/v1/callbacks/([a-z0-9_]{1,40})/([A-Za-z0-9_-]{1,200})")
-_SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 Scope = dict[str, Any]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 
@@ -155,12 +154,12 @@ class CallbackLane:
         now = self._clock()
         try:
             records = screen(adapter, target, request, len(body), self._limits, now)
-        except CallbackError:
-            return None  # the app keeps it as a rejected row and answers why
-        except Exception:  # a bug: the app logs it and answers 503 in the provider's form
+        except Exception:
+            # A callback to refuse: the app keeps it as a rejected row and answers why;
+            # a bug: the app logs it and answers 503 in the provider's form.
             return None
         inbox_id = new_id("inb")
-        rid = _request_id(request.headers)
+        rid = request_id_of(request.headers.get("x-request-id", ""))
         request_id.set(rid)  # this request's task has a context of its own
         row = pending_row(inbox_id, target, request, now)
         row["headers"] = Jsonb(row["headers"], dumps=json_text)
@@ -193,8 +192,3 @@ def _insert_of(columns: tuple[str, ...]) -> str:
         sql.Identifier(INBOX_TABLE.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join([sql.Placeholder()] * len(columns))).as_string()
 
-
-def _request_id(headers: Mapping[str, str]) -> str:
-    """The client's ``X-Request-ID`` if it is plain, else a new one (as ``RequestId``)."""
-    given = headers.get("x-request-id", "")
-    return given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex

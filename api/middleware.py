@@ -16,12 +16,17 @@ from dlrhub.services import metrics
 _SAFE_ID = re.compile(r"[A-Za-z0-9._\-]{1,128}")
 
 
+def request_id_of(given: str) -> str:
+    """Return the client's ``X-Request-ID`` if it is plain, else a new one."""
+    return given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+
+
 class RequestId:
     """Take ``X-Request-ID`` from the client (or make one), log it, and send it back."""
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         given = req.get_header("X-Request-ID") or ""
-        rid = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        rid = request_id_of(given)
         req.context.request_id = rid
         req.context.request_id_token = request_id.set(rid)
 

@@ -43,7 +43,7 @@ def server_cmd(server: str, bindir: Path, *, baseline: bool, host: str, port: in
     chdir = Path(__file__).resolve().parent if baseline else None
     if server in ("granian", "granian-asgi"):
         interface = "asgi" if server == "granian-asgi" else "wsgi"
-        cmd = [str(bindir / "granian"), "--interface", interface, "--host", host,
+        cmd = [str(binary), "--interface", interface, "--host", host,
                "--port", str(port), "--workers", str(workers), "--no-ws", "--http", "1",
                "--log-level", "warning", "--no-access-log"]
         # Under ASGI the bridge runs the app in its own pool (DLRHUB_API_THREADS).
@@ -55,7 +55,7 @@ def server_cmd(server: str, bindir: Path, *, baseline: bool, host: str, port: in
             cmd += ["--factory"]
         return [*cmd, app.removesuffix("()")]
     if server == "gunicorn":
-        cmd = [str(bindir / "gunicorn"), "--workers", str(workers), "--worker-class",
+        cmd = [str(binary), "--workers", str(workers), "--worker-class",
                "gthread", "--threads", str(threads), "--bind", f"{host}:{port}",
                "--log-level", "warning"]
         if chdir is not None:

@@ -397,10 +397,9 @@ class TokenDirectory:
         """Return the account of a current (or recently rotated) token, or ``None``."""
         digest = token_hash(token)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        fresh, target = self._cached(digest, now)
+        if fresh:
+            return target
         target = self._load(digest)
         with self._lock:
             if len(self._cache) > 10_000:
@@ -413,10 +412,12 @@ class TokenDirectory:
 
         Never reads the database: for callers that must not block (the event loop).
         """
-        digest = token_hash(token)
+        return self._cached(token_hash(token), time.monotonic())
+
+    def _cached(self, digest: str, now: float) -> tuple[bool, CallbackTarget | None]:
         with self._lock:
             hit = self._cache.get(digest)
-        if hit is None or hit[0] <= time.monotonic():
+        if hit is None or hit[0] <= now:
             return False, None
         return True, hit[1]
 
