@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Time relay passes in-process: claim, sign, send, record, on PostgreSQL.
+
+What a worker's relay tasks spend per delivery, without Celery, the broker or other
+workers: the figure to compare before and after a change to the relay's hot path. It
+stores ``--callbacks`` Tencent callbacks of 100 records (ingest() plans a delivery per
+receipt to one endpoint of ``--batch-size``), starts ``bench/customer_app.py`` as the
+endpoint, then relays the deliveries through :class:`dlrhub.services.relay.run.Relay`
+in passes of 100 ids, as the wake-ups hand them to a task, and prints the process's
+CPU (every thread: the pass and the sender's loop) per delivery and per event.
+Recreates the database ``--database`` (default ``dlrhub_bench_relay``).
+
+    .venv/bin/python bench/relay_pass.py [--callbacks 50] [--batch-size 1] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import select
+
+from dlrhub.config import Settings
+from dlrhub.models import (
+    DELIVERY_TABLE,
+    AccountCreate,
+    DeliveryStatus,
+    EndpointCreate,
+    InboundCallback,
+    utcnow,
+)
+from dlrhub.models.migrate import upgrade
+from dlrhub.services.accounts import create_account
+from dlrhub.services.endpoints import create_endpoint
+from dlrhub.services.ingest import ingest
+from dlrhub.services.relay.run import Relay
+from dlrhub.services.runtime import Runtime
+from dlrhub.services.simulate import build_callback
+from dlrhub.services.tenancy import create_tenant
+
+BENCH = Path(__file__).resolve().parent
+IDS_PER_TASK = 100  # what one wake-up hands a relay task (services/wakeups)
+
+
+class NoWakeups:
+    """The wake-ups a pass would send: none are needed, the harness drives the passes."""
+
+    def inbox_ready(self, inbox_ids: object, records: int = 1) -> None:
+        """Ignore."""
+
+    def deliveries_ready(self, planned: object, *, countdown: float = 0) -> None:
+        """Ignore."""
+
+    def endpoint_ready(self, endpoint_id: str, *, countdown: float, limit: int) -> None:
+        """Ignore."""
+
+
+def free_port() -> int:
+    """Return a free TCP port on the loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_customer(port: int) -> subprocess.Popen[bytes]:
+    """Start the customer endpoint and wait until it answers."""
+    proc = subprocess.Popen([sys.executable, str(BENCH / "customer_app.py"), "--port",
+                             str(port)])
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the customer endpoint did not start")
+
+
+def store(rt: Runtime, account: tuple[str, str], callbacks: int, run: int) -> list[str]:
+    """Store ``callbacks`` callbacks of 100 records; return the deliveries they planned."""
+    tenant_id, account_id = account
+    with rt.sessions() as session:
+        ids = []
+        for i in range(callbacks):
+            made = build_callback("tencent", "http://bench/v1/callbacks/tencent/x",
+                                  seq=run * callbacks + i, batch=100, kind="status",
+                                  credentials={})
+            row = InboundCallback(tenant_id=tenant_id, account_id=account_id,
+                                  provider="tencent", body=made.body,
+                                  headers=dict(made.headers), content_type=made.content_type)
+            session.add(row)
+            session.flush()
+            ids.append(row.id)
+        session.commit()
+    with rt.sessions() as session:
+        ingest(session, rt.box, ids, now=utcnow())
+        session.commit()
+    with rt.sessions() as session:
+        return list(session.execute(select(DELIVERY_TABLE.c.id).where(
+            DELIVERY_TABLE.c.status == DeliveryStatus.pending.value).order_by(
+            DELIVERY_TABLE.c.id)).scalars())
+
+
+def main() -> None:
+    """Store, relay in passes, print CPU per delivery of each run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="dlrhub_bench_relay")
+    parser.add_argument("--callbacks", type=int, default=50,
+                        help="callbacks of 100 records stored per run (default 50)")
+    parser.add_argument("--batch-size", type=int, default=1, choices=range(1, 101),
+                        metavar="1-100", help="the endpoint's batch_size (default 1)")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
+        conn.execute(f'CREATE DATABASE "{args.database}"')
+    url = f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
+    upgrade(url)
+    port = free_port()
+    customer = start_customer(port)
+    settings = Settings(database_url=url, secret_key="bench-" * 6,
+                        allow_private_endpoints=True)
+    rt = Runtime.build(settings).waking(NoWakeups())
+    try:
+        with rt.sessions() as session:
+            tenant = create_tenant(session, name="bench")
+            account = create_account(session, rt.box, tenant_id=tenant.id,
+                                     spec=AccountCreate(provider="tencent", name="bench")
+                                     ).account
+            create_endpoint(session, rt.box, tenant_id=tenant.id, allow_private=True,
+                            spec=EndpointCreate(url=f"http://127.0.0.1:{port}/hook/pass",
+                                                batch_size=args.batch_size))
+            session.commit()
+            owner = (tenant.id, account.id)
+        relay = Relay.build(rt)
+        per_delivery, per_event = [], []
+        for run in range(args.runs):
+            ids = store(rt, owner, args.callbacks, run)
+            cpu, wall = time.process_time(), time.perf_counter()
+            sent = 0
+            for at in range(0, len(ids), IDS_PER_TASK):
+                sent += relay.run(ids[at:at + IDS_PER_TASK])
+            relay.drain(30)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            events = args.callbacks * 100
+            per_delivery.append(cpu * 1000 / max(sent, 1))
+            per_event.append(cpu * 1000 / events)
+            print(f"run {run + 1}: {sent:,} deliveries, {events:,} events in {wall:.2f} s; "
+                  f"CPU {per_delivery[-1]:.3f} ms per delivery, {per_event[-1]:.4f} per event",
+                  flush=True)
+        print(f"median CPU ms per delivery {statistics.median(per_delivery):.3f}, "
+              f"per event {statistics.median(per_event):.4f} "
+              f"(batch_size {args.batch_size}, pid {os.getpid()})")
+        relay.sender.close()
+    finally:
+        rt.close()
+        customer.terminate()
+        customer.wait()
+
+
+if __name__ == "__main__":
+    main()
