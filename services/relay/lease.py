@@ -17,12 +17,11 @@ from math import ceil
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Text, bindparam, cast, insert, select, update
+from sqlalchemy import Row, Text, cast, select, update
 from sqlmodel import Session
 
 from dlrhub.core.times import iso_z
 from dlrhub.models import (
-    ATTEMPT_TABLE,
     DELIVERY_TABLE,
     ENDPOINT_TABLE,
     INBOX_TABLE,
@@ -32,7 +31,14 @@ from dlrhub.models import (
     EndpointFormat,
     new_id,
 )
-from dlrhub.models.dialect import lock_for_key_share, lock_skipping_locked, one_of
+from dlrhub.models.dialect import (
+    insert_attempts,
+    lease_deliveries,
+    lock_for_key_share,
+    lock_skipping_locked,
+    one_of,
+    settle_deliveries,
+)
 from dlrhub.services import ops_events
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.endpoints import signing_secrets
@@ -48,7 +54,6 @@ DELIVERIES = DELIVERY_TABLE
 ENDPOINTS = ENDPOINT_TABLE
 RECEIPTS = RECEIPT_TABLE
 INBOX = INBOX_TABLE
-ATTEMPTS = ATTEMPT_TABLE
 
 
 @dataclass
@@ -78,7 +83,7 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
     # Endpoints are locked before deliveries, here and in record(), so the two never
     # wait on each other in opposite orders. The circuit and the rate cursor change here.
     endpoints = _lock_endpoints(session, select(DELIVERIES.c.endpoint_id).where(
-        DELIVERIES.c.id.in_(list(ids))).scalar_subquery())
+        one_of(session, DELIVERIES.c.id, ids)).scalar_subquery())
     out = Claim()
     if not endpoints:
         return out
@@ -88,14 +93,14 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
     query = select(DELIVERIES.c.id, DELIVERIES.c.endpoint_id, DELIVERIES.c.event_ids,
                    DELIVERIES.c.inbox_id, DELIVERIES.c.attempts, DELIVERIES.c.status,
                    DELIVERIES.c.next_attempt_at).where(
-        DELIVERIES.c.id.in_(list(ids))).order_by(DELIVERIES.c.id)
+        one_of(session, DELIVERIES.c.id, ids)).order_by(DELIVERIES.c.id)
     query = lock_skipping_locked(session, query)
     by_endpoint: dict[str, list[Row[Any]]] = defaultdict(list)
     for row in session.execute(query):
         if row.status == DeliveryStatus.pending.value and row.next_attempt_at is not None \
                 and row.next_attempt_at <= now:
             by_endpoint[row.endpoint_id].append(row)
-    moves: list[dict[str, Any]] = []  # new next_attempt_at of each claimed or parked row
+    moves: list[tuple[str, datetime]] = []  # new next_attempt_at of each claimed or parked row
     sending: list[tuple[Endpoint, Row[Any], float, bool]] = []
     for endpoint_id, group in by_endpoint.items():
         endpoint = endpoints.get(endpoint_id)
@@ -106,23 +111,22 @@ def claim(session: Session, box: SecretBox, ids: Sequence[str], now: datetime, *
                        for row, (delay, probe) in zip(group, paced.sends, strict=False))
         for row, (until, wake) in zip(group[len(paced.sends):], paced.parks, strict=True):
             out.parked += 1
-            moves.append({"b_id": row.id, "b_at": until})
+            moves.append((row.id, until))
             if wake:  # a task will come for it; else the circuit's probe releases it
                 out.later[max(1, ceil((until - now).total_seconds()))].append(
                     (endpoint.id, row.id))
     bodies = _bodies(session, [row for _, row, _, _ in sending], endpoints)
-    secrets = {e.id: signing_secrets(e, box) for e, _, _, _ in sending}
+    # Decrypted once per endpoint, not once per delivery.
+    secrets = {e.id: signing_secrets(e, box)
+               for e in {e.id: e for e, _, _, _ in sending}.values()}
     for endpoint, row, delay, probe in sending:
         payload = bodies[row.id]
         out.jobs.append(signed_job(endpoint, secrets[endpoint.id], row.id, payload.body,
                                    payload.content_type, now, attempts=row.attempts,
                                    provider=payload.provider, probe=probe, delay=delay,
                                    method=payload.method, query=payload.query))
-        moves.append({"b_id": row.id, "b_at": now + timedelta(
-            seconds=delay + endpoint.timeout + lease_slack)})
-    if moves:
-        session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id"))
-                        .values(next_attempt_at=bindparam("b_at")), moves)
+        moves.append((row.id, now + timedelta(seconds=delay + endpoint.timeout + lease_slack)))
+    lease_deliveries(session, moves)
     session.flush()
     return out
 
@@ -240,9 +244,10 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
     # A delivery deleted meanwhile (its endpoint was) has no attempt log to add to;
     # read after the lock, which a deletion takes too.
     present = set(session.execute(select(DELIVERIES.c.id).where(
-        DELIVERIES.c.id.in_([j.delivery_id for j in jobs]))).scalars())
+        one_of(session, DELIVERIES.c.id, [j.delivery_id for j in jobs]))).scalars())
     kept = [(j, o) for j, o in zip(jobs, results, strict=True) if j.delivery_id in present]
-    attempts, changes = [], []
+    attempts: list[tuple[Any, ...]] = []  # in ATTEMPT_COLUMNS order
+    changes: list[tuple[Any, ...]] = []  # in SETTLE_COLUMNS order
     released: dict[str, datetime] = {}
     events: list[dict[str, Any]] = []  # the operational events these attempts make
     dead: list[tuple[Endpoint, Job, Outcome, str | None]] = []
@@ -250,14 +255,12 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
         endpoint = endpoints.get(job.endpoint_id)
         verdict = outcomes.judge(job, outcome, now)
         out.recorded.append((verdict.status, outcome.latency_ms / 1000))
-        attempts.append({"id": new_id("att"), "delivery_id": job.delivery_id,
-                         "tenant_id": endpoint.tenant_id if endpoint else "", "at": now,
-                         "status_code": outcome.status, "latency_ms": outcome.latency_ms,
-                         "error": outcome.error, "response_excerpt": outcome.excerpt})
-        changes.append({"b_id": job.delivery_id, "b_attempts": job.attempts + 1,
-                        "b_code": outcome.status, "b_status": verdict.status.value,
-                        "b_error": verdict.error, "b_at": None if verdict.retry_in is None
-                        else now + timedelta(seconds=verdict.retry_in)})
+        attempts.append((new_id("att"), job.delivery_id,
+                         endpoint.tenant_id if endpoint else "", now, outcome.status,
+                         outcome.latency_ms, outcome.error, outcome.excerpt))
+        changes.append((job.delivery_id, verdict.status.value, job.attempts + 1,
+                        outcome.status, verdict.error, None if verdict.retry_in is None
+                        else now + timedelta(seconds=verdict.retry_in)))
         if verdict.retry_in is not None:
             # Never before it is due: a task that comes early finds nothing to do.
             out.retries[ceil(verdict.retry_in)].append((job.endpoint_id, job.delivery_id))
@@ -288,11 +291,8 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
             events.append(ops_events.disabled(endpoint, failing_since, now))
     if not kept:
         return out
-    session.execute(insert(ATTEMPTS), attempts)
-    session.execute(update(DELIVERIES).where(DELIVERIES.c.id == bindparam("b_id")).values(
-        status=bindparam("b_status"), attempts=bindparam("b_attempts"),
-        last_status_code=bindparam("b_code"), last_error=bindparam("b_error"),
-        next_attempt_at=bindparam("b_at"), updated_at=now), changes)
+    insert_attempts(session, attempts)
+    settle_deliveries(session, changes, now)
     for endpoint_id, until in released.items():
         if endpoint_id in out.opened:
             continue  # it failed again in the same batch
@@ -320,7 +320,7 @@ def _dead_events(session: Session, dead: list[tuple[Endpoint, Job, Outcome, str 
         return []
     carried: dict[str, Any] = {r.id: r.event_ids for r in session.execute(
         select(DELIVERIES.c.id, DELIVERIES.c.event_ids).where(
-            DELIVERIES.c.id.in_([j.delivery_id for _, j, _, _ in dead])))}
+            one_of(session, DELIVERIES.c.id, [j.delivery_id for _, j, _, _ in dead])))}
     wanted = {i for ids in carried.values() for i in ids or []}
     told = ops_events.dead_worth_telling(session.execute(
         select(RECEIPTS.c.id, RECEIPTS.c.type).where(RECEIPTS.c.id.in_(wanted))).all()
