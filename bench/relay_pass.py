@@ -6,8 +6,9 @@ workers: the figure to compare before and after a change to the relay's hot path
 stores ``--callbacks`` Tencent callbacks of 100 records (ingest() plans a delivery per
 receipt to one endpoint of ``--batch-size``), starts ``bench/customer_app.py`` as the
 endpoint, then relays the deliveries through :class:`dlrhub.services.relay.run.Relay`
-in passes of 100 ids, as the wake-ups hand them to a task, and prints the process's
-CPU (every thread: the pass and the sender's loop) per delivery and per event.
+in passes of ``--task-size`` ids, as the wake-ups hand them to a task, and prints the process's
+CPU (every thread: the pass and the sender's loop) per delivery and per event, and
+PostgreSQL's (all its processes: run it on a quiet machine).
 Recreates the database ``--database`` (default ``dlrhub_bench_relay``).
 
     .venv/bin/python bench/relay_pass.py [--callbacks 50] [--batch-size 1] [--runs 3]
@@ -25,6 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import procstat
 import psycopg
 from sqlalchemy import select
 
@@ -45,9 +47,9 @@ from dlrhub.services.relay.run import Relay
 from dlrhub.services.runtime import Runtime
 from dlrhub.services.simulate import build_callback
 from dlrhub.services.tenancy import create_tenant
+from dlrhub.tasks.wakeups import RELAY_TASK_SIZE
 
 BENCH = Path(__file__).resolve().parent
-IDS_PER_TASK = 100  # what one wake-up hands a relay task (services/wakeups)
 
 
 class NoWakeups:
@@ -118,6 +120,9 @@ def main() -> None:
                         help="callbacks of 100 records stored per run (default 50)")
     parser.add_argument("--batch-size", type=int, default=1, choices=range(1, 101),
                         metavar="1-100", help="the endpoint's batch_size (default 1)")
+    parser.add_argument("--task-size", type=int, default=RELAY_TASK_SIZE,
+                        help=f"delivery ids per pass (default {RELAY_TASK_SIZE}, what a "
+                             f"relay task gets)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as conn:
@@ -142,24 +147,31 @@ def main() -> None:
             session.commit()
             owner = (tenant.id, account.id)
         relay = Relay.build(rt)
-        per_delivery, per_event = [], []
+        per_delivery: list[float] = []
+        per_event: list[float] = []
+        pg_per_delivery: list[float] = []
         for run in range(args.runs):
             ids = store(rt, owner, args.callbacks, run)
+            before = procstat.snapshot({})
             cpu, wall = time.process_time(), time.perf_counter()
             sent = 0
-            for at in range(0, len(ids), IDS_PER_TASK):
-                sent += relay.run(ids[at:at + IDS_PER_TASK])
+            for at in range(0, len(ids), args.task_size):
+                sent += relay.run(ids[at:at + args.task_size])
             relay.drain(30)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            postgres = procstat.used(before, procstat.snapshot({}))["postgres"]
             events = args.callbacks * 100
             per_delivery.append(cpu * 1000 / max(sent, 1))
             per_event.append(cpu * 1000 / events)
+            pg_per_delivery.append(postgres * 1000 / max(sent, 1))
             print(f"run {run + 1}: {sent:,} deliveries, {events:,} events in {wall:.2f} s; "
-                  f"CPU {per_delivery[-1]:.3f} ms per delivery, {per_event[-1]:.4f} per event",
-                  flush=True)
-        print(f"median CPU ms per delivery {statistics.median(per_delivery):.3f}, "
-              f"per event {statistics.median(per_event):.4f} "
-              f"(batch_size {args.batch_size}, pid {os.getpid()})")
+                  f"CPU ms per delivery: relay {per_delivery[-1]:.3f}, PostgreSQL "
+                  f"{pg_per_delivery[-1]:.3f} (all its processes); relay per event "
+                  f"{per_event[-1]:.4f}", flush=True)
+        print(f"median CPU ms per delivery: relay {statistics.median(per_delivery):.3f}, "
+              f"PostgreSQL {statistics.median(pg_per_delivery):.3f}; relay per event "
+              f"{statistics.median(per_event):.4f} (batch_size {args.batch_size}, "
+              f"pid {os.getpid()})")
         relay.sender.close()
     finally:
         rt.close()

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from functools import partial
 
 import aiohttp
+import uvloop
 from yarl import URL
 
 from dlrhub.config import tracing
@@ -128,7 +129,9 @@ class Sender:
         with self._lock:
             if self._loop is not None:
                 return self._loop
-            loop = asyncio.new_event_loop()
+            # uvloop (uvicorn's loop, already installed): aiohttp's requests cost about
+            # a tenth less CPU on it (bench/http_clients.md, bench/relay_pass.py).
+            loop = uvloop.new_event_loop()
             self._thread = threading.Thread(target=loop.run_forever, name="relay-sender",
                                             daemon=True)
             self._thread.start()
