@@ -433,26 +433,29 @@ def _raw(session: Session) -> psycopg.Connection[Any]:
 
 # --- the relay's writes: a claim's leases, the attempts, what they left each delivery ---
 
-# One statement each, the rows sent as one array per column. Not through a stage, as
-# ingest's thousands of rows are: a relay pass writes about a hundred, and a stage's
-# temporary table cost PostgreSQL more than the rows (bench/relay_pass.py: 0.36 ms of
-# its CPU per delivery through stages, against 0.11 for an executemany).
+# One statement each, the rows sent as one binary array per column (%b: psycopg's text
+# arrays cost the client twice the CPU). Not through a stage, as ingest's thousands of
+# rows are: a relay pass writes about a hundred, and each commit of a transaction that
+# used a stage empties every ON COMMIT DELETE ROWS table of the connection, the ingest
+# stages of the same worker's connection included. That cost PostgreSQL more than the
+# rows: bench/relay --compare af1ba69 (17:33) measured 0.364 ms of its CPU per delivery
+# through stages, against 0.110 for an executemany.
 _LEASE_SQL = (
     "UPDATE delivery AS d SET next_attempt_at = v.next_attempt_at "
-    "FROM unnest(%s::text[], %s::timestamptz[]) AS v(id, next_attempt_at) WHERE d.id = v.id")
+    "FROM unnest(%b::text[], %b::timestamptz[]) AS v(id, next_attempt_at) WHERE d.id = v.id")
 ATTEMPT_COLUMNS = ("id", "delivery_id", "tenant_id", "at", "status_code", "latency_ms",
                    "error", "response_excerpt")
 _ATTEMPT_SQL = (
     f"INSERT INTO attempt ({', '.join(ATTEMPT_COLUMNS)}) "  # noqa: S608
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], "
-    "%s::int4[], %s::float8[], %s::text[], %s::text[])")
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], "
+    "%b::int4[], %b::float8[], %b::text[], %b::text[])")
 SETTLE_COLUMNS = ("id", "status", "attempts", "last_status_code", "last_error",
                   "next_attempt_at")
 _SETTLE_SQL = (
     "UPDATE delivery AS d SET "  # noqa: S608
     + ", ".join(f"{c} = v.{c}" for c in SETTLE_COLUMNS[1:])
-    + ", updated_at = %s FROM unnest(%s::text[], %s::text[], %s::int4[], %s::int4[], "
-    f"%s::text[], %s::timestamptz[]) AS v({', '.join(SETTLE_COLUMNS)}) WHERE d.id = v.id")
+    + ", updated_at = %b FROM unnest(%b::text[], %b::text[], %b::int4[], %b::int4[], "
+    f"%b::text[], %b::timestamptz[]) AS v({', '.join(SETTLE_COLUMNS)}) WHERE d.id = v.id")
 
 
 def _by_column(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:

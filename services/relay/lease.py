@@ -257,7 +257,8 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
         out.recorded.append((verdict.status, outcome.latency_ms / 1000))
         attempts.append((new_id("att"), job.delivery_id,
                          endpoint.tenant_id if endpoint else "", now, outcome.status,
-                         outcome.latency_ms, outcome.error, outcome.excerpt))
+                         # float: a binary array takes one type (an int here would not do)
+                         float(outcome.latency_ms), outcome.error, outcome.excerpt))
         changes.append((job.delivery_id, verdict.status.value, job.attempts + 1,
                         outcome.status, verdict.error, None if verdict.retry_in is None
                         else now + timedelta(seconds=verdict.retry_in)))
