@@ -29,16 +29,19 @@ def test_the_relay_s_event_is_the_api_s_event(runtime: Runtime, tx: NewAccount) 
         reason_class="invalid_number", retryable=False, country="CN",
         carrier="china_mobile", reference="order-7")
     bare = ReceiptFactory(account=tx.account, raw={}, submitted_at=None, reported_at=None)
+    # Whole seconds: written without a fraction, as iso_z writes them.
+    whole = ReceiptFactory(account=tx.account, submitted_at=now.replace(microsecond=0),
+                           reported_at=now.replace(microsecond=0) + timedelta(seconds=1))
     corrected = ReceiptFactory(account=tx.account, type="sms.status_corrected",
                                details={"kept": {"status": "delivered"}, "part": None})
-    ids = [full.id, bare.id, corrected.id]
+    ids = [full.id, bare.id, whole.id, corrected.id]
     with runtime.sessions() as session:
         rows = {r[0]: r for r in session.execute(
             select(*lease._EVENT_COLUMNS).where(lease.RECEIPTS.c.id.in_(ids)))}
         for receipt_id in ids:
             receipt = session.get(Receipt, receipt_id)
             assert receipt is not None
-            sent = orjson.dumps(lease._event(rows[receipt_id]))
+            sent = lease.event_json(lease._event(rows[receipt_id]))
             shown = event_document(receipt)
             assert list(shown) == list(EVENT_FIELDS)
             assert orjson.loads(sent) == orjson.loads(orjson.dumps(shown))
