@@ -283,7 +283,8 @@ def record(session: Session, jobs: Sequence[Job], results: Sequence[Outcome],
                 released[endpoint.id] = max(was_open_until or now, now)
                 events.append(ops_events.recovered(endpoint, now))
         if succeeded:
-            endpoint.failing_since = None
+            if endpoint.failing_since is not None:
+                endpoint.failing_since = None
             continue
         if verdict.unavailable:
             until = breaker.failed(endpoint, now, probe=job.probe)

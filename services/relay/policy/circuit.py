@@ -59,9 +59,14 @@ class Breaker:
     def succeeded(self, endpoint: Endpoint) -> bool:
         """Close the circuit; return True if it had been open (parked work to release)."""
         was_open = endpoint.circuit_trips > 0
-        endpoint.consecutive_failures = 0
-        endpoint.circuit_trips = 0
-        endpoint.circuit_open_until = None
+        # Only what changes: each assignment to a mapped attribute costs the ORM's
+        # bookkeeping, and a pass of 100 successes makes 100 calls.
+        if endpoint.consecutive_failures:
+            endpoint.consecutive_failures = 0
+        if was_open:
+            endpoint.circuit_trips = 0
+        if endpoint.circuit_open_until is not None:
+            endpoint.circuit_open_until = None
         return was_open
 
     def failed(self, endpoint: Endpoint, now: datetime, *, probe: bool) -> datetime | None:
