@@ -39,12 +39,15 @@ from dlrhub.services.relay.policy.outcomes import accepted
 from dlrhub.services.relay.policy.retries import parse_policy
 from dlrhub.services.relay.transport import signing
 from dlrhub.services.relay.transport.addresses import check_url
+from dlrhub.services.relay.transport.wire import FRAMING
 
 EVENT_TYPES = tuple(t.value for t in EventType)
 STATUSES = tuple(s.value for s in ReceiptStatus)
 # The relay sets these itself; a custom header must not override them.
-_RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "webhook-id",
-                               "webhook-timestamp", "webhook-signature", "user-agent"})
+# Nor one that frames or routes the request (Transfer-Encoding, Connection, ...): one
+# tenant's could smuggle a request into a kept connection another tenant's send uses.
+_RESERVED_HEADERS = frozenset({"content-type", "webhook-id", "webhook-timestamp",
+                               "webhook-signature", "user-agent"}) | FRAMING
 ROTATION_OVERLAP = timedelta(hours=24)
 W = TypeVar("W", bound=str)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from dlrhub.models import Endpoint
 from dlrhub.services.relay.transport import signing
+from dlrhub.services.relay.transport.wire import FRAMING
 
 USER_AGENT = "dlrhub-relay/0.1"
 
@@ -56,7 +57,10 @@ def signed_job(endpoint: Endpoint, secrets: list[str], delivery_id: str, body: b
     """
     # A GET relayed as it came has no body, and no content type unless it had one.
     typed = {"Content-Type": content_type} if content_type else {}
-    headers = {**endpoint.headers, **typed, "User-Agent": USER_AGENT,
+    # An endpoint saved before framing headers were refused may still hold one: the
+    # client frames the request itself (transport.wire.FRAMING).
+    custom = {k: v for k, v in endpoint.headers.items() if k.lower() not in FRAMING}
+    headers = {**custom, **typed, "User-Agent": USER_AGENT,
                # webhook-id stays the same across retries, so receivers can dedupe.
                **signing.headers(secrets, delivery_id, int(now.timestamp()) + round(delay),
                                  body)}

@@ -287,6 +287,8 @@ def test_creating_an_endpoint_with_filters_policy_and_headers(
     ({"url": "https://example.com/", "retry_policy": "waits", "waits": "soon"}, "waits"),
     ({"url": "https://example.com/", "headers": "Content-Type: text/plain"},
      "headers.Content-Type: is set by the relay"),
+    ({"url": "https://example.com/", "headers": "Transfer-Encoding: chunked"},
+     "headers.Transfer-Encoding: is set by the relay"),
     ({"url": "https://example.com/", "headers": "no colon"}, "headers[0]"),
 ])
 def test_a_bad_endpoint_form_is_shown_again_with_what_is_wrong(

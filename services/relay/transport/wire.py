@@ -34,15 +34,28 @@ import re
 import socket
 import ssl
 import time
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+import aiohappyeyeballs
 import httptools
 from yarl import URL
 
 EXCERPT = 1024
 KEEPALIVE = 30.0
+# Once an answer's status and headers are in, how long the rest of its body may take
+# before the answer is taken as it stands, its connection closed (aiohttp's read gave
+# back the first bytes that came).
+BODY_PAUSE = 1.0
+# Tried one address after another: the next starts after this (RFC 8305, as aiohttp).
+HAPPY_EYEBALLS_DELAY = 0.25
+# The client frames each request itself: a header that would frame or route it too is
+# never sent (one tenant's Transfer-Encoding could otherwise smuggle a request into a
+# kept connection another tenant's send uses next).
+FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                     "keep-alive", "proxy-connection", "te", "trailer", "upgrade"})
 # Header names are tokens (RFC 9110 5.6.2); values may not break a line or hold NUL.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BREAK = re.compile(r"[\r\n\x00]")
@@ -99,11 +112,16 @@ def request_bytes(url: URL, method: str, headers: Mapping[str, str], body: bytes
     every method but GET and HEAD.
     """
     lines = [f"{method} {url.raw_path_qs or '/'} HTTP/1.1",
-             f"Host: {url.host_port_subcomponent}", "Accept: */*"]
+             f"Host: {url.host_port_subcomponent}"]
+    accept = True
     for name, value in headers.items():
-        if not _TOKEN.fullmatch(name) or _BREAK.search(value):
+        lower = name.lower()
+        if not _TOKEN.fullmatch(name) or _BREAK.search(value) or lower in FRAMING:
             raise InvalidHeader(f"the header {name[:40]!r} is not valid")
+        accept = accept and lower != "accept"
         lines.append(f"{name}: {value}")
+    if accept:
+        lines.append("Accept: */*")
     if body or method not in ("GET", "HEAD"):
         lines.append(f"Content-Length: {len(body)}")
     lines.append("\r\n")
@@ -125,6 +143,7 @@ class _Connection(asyncio.Protocol):
         self._body = bytearray()
         self._answered = False  # a byte of the answer came
         self._headed = False  # its status and headers came
+        self._pause: asyncio.TimerHandle | None = None  # BODY_PAUSE's timer
 
     # --- what the client calls ---
 
@@ -132,12 +151,21 @@ class _Connection(asyncio.Protocol):
         """Write ``request``; return the future of its answer."""
         assert self.transport is not None
         assert self._waiter is None
-        self._parser = httptools.HttpResponseParser(self)  # its callbacks are the on_* below
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        if self.closed:
+            waiter.set_exception(Disconnected(False, None))
+            self._waiter = None
+            return waiter
+        self._parser = parser = httptools.HttpResponseParser(self)  # calls the on_* below
+        # As lenient as aiohttp's parser: a bare LF ending a line, or a control
+        # character in a header value, still reads (refusing them failed, and retried,
+        # answers aiohttp took).
+        parser.set_dangerous_leniencies(lenient_headers=True,
+                                        lenient_optional_cr_before_lf=True)
         self._status, self._retry_after, self._body = 0, None, bytearray()
         self._answered = self._headed = self.reusable = False
-        self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(request)
-        return self._waiter
+        return waiter
 
     def close(self) -> None:
         """Close the connection (an exchange under way ends as a disconnection)."""
@@ -160,9 +188,16 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:  # 101: never asked for; its status is the answer
             self._settle(reusable=False)
-        except httptools.HttpParserError as ex:
-            self._fail(BadAnswer(f"unreadable answer: {ex}"))
             self.close()
+        except httptools.HttpParserError as ex:
+            if self._status == 101:  # an upgrade the parser would pause on
+                self._settle(reusable=False)
+            else:
+                self._fail(BadAnswer(f"unreadable answer: {ex}"))
+            self.close()
+        if self._headed and self._waiter is not None and self._pause is None:
+            # The body is coming in parts: if it stops, take the answer as it stands.
+            self._pause = asyncio.get_running_loop().call_later(BODY_PAUSE, self._paused)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -200,7 +235,7 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._waiter is None or self._parser is None:
             return
-        if 100 <= self._status < 200:  # an interim answer (100, 103): the final one follows
+        if 100 <= self._status < 200 and self._status != 101:  # interim (100, 103)
             self._status, self._retry_after, self._body = 0, None, bytearray()
             self._headed = False
             return
@@ -208,13 +243,26 @@ class _Connection(asyncio.Protocol):
 
     # --- ending an exchange ---
 
+    def _paused(self) -> None:
+        self._pause = None
+        if self._waiter is not None:
+            self._settle(reusable=False)
+            self.close()
+
     def _settle(self, *, reusable: bool) -> None:
+        self._stop_pause()
         waiter, self._waiter = self._waiter, None
         self.reusable = reusable and not self.closed
         if waiter is not None and not waiter.done():
             waiter.set_result(Answer(self._status, self._retry_after, bytes(self._body)))
 
+    def _stop_pause(self) -> None:
+        if self._pause is not None:
+            self._pause.cancel()
+            self._pause = None
+
     def _fail(self, ex: Exception) -> None:
+        self._stop_pause()
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(ex)
@@ -230,11 +278,13 @@ class Client:
         self._slots = asyncio.Semaphore(connections)
         self._per_host = per_host
         self._host_slots: dict[Origin, asyncio.Semaphore] = {}
+        self._sending: Counter[Origin] = Counter()  # sends holding or awaiting a host's slot
         self._idle: dict[Origin, list[_Connection]] = {}
         self._keepalive = keepalive
         self._ssl = ssl_context or ssl.create_default_context()
         self._swept = time.monotonic()
         self._open: set[_Connection] = set()
+        self._closed = False
 
     async def send(self, url: URL, method: str, headers: Mapping[str, str], body: bytes
                    ) -> Answer:
@@ -249,29 +299,45 @@ class Client:
         slot = self._host_slots.get(origin)
         if slot is None:
             slot = self._host_slots[origin] = asyncio.Semaphore(self._per_host)
-        async with self._slots, slot:
-            conn, reused = self._idle_connection(origin)
-            if conn is None:
-                conn = await self._connect(origin)
+        if self._closed:
+            raise CannotConnect(origin[1], origin[2], None)
+        # The host's slot first: sends waiting for a slow host must not hold the
+        # process's slots that other hosts' sends need.
+        self._sending[origin] += 1
+        try:
+            async with slot, self._slots:
+                return await self._exchange(origin, request)
+        finally:
+            self._sending[origin] -= 1
+
+    async def _exchange(self, origin: Origin, request: bytes) -> Answer:
+        """Send ``request`` over a kept connection of ``origin``, or a new one."""
+        conn, reused = self._idle_connection(origin)
+        if conn is None:
+            conn = await self._connect(origin)
+        try:
             try:
-                try:
-                    answer = await conn.exchange(request)
-                except Disconnected as ex:
-                    if not reused or ex.answered:
-                        raise
-                    conn.close()  # it was closed as we wrote: once more, on a new one
-                    self._open.discard(conn)
-                    conn = await self._connect(origin)
-                    answer = await conn.exchange(request)
-            except BaseException:
+                answer = await conn.exchange(request)
+            except Disconnected as ex:
+                if not reused or ex.answered:
+                    raise
+                # It was closed as we wrote: once more, on a new one. Were the
+                # request taken before the close, it goes twice (same webhook-id);
+                # recorded as failed instead it would go again later all the same.
                 conn.close()
                 self._open.discard(conn)
-                raise
-            self._release(origin, conn)
-            return answer
+                conn = await self._connect(origin)
+                answer = await conn.exchange(request)
+        except BaseException:
+            conn.close()
+            self._open.discard(conn)
+            raise
+        self._release(origin, conn)
+        return answer
 
     def close(self) -> None:
-        """Close every connection, idle or in use."""
+        """Close every connection, idle or in use; later sends fail."""
+        self._closed = True
         for conn in list(self._open):
             conn.close()
         self._open.clear()
@@ -289,7 +355,7 @@ class Client:
         return None, False
 
     def _release(self, origin: Origin, conn: _Connection) -> None:
-        if not conn.reusable or conn.closed:
+        if not conn.reusable or conn.closed or self._closed:
             conn.close()
             self._open.discard(conn)
             return
@@ -297,11 +363,18 @@ class Client:
         self._idle.setdefault(origin, []).append(conn)
         if now - self._swept > self._keepalive:  # close what no send came back for
             self._swept = now
-            for idle in self._idle.values():
+            for key, idle in list(self._idle.items()):
                 for old in [c for c in idle if c.closed or now - c.idle_since >= self._keepalive]:
                     idle.remove(old)
                     old.close()
                     self._open.discard(old)
+                if not idle:
+                    del self._idle[key]
+            # A host's slots with nobody holding or waiting for them are made again
+            # when needed.
+            for key in [k for k in self._host_slots if not self._sending[k]]:
+                del self._host_slots[key]
+                del self._sending[key]
 
     async def _connect(self, origin: Origin) -> _Connection:
         scheme, host, port = origin
@@ -309,17 +382,19 @@ class Client:
         tls = scheme == "https"
         # A ForbiddenAddress (an OSError) from the guard is the send's outcome as it is.
         addresses = await self._resolver.resolve(host, port, family=socket.AF_UNSPEC)
-        cause: BaseException | None = None
-        for address in addresses:
-            try:
-                _, conn = await loop.create_connection(
-                    _Connection, host=address["host"], port=address["port"],
-                    family=address["family"], proto=address["proto"],
-                    flags=address["flags"], ssl=self._ssl if tls else None,
-                    server_hostname=host if tls else None)
-            except OSError as ex:  # ssl.SSLError included: the next address may do
-                cause = ex
-                continue
-            self._open.add(conn)
-            return conn
-        raise CannotConnect(host, port, cause)
+        infos = [(a["family"], socket.SOCK_STREAM, a["proto"], "",
+                  (a["host"], a["port"], 0, 0) if a["family"] == socket.AF_INET6
+                  else (a["host"], a["port"])) for a in addresses]
+        try:
+            # Happy eyeballs: an address that swallows the connection does not take the
+            # whole timeout, the next one is tried after HAPPY_EYEBALLS_DELAY.
+            sock = await aiohappyeyeballs.start_connection(
+                infos, happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY, interleave=1)
+            _, conn = await loop.create_connection(
+                _Connection, sock=sock, ssl=self._ssl if tls else None,
+                # a fully qualified name's final dot is not in its certificate
+                server_hostname=host.rstrip(".") if tls else None)
+        except OSError as ex:  # ssl.SSLError included
+            raise CannotConnect(host, port, ex) from ex
+        self._open.add(conn)
+        return conn

@@ -290,7 +290,11 @@ def test_no_more_connections_per_host_than_allowed() -> None:
 
 
 @pytest.mark.parametrize("headers", [{"X-Evil": "a\r\nHost: elsewhere"},
-                                     {"Bad Name": "x"}, {"X-Nul": "a\x00b"}])
+                                     {"Bad Name": "x"}, {"X-Nul": "a\x00b"},
+                                     # framing is the client's: a second one could
+                                     # smuggle a request into a kept connection
+                                     {"Transfer-Encoding": "chunked"},
+                                     {"connection": "close"}, {"Host": "elsewhere"}])
 def test_a_header_that_would_break_the_request_is_never_sent(headers: dict[str, str]
                                                              ) -> None:
     async def scenario() -> Peer:
@@ -377,3 +381,83 @@ def test_https_is_verified_against_the_trusted_authorities(tmp_path: Path) -> No
     with pytest.raises(CannotConnect) as caught:
         run(scenario(None))
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+
+
+def test_a_slow_host_does_not_hold_the_slots_other_hosts_need() -> None:
+    # Two slots in all, one per host: sends queued for a slow host wait for its slot
+    # without taking the process's, so another host's send goes at once.
+    release = asyncio.Event()
+
+    async def held(peer: Peer, conn: int, n: int, request: bytes,
+                   writer: asyncio.StreamWriter) -> bool:
+        await release.wait()
+        writer.write(OK)
+        return True
+
+    async def scenario() -> list[int]:
+        async with server(held) as (_, slow), server(answer_ok) as (_, fast):
+            c = client(connections=2, per_host=1)
+            queued = [asyncio.create_task(send(c, slow)) for _ in range(3)]
+            await asyncio.sleep(0.05)  # the three are in: one sent, two waiting
+            async with asyncio.timeout(5):
+                other = await send(c, fast)
+            release.set()
+            done = [other.status] + [a.status for a in await asyncio.gather(*queued)]
+            c.close()
+            return done
+
+    assert run(scenario()) == [200] * 4
+
+
+def test_an_answer_with_bare_line_feeds_is_read_as_aiohttp_read_it() -> None:
+    async def lf(peer: Peer, conn: int, n: int, request: bytes,
+                 writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\nContent-Length: 2\nX-Odd: a\x01b\n\nok")
+        return True
+
+    async def scenario() -> Answer:
+        async with server(lf) as (_, port):
+            c = client()
+            try:
+                return await send(c, port)
+            finally:
+                c.close()
+
+    assert run(scenario()) == Answer(200, None, b"ok")
+
+
+def test_a_101_answer_is_its_status_and_the_connection_goes() -> None:
+    async def upgrade(peer: Peer, conn: int, n: int, request: bytes,
+                      writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\n\r\n")
+        return True
+
+    async def scenario() -> tuple[Peer, list[Answer]]:
+        async with server(upgrade) as (peer, port):
+            c = client()
+            got = [await send(c, port), await send(c, port)]
+            c.close()
+            return peer, got
+
+    peer, got = run(scenario())
+    assert [a.status for a in got] == [101, 101]
+    assert peer.connections == 2
+
+
+def test_a_body_that_stalls_after_its_status_gives_the_status() -> None:
+    async def stalls(peer: Peer, conn: int, n: int, request: bytes,
+                     writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\naccepted")
+        return True  # the other 92 bytes never come
+
+    async def scenario() -> Answer:
+        async with server(stalls) as (_, port):
+            c = client()
+            try:
+                async with asyncio.timeout(10):
+                    return await send(c, port)
+            finally:
+                c.close()
+
+    assert run(scenario()) == Answer(200, None, b"accepted")
