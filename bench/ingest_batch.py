@@ -15,14 +15,12 @@ import argparse
 import statistics
 import time
 
-import psycopg
+from inproc import add_to_inbox, fresh_database, tencent_callbacks
 
-from dlrhub.models import AccountCreate, InboundCallback, make_engine, make_session_factory, utcnow
-from dlrhub.models.migrate import upgrade
+from dlrhub.models import AccountCreate, make_engine, make_session_factory, utcnow
 from dlrhub.services.accounts import create_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.ingest import ingest
-from dlrhub.services.simulate import build_callback
 from dlrhub.services.tenancy import create_tenant
 
 
@@ -35,11 +33,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100)
     parser.add_argument("--runs", type=int, default=6)
     args = parser.parse_args()
-    with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-    url = f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
-    upgrade(url)
+    url = fresh_database(args.postgres, args.database)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     box = SecretBox("bench-" * 6)
@@ -51,18 +45,8 @@ def main() -> None:
     seconds = []
     for run in range(args.runs):
         with sessions() as session:
-            ids = []
-            for i in range(args.callbacks):
-                made = build_callback("tencent", "http://bench/v1/callbacks/tencent/x",
-                                      seq=run * args.callbacks + i, batch=args.records,
-                                      kind="status", credentials={})
-                row = InboundCallback(tenant_id=account.tenant_id, account_id=account.id,
-                                      provider="tencent", body=made.body,
-                                      headers=dict(made.headers),
-                                      content_type=made.content_type)
-                session.add(row)
-                session.flush()
-                ids.append(row.id)
+            ids = add_to_inbox(session, account.tenant_id, account.id, tencent_callbacks(
+                run * args.callbacks, args.callbacks, args.records))
             session.commit()
         with sessions() as session:
             started = time.perf_counter()

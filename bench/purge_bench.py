@@ -267,27 +267,17 @@ class Bench:
 
     def _ingest(self, into: Ingest, done: Any) -> None:
         """Run ingest batches until ``done()``; time only the storing, not the making."""
-        from dlrhub.models import InboundCallback, utcnow
+        from inproc import add_to_inbox, tencent_callbacks
+
+        from dlrhub.models import utcnow
         from dlrhub.services.ingest import ingest
-        from dlrhub.services.simulate import build_callback
 
         while not done():
-            made = []
-            for _ in range(self.args.callbacks):
-                self._seq += 1
-                made.append(build_callback("tencent", "http://bench/v1/callbacks/tencent/x",
-                                           seq=self._seq, batch=self.args.records,
-                                           kind="status", credentials={}))
+            made = tencent_callbacks(self._seq + 1, self.args.callbacks, self.args.records)
+            self._seq += self.args.callbacks
             started = time.perf_counter()
             with self.sessions() as session:
-                ids = []
-                for m in made:
-                    row = InboundCallback(tenant_id=self.tenant_id, account_id=self.account_id,
-                                          provider="tencent", body=m.body,
-                                          headers=dict(m.headers), content_type=m.content_type)
-                    session.add(row)
-                    session.flush()
-                    ids.append(row.id)
+                ids = add_to_inbox(session, self.tenant_id, self.account_id, made)
                 session.commit()
             with self.sessions() as session:
                 report = ingest(session, self.box, ids, now=utcnow())

@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import procstat
-import psycopg
+from inproc import add_to_inbox, fresh_database, tencent_callbacks
 from sqlalchemy import select
 
 from dlrhub.config import Settings
@@ -36,16 +36,13 @@ from dlrhub.models import (
     AccountCreate,
     DeliveryStatus,
     EndpointCreate,
-    InboundCallback,
     utcnow,
 )
-from dlrhub.models.migrate import upgrade
 from dlrhub.services.accounts import create_account
 from dlrhub.services.endpoints import create_endpoint
 from dlrhub.services.ingest import ingest
 from dlrhub.services.relay.run import Relay
 from dlrhub.services.runtime import Runtime
-from dlrhub.services.simulate import build_callback
 from dlrhub.services.tenancy import create_tenant
 from dlrhub.tasks.wakeups import RELAY_TASK_SIZE
 
@@ -90,17 +87,8 @@ def store(rt: Runtime, account: tuple[str, str], callbacks: int, run: int) -> li
     """Store ``callbacks`` callbacks of 100 records; return the deliveries they planned."""
     tenant_id, account_id = account
     with rt.sessions() as session:
-        ids = []
-        for i in range(callbacks):
-            made = build_callback("tencent", "http://bench/v1/callbacks/tencent/x",
-                                  seq=run * callbacks + i, batch=100, kind="status",
-                                  credentials={})
-            row = InboundCallback(tenant_id=tenant_id, account_id=account_id,
-                                  provider="tencent", body=made.body,
-                                  headers=dict(made.headers), content_type=made.content_type)
-            session.add(row)
-            session.flush()
-            ids.append(row.id)
+        ids = add_to_inbox(session, tenant_id, account_id,
+                           tencent_callbacks(run * callbacks, callbacks, 100))
         session.commit()
     with rt.sessions() as session:
         ingest(session, rt.box, ids, now=utcnow())
@@ -125,11 +113,7 @@ def main() -> None:
                              f"relay task gets)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{args.database}"')
-        conn.execute(f'CREATE DATABASE "{args.database}"')
-    url = f"{args.postgres.replace('postgresql://', 'postgresql+psycopg://')}/{args.database}"
-    upgrade(url)
+    url = fresh_database(args.postgres, args.database)
     port = free_port()
     customer = start_customer(port)
     settings = Settings(database_url=url, secret_key="bench-" * 6,
