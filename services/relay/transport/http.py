@@ -28,7 +28,7 @@ from dlrhub.services.errors import InvalidInput
 from dlrhub.services.relay.jobs import Job, Outcome
 from dlrhub.services.relay.transport.addresses import check_literal
 from dlrhub.services.relay.transport.resolver import GuardedResolver
-from dlrhub.services.relay.transport.wire import EXCERPT, Client
+from dlrhub.services.relay.transport.wire import EXCERPT, KEEPALIVE, Client
 
 # Connections open at once per process, and per endpoint host (a slow endpoint gets
 # no more than its share; its requests queue inside their own timeout).
@@ -148,11 +148,10 @@ class Sender:
         # address after the endpoint was saved (DNS rebinding) is refused.
         self._resolver = GuardedResolver(allow_private=self.allow_private)
         connector = aiohttp.TCPConnector(limit=CONNECTIONS, limit_per_host=PER_HOST,
-                                         resolver=self._resolver, keepalive_timeout=30)
+                                         resolver=self._resolver, keepalive_timeout=KEEPALIVE)
         self._http = aiohttp.ClientSession(connector=connector, trust_env=False,
                                            auto_decompress=False)
-        self._wire = Client(self._resolver, connections=CONNECTIONS, per_host=PER_HOST,
-                            keepalive=30)
+        self._wire = Client(self._resolver, connections=CONNECTIONS, per_host=PER_HOST)
 
     async def _close(self) -> None:
         if self._wire is not None:

@@ -296,11 +296,11 @@ class Client:
         if url.scheme not in ("http", "https") or not url.raw_host:
             raise InvalidHeader(f"cannot send to {url.scheme!r} URLs")
         origin = (url.scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
+        if self._closed:
+            raise CannotConnect(origin[1], origin[2], None)
         slot = self._host_slots.get(origin)
         if slot is None:
             slot = self._host_slots[origin] = asyncio.Semaphore(self._per_host)
-        if self._closed:
-            raise CannotConnect(origin[1], origin[2], None)
         # The host's slot first: sends waiting for a slow host must not hold the
         # process's slots that other hosts' sends need.
         self._sending[origin] += 1

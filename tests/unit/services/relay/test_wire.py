@@ -118,6 +118,19 @@ async def send(c: Client, port: int, *, path: str = "/hook", method: str = "POST
     return await c.send(url, method, headers or {"Content-Type": "application/json"}, body)
 
 
+def twice(handle: Handler) -> tuple[Peer, list[Answer]]:
+    """Send two requests one after the other to a server answering with ``handle``."""
+    async def scenario() -> tuple[Peer, list[Answer]]:
+        async with server(handle) as (peer, port):
+            c = client()
+            try:
+                return peer, [await send(c, port), await send(c, port)]
+            finally:
+                c.close()
+
+    return run(scenario())
+
+
 def test_a_request_is_written_as_the_relay_means_it_and_the_connection_is_kept() -> None:
     async def scenario() -> tuple[Peer, list[Answer]]:
         async with server(answer_ok) as (peer, port):
@@ -154,14 +167,7 @@ def test_an_answer_that_says_close_is_not_reused(peer_closes: bool) -> None:
                      b"Content-Length: 4\r\n\r\nbusy")
         return not peer_closes  # said close, but may leave it open: never reused
 
-    async def scenario() -> tuple[Peer, list[Answer]]:
-        async with server(closing) as (peer, port):
-            c = client()
-            got = [await send(c, port), await send(c, port)]
-            c.close()
-            return peer, got
-
-    peer, got = run(scenario())
+    peer, got = twice(closing)
     assert got[0] == Answer(503, "7", b"busy")
     assert peer.connections == 2
 
@@ -176,14 +182,7 @@ def test_chunked_interim_and_eof_delimited_answers_are_read() -> None:
         writer.write(b"HTTP/1.1 202 Accepted\r\nConnection: close\r\n\r\nuntil the end")
         return False
 
-    async def scenario() -> tuple[Peer, list[Answer]]:
-        async with server(varied) as (peer, port):
-            c = client()
-            got = [await send(c, port), await send(c, port)]
-            c.close()
-            return peer, got
-
-    peer, got = run(scenario())
+    peer, got = twice(varied)
     assert got == [Answer(201, None, b"abcde"), Answer(202, None, b"until the end")]
     assert peer.connections == 1
 
@@ -196,14 +195,7 @@ def test_a_long_answer_keeps_its_excerpt_and_its_connection_is_closed() -> None:
         writer.write(b"HTTP/1.1 400 Bad\r\nContent-Length: %d\r\n\r\n" % len(big) + big)
         return True
 
-    async def scenario() -> tuple[Peer, list[Answer]]:
-        async with server(long) as (peer, port):
-            c = client()
-            got = [await send(c, port), await send(c, port)]
-            c.close()
-            return peer, got
-
-    peer, got = run(scenario())
+    peer, got = twice(long)
     assert [(a.status, a.excerpt) for a in got] == [(400, big[:EXCERPT])] * 2
     assert peer.connections == 2  # not read to its end: never reused
 
@@ -218,14 +210,7 @@ def test_a_kept_connection_the_peer_closed_is_replaced_once() -> None:
         writer.write(OK)
         return True
 
-    async def scenario() -> tuple[Peer, list[Answer]]:
-        async with server(drops) as (peer, port):
-            c = client()
-            got = [await send(c, port), await send(c, port)]
-            c.close()
-            return peer, got
-
-    peer, got = run(scenario())
+    peer, got = twice(drops)
     assert [a.status for a in got] == [200, 200]
     assert peer.connections == 2
     assert len(peer.requests) == 3
@@ -433,14 +418,7 @@ def test_a_101_answer_is_its_status_and_the_connection_goes() -> None:
                      b"Connection: Upgrade\r\n\r\n")
         return True
 
-    async def scenario() -> tuple[Peer, list[Answer]]:
-        async with server(upgrade) as (peer, port):
-            c = client()
-            got = [await send(c, port), await send(c, port)]
-            c.close()
-            return peer, got
-
-    peer, got = run(scenario())
+    peer, got = twice(upgrade)
     assert [a.status for a in got] == [101, 101]
     assert peer.connections == 2
 
