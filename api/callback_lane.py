@@ -8,7 +8,8 @@ handler: 0.81 ms of CPU a request in a thread through Falcon and SQLAlchemy, 0.2
 ms in the event loop with psycopg; README, "The callback lane"). The lane does that
 common case in the event loop: the same checks
 (``services.callbacks.screen``, pure), the same row (``pending_row``), INSERTed with
-psycopg's async pool, the same answer, metrics and ``X-Request-ID``.
+psycopg's async pool, grouped with the rows of the callbacks that arrive meanwhile
+(``api/inbox_writer.py``), the same answer, metrics and ``X-Request-ID``.
 
 Anything else is left to the WSGI app (``answer`` returns None), which does it the one
 way it always did: an unknown provider, a token not in the directory's cache (the app
@@ -20,7 +21,6 @@ SQLite and traced deployments use the app for every callback.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import time
@@ -28,12 +28,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import make_url
 
+from dlrhub.api.inbox_writer import WRITERS, InboxWriter
 from dlrhub.api.middleware import request_id_of
 from dlrhub.api.resources.callbacks import CallbackResource, public_callback_url
 from dlrhub.config import Settings, tracing
@@ -122,10 +121,13 @@ class CallbackLane:
         self._limits = limits
         self._clock = clock
         self._public_url = public_url.rstrip("/")
-        # Opened in the server's event loop (``open``), after it forked.
-        self._pool = AsyncConnectionPool(conninfo, min_size=1, max_size=pool_size,
+        # Opened in the server's event loop (``open``), after it forked. The writer keeps
+        # at most this many statements in flight, each on a connection of its own.
+        writers = min(pool_size, WRITERS)
+        self._pool = AsyncConnectionPool(conninfo, min_size=1, max_size=writers,
                                          kwargs={"autocommit": True}, open=False,
                                          timeout=timeout)
+        self._writer = InboxWriter(self._pool, INBOX_TABLE, writers=writers)
 
     async def open(self) -> None:
         """Open the connection pool (at the server's start-up)."""
@@ -164,9 +166,8 @@ class CallbackLane:
         row = pending_row(inbox_id, target, request, now)
         row["headers"] = Jsonb(row["headers"], dumps=json_text)
         try:
-            async with self._pool.connection() as conn:
-                await conn.execute(_insert_of(tuple(row)), list(row.values()))
-        except psycopg.Error as ex:
+            await self._writer.insert(row)
+        except Exception as ex:  # whatever it was, the app takes the callback
             # The app tries once more on its own engine and, if the database is really
             # away, logs it and answers 503 in the provider's form (which it retries).
             with log_ids(tenant_id=target.tenant_id, account_id=target.account_id):
@@ -183,12 +184,3 @@ class CallbackLane:
                                time.perf_counter() - started)
         return reply.status, [(b"content-type", reply.content_type.encode("latin-1")),
                               (b"x-request-id", rid.encode("latin-1"))], reply.body
-
-
-@functools.cache
-def _insert_of(columns: tuple[str, ...]) -> str:
-    """Return the INSERT of an inbox row with ``columns`` (``pending_row``'s keys)."""
-    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-        sql.Identifier(INBOX_TABLE.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join([sql.Placeholder()] * len(columns))).as_string()
-

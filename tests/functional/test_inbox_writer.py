@@ -1,0 +1,156 @@
+"""The callback lane's grouped inbox writes, on PostgreSQL for real.
+
+Rows that arrive together go in one statement; each caller returns once its own row is
+committed, or learns why it was not: a row the database refuses fails alone, a database
+that is away fails every row promptly, and a caller that goes away leaves the others
+(and its own row) alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import make_url, select
+
+from dlrhub.api.inbox_writer import InboxWriter
+from dlrhub.config import Settings
+from dlrhub.models import INBOX_TABLE, new_id, utcnow
+from dlrhub.services.runtime import Runtime
+from tests.factories import AccountFactory
+
+pytestmark = [pytest.mark.commits,
+              pytest.mark.parametrize("db_url", ["postgres"], indirect=True)]
+
+T = TypeVar("T")
+
+
+def _conninfo(settings: Settings, **changes: Any) -> str:
+    url = make_url(settings.effective_database_url).set(drivername="postgresql", **changes)
+    return url.render_as_string(hide_password=False)
+
+
+def _row(account: Any, body: bytes, *, query: str = "") -> dict[str, object]:
+    now = utcnow()
+    return {"id": new_id("inb"), "tenant_id": account.tenant_id, "account_id": account.id,
+            "provider": "tencent", "received_at": now, "remote_addr": "203.0.113.9",
+            "method": "POST", "path": "/v1/callbacks/tencent/***", "query": query,
+            "content_type": "application/json",
+            "headers": Jsonb({"content-type": "application/json"}), "body": body,
+            "state": "pending", "reason": None, "attempts": 0, "receipts": 0,
+            "enqueued_at": now}
+
+
+def _run(settings: Settings, test: Callable[[InboxWriter, AsyncConnectionPool],
+                                            Awaitable[T]],
+         *, writers: int = 1, conninfo: str | None = None, timeout: float = 5.0,
+         **bounds: int) -> T:
+    async def go() -> T:
+        pool = AsyncConnectionPool(conninfo or _conninfo(settings), min_size=1,
+                                   max_size=writers, kwargs={"autocommit": True},
+                                   open=False, timeout=timeout)
+        await pool.open()
+        try:
+            return await asyncio.wait_for(
+                test(InboxWriter(pool, INBOX_TABLE, writers=writers, **bounds), pool), 30)
+        finally:
+            await pool.close()
+    return asyncio.run(go())
+
+
+def _bodies(runtime: Runtime) -> set[bytes]:
+    with runtime.engine.connect() as conn:
+        return set(conn.execute(select(INBOX_TABLE.c.body)).scalars())
+
+
+def _together(*calls: Coroutine[Any, Any, None]) -> Awaitable[list[Any]]:
+    return asyncio.gather(*calls, return_exceptions=True)
+
+
+def test_rows_that_arrive_together_are_one_statement_and_committed_on_return(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+    seen_by_others: list[bool] = []
+
+    async def test(writer: InboxWriter, pool: AsyncConnectionPool) -> int:
+        async with await psycopg.AsyncConnection.connect(_conninfo(settings),
+                                                         autocommit=True) as other:
+            async def one(i: int) -> None:
+                row = _row(account, f"[{i}]".encode())
+                await writer.insert(row)
+                # Returned: committed, so another connection sees it.
+                found = await other.execute("SELECT 1 FROM inbound_callback WHERE id = %s",
+                                            [row["id"]])
+                seen_by_others.append(await found.fetchone() is not None)
+            results = await _together(*(one(i) for i in range(30)))
+        assert results == [None] * 30
+        return int(pool.get_stats().get("requests_num", 0))
+
+    requests = _run(settings, test)
+    assert _bodies(runtime) == {f"[{i}]".encode() for i in range(30)}
+    assert seen_by_others == [True] * 30
+    assert requests <= 2  # one statement for the rows that queued behind the first
+
+
+def test_a_row_the_database_refuses_fails_alone(settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        return await _together(*(
+            writer.insert(_row(account, f"[{i}]".encode(),
+                               query="a=\x00" if i == 4 else ""))  # text cannot hold NUL
+            for i in range(10)))
+
+    results = _run(settings, test)
+    assert isinstance(results[4], psycopg.DataError)
+    assert [r for i, r in enumerate(results) if i != 4] == [None] * 9
+    assert _bodies(runtime) == {f"[{i}]".encode() for i in range(10) if i != 4}
+
+
+def test_a_database_that_is_away_fails_every_row_promptly(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        return await _together(*(writer.insert(_row(account, b"[]")) for _ in range(5)))
+
+    results = _run(settings, test, conninfo=_conninfo(settings, host="127.0.0.1", port=1),
+                   timeout=0.5)
+    assert all(isinstance(r, psycopg.OperationalError) for r in results), results
+    assert _bodies(runtime) == set()
+
+
+def test_a_caller_that_goes_away_leaves_the_others_and_its_row(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        calls = [asyncio.ensure_future(writer.insert(_row(account, f"[{i}]".encode())))
+                 for i in range(6)]
+        await asyncio.sleep(0)  # every row queued, the first statement under way
+        calls[3].cancel()
+        return await _together(*calls)
+
+    results = _run(settings, test)
+    assert isinstance(results[3], asyncio.CancelledError)
+    assert [r for i, r in enumerate(results) if i != 3] == [None] * 5
+    assert _bodies(runtime) == {f"[{i}]".encode() for i in range(6)}
+
+
+def test_a_group_is_bounded_by_its_bodies_bytes(settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, pool: AsyncConnectionPool) -> int:
+        results = await _together(*(writer.insert(_row(account, bytes([48 + i]) * 600))
+                                    for i in range(5)))
+        assert results == [None] * 5
+        return int(pool.get_stats().get("requests_num", 0))
+
+    # 600-byte bodies, 1,000 bytes a group: each row goes alone.
+    assert _run(settings, test, max_bytes=1000) == 5
+    assert len(_bodies(runtime)) == 5
