@@ -46,6 +46,7 @@ from dlrhub.models.tables import (
     DELIVERY_STATS_TABLE,
     DELIVERY_TABLE,
     EXPECTATION_TABLE,
+    INBOX_TABLE,
     MESSAGE_TABLE,
     RECEIPT_TABLE,
 )
@@ -503,6 +504,35 @@ def settle_deliveries(session: Session, rows: Sequence[Sequence[Any]], now: date
     session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
         {**{c: bindparam(f"b_{c}") for c in SETTLE_COLUMNS[1:]}, "updated_at": now}),
         [{f"b_{c}": v for c, v in zip(SETTLE_COLUMNS, r, strict=True)} for r in rows])
+
+
+# --- ingest's inbox rows, done ----------------------------------------------------------
+
+_PROCESSED_SQL = (
+    "UPDATE inbound_callback AS i SET state = 'processed', reason = NULL, "
+    "processed_at = %b, receipts = v.receipts, attempts = v.attempts "
+    "FROM unnest(%b::text[], %b::int4[], %b::int4[]) AS v(id, receipts, attempts) "
+    "WHERE i.id = v.id")
+
+
+def mark_processed(session: Session, rows: Sequence[tuple[str, int, int]],
+                   now: datetime) -> None:
+    """Mark inbox rows processed at ``now``: (id, receipts, attempts), one statement.
+
+    An executemany ran the UPDATE once per row: at batch 1, with about a hundred
+    callbacks a task, 30 us of the worker's CPU and 46 us of PostgreSQL's per callback,
+    more than storing its receipt (bench/README.md, "Ingest's writes at batch 1").
+    """
+    if not rows:
+        return
+    if is_postgresql(session):
+        _raw(session).execute(_PROCESSED_SQL, [now, *_by_column(rows)])
+        return
+    table = INBOX_TABLE
+    session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+        state="processed", reason=None, processed_at=now, receipts=bindparam("b_receipts"),
+        attempts=bindparam("b_attempts")),
+        [{"b_id": i, "b_receipts": n, "b_attempts": a} for i, n, a in rows])
 
 
 # --- the sweep's scan of lost inbox rows ---------------------------------------------

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -364,18 +364,11 @@ def _finish(session: Session, row: InboundCallback, state: InboxState, now: date
     session.execute(update(INBOX).where(INBOX.c.id == row.id).values(**values))
 
 
-_PROCESSED = (update(INBOX).where(INBOX.c.id == bindparam("b_id"))
-              .values(state=InboxState.processed.value, reason=None, processed_at=bindparam("b_at"),
-                      receipts=bindparam("b_receipts"), attempts=bindparam("b_attempts")))
-
-
 def _finish_processed(session: Session, rows: Sequence[InboundCallback],
                       receipts: Counter[str], now: datetime) -> None:
     """Mark ``rows`` processed with their receipt counts: one statement for the batch."""
-    if rows:
-        session.execute(_PROCESSED, [
-            {"b_id": row.id, "b_at": now, "b_receipts": receipts[row.id],
-             "b_attempts": row.attempts + 1} for row in rows])
+    dialect.mark_processed(session, [(row.id, receipts[row.id], row.attempts + 1)
+                                     for row in rows], now)
 
 
 class _AccountCache:
