@@ -1,10 +1,11 @@
 """Write the callback lane's inbox rows in groups: one statement for what arrived together.
 
 Each accepted callback's row must be committed before its provider is answered. Written
-one statement a row, that costs more than the rest of the callback: a row alone through
-psycopg's async pool cost the API 315-324 us of CPU and PostgreSQL's backend 194-202 us;
-the same rows in groups (16 callbacks at once) 38-75 us and 35-69 us
-(``bench/README.md``, "The callback lane's grouped writes"). So the lane hands its rows
+one statement a row, that costs more than the rest of the callback: 16 rows at once,
+each alone through psycopg's async pool, cost the process 285-300 us of CPU a row and
+PostgreSQL's backends 198-210 us; grouped as below, 64-65 us and 49-50 us
+(``bench/lane_writes.py``; bench/README.md, "The callback lane's grouped writes").
+So the lane hands its rows
 to an :class:`InboxWriter`, which keeps at most ``writers`` statements in flight per
 process: a row that arrives while they are all busy waits for the next one and goes
 with every other row that arrived meanwhile, in one ``INSERT … SELECT FROM unnest(…)``
@@ -33,7 +34,7 @@ from sqlalchemy.dialects import postgresql
 
 # Two statements in flight per API process: one commits while the next gathers rows.
 # One, two and four measured alike in CPU per row (16 callbacks at once, groups of up to
-# 100); more than the callbacks in flight would only make the groups smaller.
+# 100: ``bench/lane_writes.py --writers``); more would only make the groups smaller.
 WRITERS = 2
 # A group's bounds: rows, and bytes of the bodies (a body may be up to
 # DLRHUB_MAX_BODY_BYTES); the first row of a group is taken whatever its size.

@@ -520,8 +520,9 @@ def mark_processed(session: Session, rows: Sequence[tuple[str, int, int]],
     """Mark inbox rows processed at ``now``: (id, receipts, attempts), one statement.
 
     An executemany ran the UPDATE once per row: at batch 1, with about a hundred
-    callbacks a task, 30 us of the worker's CPU and 46 us of PostgreSQL's per callback,
-    more than storing its receipt (bench/README.md, "Ingest's writes at batch 1").
+    callbacks a task, 32 us of the worker's CPU and 38-46 us of PostgreSQL's per
+    callback, more than storing its receipt; as one statement 6-7 and 26-28
+    (``bench/ingest_batch.py --phases``; bench/README.md, "One ingest batch in process").
     """
     if not rows:
         return
