@@ -65,10 +65,20 @@ class InboxWriter:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((row, future))
         if len(self._running) < self._writers:
-            task = asyncio.create_task(self._drain())
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._start()
         await future
+
+    def _start(self) -> None:
+        task = asyncio.create_task(self._drain())
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        # A drain that found nothing left is still counted until this runs, a moment
+        # later: a row that arrived in between found no room and started nothing.
+        self._running.discard(task)
+        if self._pending and len(self._running) < self._writers:
+            self._start()
 
     async def _drain(self) -> None:
         group: list[tuple[Row, asyncio.Future[None]]] = []

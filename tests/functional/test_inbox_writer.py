@@ -154,3 +154,19 @@ def test_a_group_is_bounded_by_its_bodies_bytes(settings: Settings, runtime: Run
     # 600-byte bodies, 1,000 bytes a group: each row goes alone.
     assert _run(settings, test, max_bytes=1000) == 5
     assert len(_bodies(runtime)) == 5
+
+
+def test_a_row_that_comes_as_the_last_statement_ends_is_written_too(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> None:
+        async def one_then_another() -> None:
+            await writer.insert(_row(account, b"[1]"))
+            # Asked at once, before the writer that wrote the first row is done with:
+            # no room for a new one yet, so the row must be picked up when it is.
+            await writer.insert(_row(account, b"[2]"))
+        await asyncio.wait_for(one_then_another(), 10)
+
+    _run(settings, test)
+    assert _bodies(runtime) == {b"[1]", b"[2]"}
