@@ -540,6 +540,10 @@ class Drain:
     complete: bool = False
     note: str = ""
     cpu: Cpu | None = None
+    # From the first events at the customer to the end: the worker's start (a second or
+    # so of CPU per process, importing dlrhub) is behind, and these events are ahead.
+    steady_cpu: Cpu | None = None
+    steady_unique: int = 0
 
     @property
     def unique(self) -> int:
@@ -579,6 +583,12 @@ def cpu_per_event(d: Drain) -> dict[str, float]:
     deliveries = int(d.customer.get("deliveries", 0))
     if deliveries:
         out["dlrhub CPU ms per delivery"] = 1000 * total / deliveries
+    if d.steady_cpu is not None and d.steady_unique > 0:
+        steady = sum(d.steady_cpu.by.get(name, 0.0) for name in PIPELINE)
+        out["worker CPU ms per delivered event, from the first delivery"] = \
+            1000 * d.steady_cpu.by.get("worker", 0.0) / d.steady_unique
+        out["dlrhub CPU ms per delivered event, from the first delivery"] = \
+            1000 * steady / d.steady_unique
     return out
 
 
@@ -930,6 +940,7 @@ class Bench:
         t_start = time.time()
         stop = threading.Event()
         probe: concurrent.futures.Future[Load] | None = None
+        steady: tuple[tuple[procstat.Snapshot, float, float], int] | None = None
         if self.args.stack == "postgres" and self.args.drain_probe:
             probe = self.probe(stop=stop)  # the API keeps running: probe from the start
         try:
@@ -942,6 +953,7 @@ class Bench:
                     count=4 * self.args.api_workers * self.args.api_threads, records=1,
                     concurrency=self.args.api_workers * self.args.api_threads))
                 probe = self.probe(stop=stop)
+            steady = self._first_events(s["tag"])
             self._wait_customer(row, d, t_start)
             # What the customer had when the wait ended: the rates are of that moment.
             d.customer = self.customer_stats(s["tag"])
@@ -950,6 +962,9 @@ class Bench:
             if probe is not None:
                 row.during = probe.result()
         d.cpu = self._cpu_since(mark)
+        if steady is not None:
+            d.steady_cpu = self._cpu_since(steady[0])
+            d.steady_unique = d.unique - steady[1]
         self._flag(row, "drain", d.cpu)
         # Deliveries are recorded after their POST: let the last ones settle.
         deadline = time.monotonic() + (10 if d.complete else 0)
@@ -968,6 +983,22 @@ class Bench:
                   + ("" if d.complete else f" (INCOMPLETE: {d.note})")
                   + f"; API p99 idle {row.idle.p99:.1f} ms, while draining "
                     f"{row.during.p99 if row.during else math.nan:.1f} ms")
+
+    def _first_events(self, tag: str
+                      ) -> tuple[tuple[procstat.Snapshot, float, float], int] | None:
+        """Wait for the first events at the customer; return a CPU mark and their count.
+
+        The drain's own figures count the worker's start; this mark leaves it out, for
+        a figure of the relay running (``cpu_per_event``, "from the first delivery").
+        """
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            unique = int(self.customer_stats(tag).get("unique", 0))
+            if unique:
+                return self._cpu_mark(), unique
+            self.procs.check()
+            time.sleep(0.05)
+        return None
 
     def _wait_customer(self, row: Row, d: Drain, t_start: float) -> None:
         """Poll the customer until it has every event of the backlog, or give up."""
@@ -1267,11 +1298,19 @@ def report(bench: Bench, started: datetime) -> str:
                     lines.append(
                         "- CPU per delivered event, ms: " + ", ".join(
                             f"{name.split(' CPU')[0]} {v:.3f}" for name, v in per.items()
-                            if "per delivered event" in name)
+                            if name.endswith("per delivered event"))
                         + (f"; {per['dlrhub CPU ms per delivery']:.3f} per delivery"
                            if "dlrhub CPU ms per delivery" in per else "")
                         + (" (the API probe's callbacks included)" if a.drain_probe
                            else " (no probe during the drain)") + ".")
+                    steady = {name.split(" CPU")[0]: v for name, v in per.items()
+                              if name.endswith("from the first delivery")}
+                    if steady and d.steady_cpu is not None:
+                        lines.append(
+                            f"- The same from the first delivery on ({d.steady_unique:,} "
+                            f"events, {d.steady_cpu.seconds:.1f}s; the worker's start "
+                            "left out): " + ", ".join(f"{k} {v:.3f}"
+                                                      for k, v in steady.items()) + ".")
         if h is not None:
             w = h.window
             lines += [
