@@ -28,11 +28,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import make_url
 
-from dlrhub.api.inbox_writer import WRITERS, InboxWriter
+from dlrhub.api.inbox_writer import WRITERS, InboxWriter, NotWritten
 from dlrhub.api.middleware import request_id_of
 from dlrhub.api.resources.callbacks import CallbackResource, public_callback_url
 from dlrhub.config import Settings, tracing
@@ -55,6 +56,8 @@ _PREFIX = "/v1/callbacks/"
 _PLAIN = re.compile(r"/v1/callbacks/([a-z0-9_]{1,40})/([A-Za-z0-9_-]{1,200})")
 Scope = dict[str, Any]
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+# The longest a lane statement may run, in seconds (the lane connections' own setting).
+STATEMENT_TIMEOUT = 5.0
 
 
 def lane_of(settings: Settings, callbacks: CallbackResource) -> CallbackLane | None:
@@ -123,18 +126,23 @@ class CallbackLane:
         self._public_url = public_url.rstrip("/")
         # Opened in the server's event loop (``open``), after it forked. The writer keeps
         # at most this many statements in flight, each on a connection of its own.
+        # A statement that does not return (a lock, a stalled disk) holds its group's
+        # callbacks: after STATEMENT_TIMEOUT they go to the app, which answers 503 if
+        # the database really is stuck; rows queued behind it go after ``timeout``.
         writers = min(pool_size, WRITERS)
-        self._pool = AsyncConnectionPool(conninfo, min_size=1, max_size=writers,
-                                         kwargs={"autocommit": True}, open=False,
-                                         timeout=timeout)
-        self._writer = InboxWriter(self._pool, INBOX_TABLE, writers=writers)
+        self._pool = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=writers, open=False, timeout=timeout,
+            kwargs={"autocommit": True,
+                    "options": f"-c statement_timeout={int(STATEMENT_TIMEOUT * 1000)}"})
+        self._writer = InboxWriter(self._pool, INBOX_TABLE, writers=writers, wait=timeout)
 
     async def open(self) -> None:
         """Open the connection pool (at the server's start-up)."""
         await self._pool.open()
 
     async def close(self) -> None:
-        """Close the connection pool (at shutdown)."""
+        """Close the writer and the connection pool (at shutdown)."""
+        self._writer.close()
         await self._pool.close()
 
     async def answer(self, scope: Scope, body: bytes) -> Answer | None:
@@ -171,8 +179,11 @@ class CallbackLane:
             # The app tries once more on its own engine and, if the database is really
             # away, logs it and answers 503 in the provider's form (which it retries).
             with log_ids(tenant_id=target.tenant_id, account_id=target.account_id):
+                # The type only for the database's errors (its message may quote a
+                # value); anything else is a bug worth its traceback.
                 log.warning("the callback lane could not store a %s callback (%s); "
-                            "the app takes it", adapter.name, type(ex).__name__)
+                            "the app takes it", adapter.name, type(ex).__name__,
+                            exc_info=not isinstance(ex, psycopg.Error | NotWritten))
             return None
         try:
             self._wakeups.inbox_ready((inbox_id,), len(records))

@@ -9,16 +9,18 @@ that is away fails every row promptly, and a caller that goes away leaves the ot
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
+import orjson
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import make_url, select
 
-from dlrhub.api.inbox_writer import InboxWriter
+from dlrhub.api.inbox_writer import InboxWriter, NotWritten
 from dlrhub.config import Settings
 from dlrhub.models import INBOX_TABLE, new_id, utcnow
 from dlrhub.services.runtime import Runtime
@@ -35,10 +37,12 @@ def _conninfo(settings: Settings, **changes: Any) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _row(account: Any, body: bytes, *, query: str = "") -> dict[str, object]:
+def _row(account: Any, body: bytes, *, query: str = "", provider: str = "tencent",
+         row_id: str | None = None) -> dict[str, object]:
     now = utcnow()
-    return {"id": new_id("inb"), "tenant_id": account.tenant_id, "account_id": account.id,
-            "provider": "tencent", "received_at": now, "remote_addr": "203.0.113.9",
+    return {"id": row_id or new_id("inb"), "tenant_id": account.tenant_id,
+            "account_id": account.id, "provider": provider, "received_at": now,
+            "remote_addr": "203.0.113.9",
             "method": "POST", "path": "/v1/callbacks/tencent/***", "query": query,
             "content_type": "application/json",
             "headers": Jsonb({"content-type": "application/json"}), "body": body,
@@ -49,10 +53,13 @@ def _row(account: Any, body: bytes, *, query: str = "") -> dict[str, object]:
 def _run(settings: Settings, test: Callable[[InboxWriter, AsyncConnectionPool],
                                             Awaitable[T]],
          *, writers: int = 1, conninfo: str | None = None, timeout: float = 5.0,
-         **bounds: int) -> T:
+         options: str = "", **bounds: Any) -> T:
     async def go() -> T:
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if options:
+            kwargs["options"] = options
         pool = AsyncConnectionPool(conninfo or _conninfo(settings), min_size=1,
-                                   max_size=writers, kwargs={"autocommit": True},
+                                   max_size=writers, kwargs=kwargs,
                                    open=False, timeout=timeout)
         await pool.open()
         try:
@@ -110,6 +117,69 @@ def test_a_row_the_database_refuses_fails_alone(settings: Settings, runtime: Run
     assert isinstance(results[4], psycopg.DataError)
     assert [r for i, r in enumerate(results) if i != 4] == [None] * 9
     assert _bodies(runtime) == {f"[{i}]".encode() for i in range(10) if i != 4}
+
+
+def test_a_value_too_long_for_its_column_is_refused_not_cut(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        return await _together(*(
+            writer.insert(_row(account, f"[{i}]".encode(),
+                               provider="x" * 45 if i == 1 else "tencent"))  # varchar(40)
+            for i in range(3)))
+
+    results = _run(settings, test)
+    assert isinstance(results[1], psycopg.errors.StringDataRightTruncation)
+    assert (results[0], results[2]) == (None, None)
+    assert _bodies(runtime) == {b"[0]", b"[2]"}
+
+
+def test_a_database_that_refuses_every_row_is_not_asked_row_by_row(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+
+    async def test(writer: InboxWriter, pool: AsyncConnectionPool) -> tuple[list[Any], int]:
+        results = await _together(*(writer.insert(_row(account, b"[]")) for _ in range(20)))
+        return results, int(pool.get_stats().get("requests_num", 0))
+
+    (results, requests) = _run(settings, test,
+                               options="-c default_transaction_read_only=on")
+    assert all(isinstance(r, psycopg.errors.ReadOnlySqlTransaction) for r in results)
+    assert requests <= 2  # one statement for the group, not one more per row
+    assert _bodies(runtime) == set()
+
+
+def test_behind_a_statement_that_does_not_return_callbacks_wait_no_longer_than_the_pool(
+        settings: Settings, runtime: Runtime) -> None:
+    account = AccountFactory(provider="tencent").account
+    stuck = new_id("inb")
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        # Another transaction holds a row of the same id: the INSERT waits on its lock.
+        async with await psycopg.AsyncConnection.connect(_conninfo(settings)) as blocker:
+            await blocker.execute(
+                "INSERT INTO inbound_callback SELECT * FROM json_populate_record("
+                "NULL::inbound_callback, %s::json)",
+                [orjson.dumps({**_row(account, b"held", row_id=stuck), "headers": {},
+                               "body": "\\x00"}).decode()])
+            first = asyncio.ensure_future(writer.insert(_row(account, b"[0]", row_id=stuck)))
+            await asyncio.sleep(0.2)  # under way, and stuck
+            behind = [asyncio.ensure_future(writer.insert(_row(account, f"[{i}]".encode())))
+                      for i in range(1, 4)]
+            late = await _together(*behind)  # the queue holds 3, a 4th is refused at once
+            full = [asyncio.ensure_future(writer.insert(_row(account, f"[{i}]".encode())))
+                    for i in range(4, 8)]
+            refused = await _together(*full)
+            assert not first.done()
+            await blocker.rollback()
+        return [await _together(first), late, refused]
+
+    ((first,), late, refused) = _run(settings, test, wait=0.5, max_pending=3)
+    assert first is None  # written once the lock was gone
+    assert all(isinstance(r, NotWritten) for r in late)
+    assert all(isinstance(r, NotWritten) for r in refused)
+    assert _bodies(runtime) == {b"[0]"}
 
 
 def test_a_database_that_is_away_fails_every_row_promptly(
@@ -170,3 +240,49 @@ def test_a_row_that_comes_as_the_last_statement_ends_is_written_too(
 
     _run(settings, test)
     assert _bodies(runtime) == {b"[1]", b"[2]"}
+
+
+def test_rows_committed_before_the_connection_was_lost_are_reported_stored(
+        settings: Settings, runtime: Runtime) -> None:
+    """Told "failed", the lane would hand each callback to the app, which stores it again."""
+    account = AccountFactory(provider="tencent").account
+    url = make_url(settings.effective_database_url)
+    armed = [True]
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   other: asyncio.StreamWriter, watch: bool) -> None:
+        try:
+            while data := await reader.read(65536):
+                if watch and armed[0] and re.search(rb"INSERT 0 ([2-9]|\d\d+)\x00", data):
+                    armed[0] = False  # committed; the answer never reaches the client
+                    writer.transport.abort()
+                    other.transport.abort()
+                    return
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+
+    async def proxy(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection(url.host, url.port or 5432)
+        await asyncio.gather(pipe(client_r, server_w, client_w, False),
+                             pipe(server_r, client_w, server_w, True))
+
+    async def test(writer: InboxWriter, _: AsyncConnectionPool) -> list[Any]:
+        return await _together(*(writer.insert(_row(account, f"[{i}]".encode()))
+                                 for i in range(10)))
+
+    async def go() -> list[Any]:
+        server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        conninfo = _conninfo(settings, host="127.0.0.1", port=port,
+                             query={"sslmode": "disable"})
+        try:
+            return await asyncio.to_thread(_run, settings, test, conninfo=conninfo)
+        finally:
+            server.close()
+
+    results = asyncio.run(go())
+    assert not armed[0]  # the connection was cut after the commit
+    assert results == [None] * 10
+    assert _bodies(runtime) == {f"[{i}]".encode() for i in range(10)}
