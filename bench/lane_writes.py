@@ -72,10 +72,10 @@ async def _run(conninfo: str, way: str, owner: tuple[str, str, bytes], rows: int
                                kwargs={"autocommit": True}, open=False)
     await pool.open()
     await pool.wait()
-    async with pool.connection() as conn:  # every backend of the pool: nothing else is here
-        found = await conn.execute("SELECT pid FROM pg_stat_activity "
-                                   "WHERE datname = current_database()")
-        pids = {pid for (pid,) in await found.fetchall()}
+    held = [await pool.getconn() for _ in range(size)]  # every connection of the pool
+    pids = {conn.info.backend_pid for conn in held}
+    for conn in held:
+        await pool.putconn(conn)
     writer = InboxWriter(pool, INBOX_TABLE, writers=writers)
     columns = tuple(_row(*owner))
     alone = (f"INSERT INTO {INBOX_TABLE.name} ({', '.join(columns)}) "  # noqa: S608
