@@ -37,12 +37,13 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, Table
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 log = logging.getLogger(__name__)
 
@@ -228,18 +229,30 @@ def _body_size(row: Row) -> int:
     return len(body) if isinstance(body, bytes | bytearray | memoryview) else 0
 
 
+# PostgreSQL's array element type for each kind of column. Strings are ``text``, not
+# their ``varchar(n)``: an explicit cast cuts a value that is too long, where the INSERT
+# refuses it.
+_PG_TYPES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
+    (String, "text"), (Integer, "int8"), (LargeBinary, "bytea"), (JSON, "jsonb"),
+    (DateTime, "timestamptz"))
+
+
+def _pg_type(column: str, kind: TypeEngine[Any]) -> str:
+    impl = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+    for base, name in _PG_TYPES:
+        if isinstance(impl, base):
+            return name
+    raise TypeError(f"no array type for column {column} ({type(kind).__name__})")
+
+
 @functools.cache
 def _insert_of(table: Table, columns: tuple[str, ...]) -> str:
     """The grouped INSERT of ``columns``: one binary array a column, cast to its type.
 
-    Strings are cast to ``text``, not to their ``varchar(n)``: an explicit cast cuts a
-    value that is too long, where the INSERT refuses it. Built from the table's own
-    names and types; nothing of a request reaches it.
+    Built from the table's own names and types; nothing of a request reaches it.
     """
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    types = [table.c[c].type.compile(dialect=dialect) for c in columns]
-    casts = [sql.SQL("%b::{}[]").format(sql.SQL(
-        "TEXT" if t.startswith(("VARCHAR", "CHAR")) else t)) for t in types]
+    casts = [sql.SQL("%b::{}[]").format(sql.SQL(_pg_type(c, table.c[c].type)))
+             for c in columns]
     return sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(casts)).as_string()

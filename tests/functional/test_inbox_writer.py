@@ -262,6 +262,8 @@ def test_rows_committed_before_the_connection_was_lost_are_reported_stored(
                 await writer.drain()
         except OSError:
             pass
+        finally:  # either side gone: close the other, or its transport outlives the loop
+            writer.close()
 
     async def proxy(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         server_r, server_w = await asyncio.open_connection(url.host, url.port or 5432)
@@ -281,6 +283,8 @@ def test_rows_committed_before_the_connection_was_lost_are_reported_stored(
             return await asyncio.to_thread(_run, settings, test, conninfo=conninfo)
         finally:
             server.close()
+            await server.wait_closed()
+            await asyncio.sleep(0.1)  # the pipes see their sockets close
 
     results = asyncio.run(go())
     assert not armed[0]  # the connection was cut after the commit
