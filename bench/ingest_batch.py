@@ -19,13 +19,13 @@ records of 40,000 or more).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import procstat
 from inproc import add_to_inbox, fresh_database, tencent_callbacks
 from sqlalchemy import text
 
@@ -36,7 +36,6 @@ from dlrhub.services.crypto import SecretBox
 from dlrhub.services.ingest import ingest
 from dlrhub.services.tenancy import create_tenant
 
-TICK = os.sysconf("SC_CLK_TCK")
 # ingest()'s steps, as the module names them (and the module it calls them in).
 STEPS = ("_events", "_receipt_row", "enrich", "_store", "_finish_processed", "track",
          "match_receipts", "record_messages")
@@ -51,9 +50,7 @@ class Phases:
         self.postgres: Counter[str] = Counter()
 
     def backend_cpu(self) -> float:
-        with open(f"/proc/{self.backend}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return procstat.cpu_seconds(self.backend)
 
     def wrap(self, owner: Any, name: str, label: str) -> None:
         """Replace ``owner.name`` by a function that counts its CPU under ``label``."""

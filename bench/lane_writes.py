@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import procstat
 from inproc import fresh_database, tencent_callbacks
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -41,16 +41,9 @@ from dlrhub.services.accounts import create_account
 from dlrhub.services.crypto import SecretBox
 from dlrhub.services.tenancy import create_tenant
 
-TICK = os.sysconf("SC_CLK_TCK")
-
 
 def _cpu_of(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
+    return sum(procstat.cpu_seconds(pid) for pid in pids)
 
 
 def _row(tenant_id: str, account_id: str, body: bytes) -> dict[str, object]:

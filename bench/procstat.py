@@ -39,6 +39,12 @@ def _stat(pid: int) -> tuple[str, int, float] | None:
     return comm, pgrp, (utime + stime) / _TICK
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU seconds (user + system) process ``pid`` has used; 0 if it is gone."""
+    stat = _stat(pid)
+    return stat[2] if stat else 0.0
+
+
 def _label(pid: int, comm: str, group: str) -> str:
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
