@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -183,7 +184,7 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
     _token, token_line = _admin_token(settings)  # the token reaches the children by env
     serve_pid = os.getpid()
 
-    def start(cmd: list[str], nice: int = 0) -> subprocess.Popen[bytes]:
+    def start(cmd: list[str], role: str, nice: int = 0) -> subprocess.Popen[bytes]:
         # Each child in a process group of its own: a child whose main process died
         # can be cleared away with its own children (an API server's workers, the
         # worker's pool and beat) before another one starts, and Ctrl-C reaches serve
@@ -194,20 +195,23 @@ def _supervise(settings: Any, lock: ServeLock, watchdog: Watchdog) -> int:
             die_with_serve()
             _lower_priority(nice)
 
+        env = dict(os.environ)
+        _name_connections(role, env)
         # Our own interpreter and arguments; no user input reaches a shell.
-        proc = subprocess.Popen(cmd, process_group=0, preexec_fn=preexec)  # noqa: S603
+        proc = subprocess.Popen(cmd, process_group=0, preexec_fn=preexec,  # noqa: S603
+                                env=env)
         watchdog.started(proc.pid)
         lock.record(watchdog.run, watchdog.groups)
         return proc
 
     def start_worker() -> subprocess.Popen[bytes]:
-        return start(_worker_cmd(settings, None, beat=True), settings.worker_nice)
+        return start(_worker_cmd(settings, None, beat=True), "worker", settings.worker_nice)
 
     def forget(pgid: int) -> None:
         watchdog.ended(pgid)
         lock.record(watchdog.run, watchdog.groups)
 
-    api = start(_api_cmd(settings))
+    api = start(_api_cmd(settings), "api")
     worker = start_worker()
     # Said once the API has bound its port, not when it was started: a user who reads
     # it and opens the URL at once must find it answering.
@@ -315,6 +319,15 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+def _name_connections(role: str, env: MutableMapping[str, str]) -> None:
+    """Name a process's PostgreSQL connections after its role, unless the user did.
+
+    libpq reads ``PGAPPNAME`` as ``application_name``: ``pg_stat_activity`` then tells
+    the API's connections from the worker's, to watch or to tune them apart.
+    """
+    env.setdefault("PGAPPNAME", f"dlrhub-{role}")
+
+
 def _exec(cmd: list[str]) -> int:
     os.execv(cmd[0], cmd)  # noqa: S606 - replaces this process with the server it names
     return 0  # pragma: no cover
@@ -327,6 +340,7 @@ def api(host: str | None, port: int | None) -> None:
     settings = _prepare(host, port)
     if settings.database_url is None:
         _migrate(settings)  # the embedded default migrates itself; full stacks use `db`
+    _name_connections("api", os.environ)
     _exec(_api_cmd(settings))
 
 
@@ -345,6 +359,7 @@ def worker(concurrency: int | None, beat: bool) -> None:
     """Run a Celery worker."""
     settings = _prepare()
     _lower_priority(settings.worker_nice)
+    _name_connections("worker", os.environ)
     _exec(_worker_cmd(settings, concurrency, beat))
 
 
@@ -352,6 +367,7 @@ def worker(concurrency: int | None, beat: bool) -> None:
 def beat_command() -> None:
     """Run the Celery beat alone (the periodic sweep)."""
     settings = _prepare()
+    _name_connections("beat", os.environ)
     _exec(_celery_cmd(settings, "beat", "--schedule",
                              str((settings.data_dir / "celerybeat-schedule").resolve())))
 

@@ -9,6 +9,7 @@ import orjson
 import pytest
 import redis
 from sqlalchemy import select
+from sqlalchemy import text as sql_text
 
 from dlrhub.models import InboundCallback, Receipt, utcnow
 from dlrhub.providers.registry import PROVIDERS
@@ -130,6 +131,18 @@ def test_the_worker_yields_the_cpu_to_the_api(stack: Stack) -> None:
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, stack.worker.proc.pid) == min(own + 10, 19)
     assert os.getpriority(os.PRIO_PROCESS, stack.api.proc.pid) == own
+
+
+def test_postgresql_tells_the_api_s_connections_from_the_worker_s(stack: Stack) -> None:
+    # An operator reading pg_stat_activity sees which role holds which connection.
+    def names() -> set[str]:
+        with stack.engine.connect() as conn:
+            return set(conn.execute(sql_text(
+                "SELECT application_name FROM pg_stat_activity"
+                " WHERE datname = current_database()")).scalars())
+
+    wait_for(lambda: {"dlrhub-api", "dlrhub-worker"} <= names(), timeout=30,
+             what="the API's and the worker's named connections")
 
 
 def test_a_poison_callback_among_good_ones_fails_alone_and_they_are_stored(
