@@ -93,6 +93,32 @@ def used(before: Snapshot, after: Snapshot) -> Counter[str]:
     return out
 
 
+def by_group(before: Snapshot, after: Snapshot, groups: dict[int, str],
+             pgroups: dict[int, int]) -> Counter[str]:
+    """Return the CPU seconds each of our process groups used between two snapshots.
+
+    ``pgroups`` maps each pid of ``after`` to its process group (``process_groups``).
+    """
+    out: Counter[str] = Counter()
+    for pid, (_label, cpu) in after.at.items():
+        group = groups.get(pgroups.get(pid, -1))
+        if group is not None:
+            start = before.at.get(pid)
+            out[group] += cpu - (start[1] if start else 0.0)
+    return out
+
+
+def process_groups() -> dict[int, int]:
+    """Return the process group of every process now running."""
+    out: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                out[int(entry.name)] = stat[1]
+    return out
+
+
 def machine_busy(before: Snapshot, after: Snapshot) -> float:
     """Return the share of all cores that were busy between two snapshots (0..1)."""
     total = after.total - before.total
