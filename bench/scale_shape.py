@@ -9,30 +9,37 @@ machine has no Docker engine.
 
 Load: wrk posts Tencent status reports through nginx for ``--duration`` seconds; a
 customer endpoint (``customer_app.py``) takes every event. Then the script waits until
-every receipt is stored and every event delivered, reads each node's counters
-(``/metrics`` of each API replica; ``DLRHUB_WORKER_METRICS_PORT`` of each worker) and
-its CPU, and checks:
+every receipt is stored and every event delivered, reads each node's counters (from
+its own ``PROMETHEUS_MULTIPROC_DIR``, which outlives a killed node) and its CPU, and
+checks:
 
 - each API replica answered at least ``--min-share`` of the callbacks;
 - each ingest worker stored at least ``--min-share`` of the receipts;
 - the relay worker made every delivery, and the ingest workers none;
 - nothing was lost: receipts stored = records accepted = events delivered.
 
-It exits 1 if a check fails. Like bench/ingest it DROPS and recreates ``--database`` and
-FLUSHES ``--redis``; it needs PostgreSQL, Redis, wrk and nginx (Debian: ``nginx-light``).
+With ``--kill``, one API node and one ingest node are SIGKILLed half-way through the load
+(a machine lost): the others must take over, every callback answered 200 must become
+its receipts, and each event must reach the customer. It exits 1 if a check fails.
 
-    .venv/bin/python bench/scale_shape.py [--duration 20] [--batch 10] [--keep]
+Like bench/ingest it DROPS and recreates ``--database`` and FLUSHES ``--redis``; it
+needs PostgreSQL, Redis, wrk and nginx (Debian: ``nginx-light``).
+
+    .venv/bin/python bench/scale_shape.py [--kill] [--duration 20] [--batch 10] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -75,6 +82,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="processes of each worker node (default 1: 2 cores, 5 nodes)")
     p.add_argument("--min-share", type=float, default=0.3,
                    help="least share of the work each replica must take (default 0.3)")
+    p.add_argument("--kill", action="store_true",
+                   help="SIGKILL api-2 and worker-2 half-way through the load: the others "
+                        "take over, and nothing answered 200 may be lost")
     p.add_argument("--drain-timeout", type=float, default=300)
     p.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     p.add_argument("--database", default="dlrhub_bench")
@@ -152,13 +162,12 @@ class Shape:
         self.lines: list[str] = []
         self.failed: list[str] = []
         self.outside: dict[str, float] = {}
+        self.killed: list[str] = []
 
     def _say(self, message: str) -> None:
         print(f"[scale {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     def _env(self, name: str, **extra: str) -> dict[str, str]:
-        import os
-
         folder = self.work / "nodes" / name
         (folder / "metrics").mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items()
@@ -243,13 +252,27 @@ class Shape:
                             delay_ms=0)
         groups = self.procs.groups()
         before = procstat.snapshot(groups)
-        self._say(f"{a.duration}s of callbacks of {a.batch} reports through nginx")
-        w = run_wrk(shutil.which("wrk") or "wrk", url, script, threads=2,
-                    connections=a.connections, duration=a.duration, timeout=10,
-                    log=self.work / "logs" / "wrk.txt")
+        killer = None
+        if a.kill:
+            # Half-way through the load, one API node and one ingest node die as a
+            # machine would: SIGKILL to every process of theirs, nothing flushed.
+            killer = threading.Timer(a.duration / 2, self._kill, (("api-2", "worker-2"),))
+            killer.start()
+        self._say(f"{a.duration}s of callbacks of {a.batch} reports through nginx"
+                  + (" (api-2 and worker-2 killed half-way)" if a.kill else ""))
+        try:
+            w = run_wrk(shutil.which("wrk") or "wrk", url, script, threads=2,
+                        connections=a.connections, duration=a.duration, timeout=10,
+                        log=self.work / "logs" / "wrk.txt")
+        finally:
+            if killer is not None:
+                killer.cancel()
         self._say(f"{w.ok:,} callbacks accepted ({w.ok_per_second:,.0f}/s), "
-                  f"{w.bad} refused; waiting for their receipts and events")
-        delivered = self._drain()
+                  f"{w.bad} other answers, socket errors {w.errors}; waiting until every "
+                  "callback is stored and every event delivered")
+        drain = time.monotonic()
+        counts = self._drain()
+        counts["drain_s"] = round(time.monotonic() - drain)
         after = procstat.snapshot(groups)
         mine = procstat.by_group(before, after, groups, procstat.process_groups())
         for node in self.nodes:
@@ -257,32 +280,56 @@ class Shape:
         outside = procstat.used(before, after)
         self.outside = {k: outside[k] for k in ("postgres", "redis", "nginx") if k in outside}
         self._read_counters()
-        self._check(w.ok, w.bad, delivered)
+        self._check(w.ok, w.bad, w.errors, counts)
 
-    def _drain(self) -> int:
-        """Wait until the customer's count of events stops growing; return it.
+    def _kill(self, names: tuple[str, ...]) -> None:
+        for name in names:
+            proc = self.procs.running.pop(name)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            self.killed.append(name)
+        self._say(f"killed {', '.join(names)}")
 
-        wrk stops counting with answers still in flight, so the replicas' own counters,
-        read after, say how many callbacks there were; the check compares them.
+    def _drain(self) -> dict[str, int]:
+        """Wait until no callback is pending and the customer has every event.
+
+        A killed worker's callbacks come back through the beat's sweep (every
+        ``DLRHUB_SWEEP_INTERVAL``, once ``DLRHUB_SWEEP_GRACE`` has passed): a minute or two.
         """
+        import psycopg
+
         deadline = time.monotonic() + self.args.drain_timeout
-        delivered, still = -1, 0
-        while time.monotonic() < deadline and still < 10:
-            self.procs.check()
-            stats = http_json("GET", f"http://{HOST}:{self.customer_port}/stats?tag=scale")
-            now = int(stats.get("unique", 0))
-            still = still + 1 if now == delivered else 0
-            delivered = now
-            time.sleep(0.5)
-        return delivered
+        counts: dict[str, int] = {}
+        with psycopg.connect(pg_url(self.args, self.args.database), autocommit=True) as db:
+            while time.monotonic() < deadline:
+                self.procs.check()
+                row = db.execute(
+                    "SELECT (SELECT count(DISTINCT md5(body)) FROM inbound_callback),"
+                    " (SELECT count(*) FROM inbound_callback),"
+                    " (SELECT count(*) FROM inbound_callback WHERE state <> 'processed'),"
+                    " (SELECT count(*) FROM receipt WHERE type = 'sms.status')").fetchone()
+                assert row is not None
+                stats = http_json("GET",
+                                  f"http://{HOST}:{self.customer_port}/stats?tag=scale")
+                counts = {"inbox": row[0], "raw": row[1], "unprocessed": row[2],
+                          "receipts": row[3],
+                          "delivered": int(stats.get("unique", 0)),
+                          "duplicates": int(stats.get("duplicates", 0))}
+                if not counts["unprocessed"] and counts["delivered"] >= counts["receipts"]:
+                    break
+                time.sleep(0.5)
+        return counts
 
     def _read_counters(self) -> None:
+        """Read each node's counters from its metrics folder: a killed node's stay there."""
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
         for node in self.nodes:
-            if not node.port:
-                continue
-            with urllib.request.urlopen(f"http://{HOST}:{node.port}/metrics",
-                                        timeout=10) as resp:
-                text = resp.read().decode()
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=node.env["PROMETHEUS_MULTIPROC_DIR"])
+            text = generate_latest(registry).decode()
             node.counters = {
                 "callbacks": counter_sum(text, "dlrhub_callbacks_total", outcome="accepted"),
                 "receipts": counter_sum(text, "dlrhub_receipts_total"),
@@ -290,48 +337,70 @@ class Shape:
                                           outcome="succeeded"),
             }
 
-    def _check(self, ok: int, bad: int, delivered: int) -> None:
+    def _check(self, ok: int, bad: int, errors: int, counts: dict[str, int]) -> None:
         a = self.args
         by_role = {role: [n for n in self.nodes if n.role == role]
                    for role in ("api", "ingest", "relay", "beat")}
         callbacks = sum(n.counters["callbacks"] for n in by_role["api"])
-        receipts = sum(n.counters["receipts"] for n in by_role["ingest"])
-        records = round(callbacks) * a.batch
+        stored = sum(n.counters["receipts"] for n in by_role["ingest"])
+        answered = round(callbacks) * a.batch
         self.lines += [
             "| node | role | callbacks answered | receipts stored | deliveries made | "
             "share of its role's work | CPU s |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
         for n in self.nodes:
             mine, whole = {"api": (n.counters.get("callbacks", 0), callbacks),
-                           "ingest": (n.counters.get("receipts", 0), receipts)}.get(
+                           "ingest": (n.counters.get("receipts", 0), stored)}.get(
                                n.role, (0.0, 0.0))
             share = f"{mine / whole:.0%}" if whole else "–"
+            dead = " (killed)" if n.name in self.killed else ""
             self.lines.append(
-                f"| {n.name} | {n.role} | {n.counters.get('callbacks', 0):,.0f} | "
+                f"| {n.name}{dead} | {n.role} | {n.counters.get('callbacks', 0):,.0f} | "
                 f"{n.counters.get('receipts', 0):,.0f} | "
-                f"{n.counters.get('deliveries', 0):,.0f} | {share} | {n.cpu:.1f} |")
-            if n.role in ("api", "ingest") and (not whole or mine / whole < a.min_share):
+                f"{n.counters.get('deliveries', 0):,.0f} | {share} | "
+                f"{'–' if dead else f'{n.cpu:.1f}'} |")
+            least = a.min_share if not self.killed else 0.01
+            if n.role in ("api", "ingest") and (not whole or mine / whole < least):
                 self.failed.append(f"{n.name} took {mine:,.0f} of {whole:,.0f} "
-                                   f"(< {a.min_share:.0%})")
+                                   f"(< {least:.0%})")
             if n.role == "ingest" and n.counters.get("deliveries", 0):
                 self.failed.append(f"{n.name} (ingest only) made deliveries")
         relay = by_role["relay"][0].counters.get("deliveries", 0)
-        if relay < math.ceil(records / a.endpoint_batch):
+        if relay < math.ceil(counts["receipts"] / a.endpoint_batch):
             self.failed.append(f"the relay made {relay:,.0f} deliveries for "
-                               f"{records:,} events of batch_size {a.endpoint_batch}")
+                               f"{counts['receipts']:,} events of batch_size "
+                               f"{a.endpoint_batch}")
         # Answers in flight when wrk stops are counted by the replicas, not by wrk.
-        if bad or not ok <= callbacks <= ok + a.connections:
-            self.failed.append(f"wrk saw {ok:,} accepted and {bad} refused; "
-                               f"the replicas counted {callbacks:,.0f}")
-        if not records == receipts == delivered:
-            self.failed.append(f"records accepted {records:,}, receipts stored "
-                               f"{receipts:,.0f}, events delivered {delivered:,}")
-        self.lines += ["", f"{callbacks:,.0f} callbacks of {a.batch} reports accepted "
-                       f"through nginx in {a.duration} s ({ok / a.duration:,.0f}/s as wrk "
-                       f"counted them); {receipts:,.0f} receipts stored; {delivered:,} events "
-                       f"delivered (batch_size {a.endpoint_batch}). CPU s of the shared "
-                       "services: "
-                       + ", ".join(f"{k} {v:.1f}" for k, v in self.outside.items()) + "."]
+        if not self.killed and (bad or errors or not ok <= callbacks <= ok + a.connections):
+            self.failed.append(f"wrk saw {ok:,} accepted, {bad} other answers and "
+                               f"{errors} socket errors; the replicas counted "
+                               f"{callbacks:,.0f}")
+        if counts["unprocessed"]:
+            self.failed.append(f"{counts['unprocessed']:,} callbacks not stored")
+        # Every distinct callback stored holds a.batch reports of its own: each is one
+        # receipt. (nginx sends a request that was in flight on a dead replica to the
+        # other one: the same body may be stored twice, its receipts once.)
+        if counts["receipts"] != counts["inbox"] * a.batch:
+            self.failed.append(f"{counts['inbox']:,} distinct callbacks stored gave "
+                               f"{counts['receipts']:,} receipts, not {a.batch} each")
+        # A node killed between its commit and its counter has stored more than it
+        # counted, never less.
+        if counts["receipts"] < answered:
+            self.failed.append(f"callbacks answered 200 hold {answered:,} reports; only "
+                               f"{counts['receipts']:,} receipts stored")
+        if counts["delivered"] != counts["receipts"]:
+            self.failed.append(f"{counts['receipts']:,} receipts, {counts['delivered']:,} "
+                               "events delivered")
+        self.lines += [
+            "", f"{callbacks:,.0f} callbacks of {a.batch} reports answered 200 through "
+            f"nginx in {a.duration} s ({ok / a.duration:,.0f}/s as wrk counted them; "
+            f"{bad} other answers, {errors} socket errors); {counts['inbox']:,} distinct "
+            f"callbacks stored ({counts['raw'] - counts['inbox']:,} of them twice); "
+            f"{counts['receipts']:,} receipts; {counts['delivered']:,} events "
+            f"delivered (batch_size {a.endpoint_batch}, {counts['duplicates']:,} "
+            f"delivered twice), {counts['drain_s']} s after the load ended. CPU s of the "
+            "shared services: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in self.outside.items()) + "."]
 
     def stop(self) -> None:
         self.procs.stop_all()
