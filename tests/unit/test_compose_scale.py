@@ -8,6 +8,7 @@ file, a proxy the API does not believe, a role no worker consumes.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,16 @@ def test_nginx_forwards_to_the_api_service_and_replaces_the_forwarded_header() -
     # Replaced, never appended: a client's own X-Forwarded-For must not pass through.
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
     assert "$proxy_add_x_forwarded_for" not in conf
+
+
+def test_nginx_resends_only_providers_callbacks_to_another_replica() -> None:
+    # A POST resent after its replica stored it and died is made twice: harmless for a
+    # callback (its records are deduplicated per account), not for a tenant's new key.
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    blocks = re.findall(r"location (\S+) \{(.*?)\}", conf, re.S)
+    retries = {path for path, body in blocks if "non_idempotent" in body}
+    assert retries == {"/v1/callbacks/"}
+    assert conf.count("non_idempotent") == 1
+    # Shared settings live on the server: a location that sets a header of its own would
+    # drop them all (nginx inherits proxy_set_header only when a level sets none).
+    assert all("proxy_set_header" not in body for _, body in blocks)
