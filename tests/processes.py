@@ -40,7 +40,8 @@ class Process:
 
     def __init__(self, args: list[str], env: Mapping[str, str], log: Path) -> None:
         self.args = args
-        self.env = {**os.environ, **env}
+        # Not the caller's PGAPPNAME: each command names its connections after its role.
+        self.env = {**{k: v for k, v in os.environ.items() if k != "PGAPPNAME"}, **env}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -82,6 +82,8 @@ def test_nginx_resends_only_providers_callbacks_to_another_replica() -> None:
     blocks = re.findall(r"location (\S+) \{(.*?)\}", conf, re.S)
     retries = {path for path, body in blocks if "non_idempotent" in body}
     assert retries == {"/v1/callbacks/"}
+    # nginx resends only a body it holds whole; the server streams bodies (bulk uploads).
+    assert "proxy_request_buffering on;" in dict(blocks)["/v1/callbacks/"]
     assert conf.count("non_idempotent") == 1
     # Shared settings live on the server: a location that sets a header of its own would
     # drop them all (nginx inherits proxy_set_header only when a level sets none).
