@@ -34,7 +34,6 @@ import argparse
 import contextlib
 import math
 import os
-import re
 import shutil
 import signal
 import sys
@@ -43,6 +42,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
@@ -110,17 +110,11 @@ class Node:
     cpu: float = 0.0
 
 
-def counter_sum(text: str, name: str, **labels: str) -> float:
-    """Return the sum of a Prometheus counter's samples whose labels match ``labels``."""
-    total = 0.0
-    for line in text.splitlines():
-        m = re.match(rf"{name}(?:\{{(.*)\}})? ([0-9.e+]+)$", line)
-        if not m:
-            continue
-        got = dict(re.findall(r'(\w+)="([^"]*)"', m[1] or ""))
-        if all(got.get(k) == v for k, v in labels.items()):
-            total += float(m[2])
-    return total
+def counter_sum(registry: Any, name: str, **labels: str) -> float:
+    """Return the sum of a counter's samples in ``registry`` whose labels match ``labels``."""
+    return sum(sample.value for family in registry.collect() for sample in family.samples
+               if sample.name == name
+               and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
 def nginx_conf(work: Path, port: int, upstreams: list[int]) -> Path:
@@ -327,17 +321,17 @@ class Shape:
 
     def _read_counters(self) -> None:
         """Read each node's counters from its metrics folder: a killed node's stay there."""
-        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client import CollectorRegistry
         from prometheus_client.multiprocess import MultiProcessCollector
 
         for node in self.nodes:
             registry = CollectorRegistry()
             MultiProcessCollector(registry, path=node.env["PROMETHEUS_MULTIPROC_DIR"])
-            text = generate_latest(registry).decode()
             node.counters = {
-                "callbacks": counter_sum(text, "dlrhub_callbacks_total", outcome="accepted"),
-                "receipts": counter_sum(text, "dlrhub_receipts_total"),
-                "deliveries": counter_sum(text, "dlrhub_deliveries_total",
+                "callbacks": counter_sum(registry, "dlrhub_callbacks_total",
+                                         outcome="accepted"),
+                "receipts": counter_sum(registry, "dlrhub_receipts_total"),
+                "deliveries": counter_sum(registry, "dlrhub_deliveries_total",
                                           outcome="succeeded"),
             }
 
